@@ -1,0 +1,1 @@
+"""HTTP application and command line of the OParl server."""

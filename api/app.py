@@ -1,0 +1,90 @@
+"""The application factory: `uvicorn api.app:create_app --factory`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import swagger_ui_bundle
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.errors import add_exception_handlers
+from api.routes import ROUTERS
+from api.settings import Settings
+from models.db import check_schema, make_engine, make_sessionmaker
+
+DESCRIPTION = """An OParl 1.1 server: council papers, meetings, organizations, persons and their files.
+
+Start at [/oparl/v1.1/system](/oparl/v1.1/system) and follow the links. Lists are paged by a cursor
+in `links.next`; `created_since`, `created_until`, `modified_since`, `modified_until`,
+`omit_internal` and `limit` work on every list.
+"""
+
+
+class CORSEverywhere:
+    """`Access-Control-Allow-Origin: *` on every response, errors included (spec: all JSON answers)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [h for h in message.get("headers", []) if h[0].lower() != b"access-control-allow-origin"]
+                message["headers"] = [*headers, (b"access-control-allow-origin", b"*")]
+            await send(message)
+
+        await self.app(scope, receive, send_with_cors)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(url=settings.database_url)
+        check_schema(engine)
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="OParl server",
+        version="1.1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        redirect_slashes=False,
+    )
+    app.state.settings = settings
+    add_exception_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    _offline_docs(app)
+    app.add_middleware(CORSEverywhere)
+    return app
+
+
+def _offline_docs(app: FastAPI) -> None:
+    """Swagger UI from assets this app serves itself, so /docs works without internet access."""
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="OParl server – API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )

@@ -1,0 +1,105 @@
+"""`oparl-server`: demo, serve, migrate, load-fixtures. Wiring only; the work happens in models/ and oparl/."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import uvicorn
+from alembic import command
+
+from api.app import create_app
+from api.settings import Settings
+from models.db import SchemaNotMigrated, alembic_config, make_engine, make_sessionmaker
+from oparl.content import ContentStore
+from oparl.errors import OParlError
+from oparl.load import Loader, read_directory
+from oparl.urls import UrlBuilder
+
+DEMO_FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "luebeck"
+
+
+def migrate(settings: Settings) -> None:
+    if settings.database_url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    command.upgrade(alembic_config(settings.database_url), "head")
+
+
+def load_fixtures(settings: Settings, folder: Path) -> None:
+    engine = make_engine(url=settings.database_url)
+    try:
+        with make_sessionmaker(engine)() as session, session.begin():
+            loader = Loader(
+                session,
+                urls=UrlBuilder(settings.public_base_url),
+                store=ContentStore(settings.files_dir),
+                base_dir=folder,
+            )
+            report = loader.load(read_directory(folder))
+    finally:
+        engine.dispose()
+    print(
+        f"loaded {folder}: {report.created} created, {report.changed} changed, "
+        f"{report.unchanged} unchanged, {report.deleted} deleted"
+    )
+
+
+def serve(settings: Settings) -> None:
+    print(f"OParl System: {settings.public_base_url}/oparl/v1.1/system", flush=True)
+    print(f"API docs:     {settings.public_base_url}/docs", flush=True)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
+
+
+def demo(settings: Settings) -> None:
+    """A fresh SQLite database in the data folder with the Lübeck records, then serve it."""
+    database = (settings.data_dir / "demo.sqlite3").resolve()
+    for stale in (database, database.with_name(database.name + "-wal"), database.with_name(database.name + "-shm")):
+        stale.unlink(missing_ok=True)
+    settings = settings.model_copy(update={"database_url": f"sqlite:///{database}"})
+    migrate(settings)
+    load_fixtures(settings, DEMO_FIXTURES)
+    serve(settings)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {k: v for k, v in (("host", getattr(args, "host", None)), ("port", getattr(args, "port", None))) if v}
+    return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="oparl-server", description="OParl 1.1 server")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, text in (("demo", "fresh SQLite database with the Lübeck demo data, then serve"),
+                       ("serve", "serve the database in OPARL_DATABASE_URL")):
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("--host", help="interface to listen on (OPARL_HOST, default 127.0.0.1)")
+        sub.add_argument("--port", type=int, help="port to listen on (OPARL_PORT, default 8000)")
+    commands.add_parser("migrate", help="create or upgrade the database schema")
+    load = commands.add_parser("load-fixtures", help="load a folder of OParl-shaped JSON records")
+    load.add_argument("path", type=Path)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = _settings(args)
+        if args.command == "demo":
+            demo(settings)
+        elif args.command == "serve":
+            serve(settings)
+        elif args.command == "migrate":
+            migrate(settings)
+            print(f"migrated {settings.database_url}")
+        else:
+            load_fixtures(settings, args.path)
+    except (SchemaNotMigrated, OParlError) as exc:
+        print(f"oparl-server: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,5 @@
+"""HTTP routes: the OParl read API and file contents."""
+
+from api.routes import files, lists, objects
+
+ROUTERS = (files.router, lists.router, objects.router)

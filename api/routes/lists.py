@@ -1,0 +1,92 @@
+"""External lists: the System's bodies, each Body's lists, and an Organization's meetings and consultations."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from fastapi import APIRouter
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import Session
+
+from api.deps import IdDep, ListParamsDep, ListRenderDep, SessionDep
+from api.responses import OParlJSONResponse
+from models import Body, Consultation, Meeting, OParlObject, Organization
+from models.links import consultation_organization, meeting_organization
+from oparl.base import Render
+from oparl.errors import NotFound
+from oparl.filters import ListParams
+from oparl.kind import Kind
+from oparl.pagination import paginate
+from oparl.registry import BODY_LISTED, KINDS
+from oparl.urls import API_PATH
+
+router = APIRouter(prefix=API_PATH, tags=["lists"])
+ERRORS = {400: {"description": "OParl Error object: a bad parameter"}, 404: {"description": "no such parent"}}
+
+BodyList = StrEnum("BodyList", {seg: seg for seg in BODY_LISTED})  # type: ignore[misc]
+
+
+def _page(
+    session: Session,
+    kind: Kind,
+    scope: list[ColumnElement[bool]],
+    params: ListParams,
+    render: Render,
+    list_url: str,
+) -> OParlJSONResponse:
+    page: dict[str, Any] = paginate(
+        session,
+        kind.model,
+        scope,
+        params,
+        options=kind.load_options,
+        render=render,
+        list_url=list_url,
+        to_json=kind.to_json,
+    )
+    return OParlJSONResponse(page)
+
+
+def _require(session: Session, model: type[OParlObject], object_id: int) -> None:
+    if session.scalar(select(model.id).where(model.id == object_id)) is None:
+        raise NotFound(f"Kein Objekt vom Typ {model.__name__} mit der Kennung {object_id}.")
+
+
+@router.get("/body", responses=ERRORS)
+def list_bodies(session: SessionDep, params: ListParamsDep, render: ListRenderDep) -> OParlJSONResponse:
+    """The System's Bodies."""
+    return _page(session, KINDS["Body"], [], params, render, render.urls.bodies())
+
+
+@router.get("/body/{object_id}/{list_name}", responses=ERRORS)
+def list_body_objects(
+    list_name: BodyList, object_id: IdDep, session: SessionDep, params: ListParamsDep, render: ListRenderDep
+) -> OParlJSONResponse:
+    """One of a Body's ten lists, paged by a cursor in links.next."""
+    _require(session, Body, object_id)
+    kind = BODY_LISTED[list_name.value]
+    scope = [kind.model.body_id == object_id]  # type: ignore[attr-defined]
+    return _page(session, kind, scope, params, render, render.urls.body_list(object_id, kind.type_name))
+
+
+@router.get("/organization/{object_id}/meeting", responses=ERRORS)
+def list_organization_meetings(
+    object_id: IdDep, session: SessionDep, params: ListParamsDep, render: ListRenderDep
+) -> OParlJSONResponse:
+    """The meetings of an Organization (inverse of Meeting.organization)."""
+    _require(session, Organization, object_id)
+    linked = select(meeting_organization.c.owner_id).where(meeting_organization.c.target_id == object_id)
+    url = render.urls.organization_list(object_id, "Meeting")
+    return _page(session, KINDS["Meeting"], [Meeting.id.in_(linked)], params, render, url)
+
+
+@router.get("/organization/{object_id}/consultation", responses=ERRORS)
+def list_organization_consultations(
+    object_id: IdDep, session: SessionDep, params: ListParamsDep, render: ListRenderDep
+) -> OParlJSONResponse:
+    """The consultations of an Organization (inverse of Consultation.organization, OParl 1.1)."""
+    _require(session, Organization, object_id)
+    linked = select(consultation_organization.c.owner_id).where(consultation_organization.c.target_id == object_id)
+    url = render.urls.organization_list(object_id, "Consultation")
+    return _page(session, KINDS["Consultation"], [Consultation.id.in_(linked)], params, render, url)

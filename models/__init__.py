@@ -1,0 +1,34 @@
+"""Relational storage of OParl objects: the registry of every mapped class."""
+
+from models.agenda_item import AgendaItem
+from models.base import Base, BodyScoped, OParlObject, utcnow
+from models.body import Body
+from models.consultation import Consultation
+from models.file import File
+from models.legislative_term import LegislativeTerm
+from models.location import Location
+from models.meeting import Meeting
+from models.membership import Membership
+from models.organization import Organization
+from models.paper import Paper
+from models.person import Person
+from models.system import System
+
+__all__ = [
+    "AgendaItem",
+    "Base",
+    "Body",
+    "BodyScoped",
+    "Consultation",
+    "File",
+    "LegislativeTerm",
+    "Location",
+    "Meeting",
+    "Membership",
+    "OParlObject",
+    "Organization",
+    "Paper",
+    "Person",
+    "System",
+    "utcnow",
+]

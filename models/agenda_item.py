@@ -1,0 +1,47 @@
+"""AgendaItem (Tagesordnungspunkt)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Boolean, ForeignKey, Integer, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, BodyScoped
+from models.links import agenda_item_auxiliary_file
+
+if TYPE_CHECKING:
+    from models.consultation import Consultation
+    from models.file import File
+
+
+class AgendaItem(BodyScoped, Base):
+    __tablename__ = "agenda_item"
+
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id"), index=True)
+    number: Mapped[str | None] = mapped_column(Text)
+    # Stored position; OParl's 0-based consecutive `order` is derived from it among live items.
+    order: Mapped[int] = mapped_column(Integer, default=0)
+    name: Mapped[str | None] = mapped_column(Text)
+    public: Mapped[bool | None] = mapped_column(Boolean)
+    result: Mapped[str | None] = mapped_column(Text)
+    resolution_text: Mapped[str | None] = mapped_column(Text)
+    resolution_file_id: Mapped[int | None] = mapped_column(ForeignKey("file.id"), index=True)
+    start: Mapped[dt.datetime | None]
+    end: Mapped[dt.datetime | None]
+
+    resolution_file: Mapped[File | None] = relationship(lazy="raise")
+    auxiliary_file: Mapped[list[File]] = relationship(
+        secondary=agenda_item_auxiliary_file,
+        order_by=agenda_item_auxiliary_file.c.position,
+        viewonly=True,
+        lazy="raise",
+    )
+    # The link lives on Consultation.agenda_item_id; AgendaItem.consultation is its inverse.
+    consultation: Mapped[list[Consultation]] = relationship(
+        primaryjoin="Consultation.agenda_item_id == AgendaItem.id",
+        order_by="Consultation.id",
+        viewonly=True,
+        lazy="raise",
+    )

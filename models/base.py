@@ -1,0 +1,83 @@
+"""Declarative base, portable column types and the fields every OParl object shares."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, Dialect, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC datetimes on every engine, truncated to whole seconds.
+
+    SQLite has no time zones, so values are stored naive in UTC and made aware again on the
+    way out. OParl compares and prints at second precision, so sub-seconds are never stored:
+    a stored value always equals what a client saw and can send back as a filter bound.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are ambiguous; pass an aware datetime")
+        value = value.astimezone(dt.UTC).replace(microsecond=0)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dt.datetime: UTCDateTime(), list[str]: JSON(), dict[str, Any]: JSON()}
+
+
+class OParlObject:
+    """Common OParl fields (spec chapter "Übergreifende Aspekte") plus internal bookkeeping.
+
+    `id` is the internal key that public URLs are built from; `key` is the stable key of the
+    system that delivered the record (fixture key, a city system's record id), unique per table,
+    so re-loading the same data updates rows in place and ids never change.
+    """
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    created: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    modified: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    keyword: Mapped[list[str] | None]
+    web: Mapped[str | None] = mapped_column(Text)
+    license: Mapped[str | None] = mapped_column(Text)
+
+
+class BodyScoped(OParlObject):
+    """Objects listed in one Body's lists; OParl leaves the Body implicit for most of them."""
+
+    @declared_attr
+    def body_id(cls) -> Mapped[int]:
+        return mapped_column(ForeignKey("body.id"))
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Index]:
+        # Body lists seek by (body_id, id): keyset pagination walks this index.
+        return (Index(f"ix_{cls.__tablename__}_body_id_id", "body_id", "id"),)  # type: ignore[attr-defined]

@@ -1,0 +1,35 @@
+"""Ordered many-to-many link tables: (owner_id, target_id, position).
+
+OParl reference arrays are ordered (the first organization of a consultation is the lead one),
+so every link row carries its position. The tables are written by `oparl.load` only; the ORM
+relationships over them are read-only.
+"""
+
+from sqlalchemy import Column, ForeignKey, Integer, Table
+
+from models.base import Base
+
+
+def link_table(name: str, owner: str, target: str) -> Table:
+    return Table(
+        name,
+        Base.metadata,
+        Column("owner_id", ForeignKey(f"{owner}.id", ondelete="CASCADE"), primary_key=True),
+        Column("target_id", ForeignKey(f"{target}.id", ondelete="CASCADE"), primary_key=True, index=True),
+        Column("position", Integer, nullable=False),
+    )
+
+
+meeting_organization = link_table("meeting_organization", "meeting", "organization")
+meeting_participant = link_table("meeting_participant", "meeting", "person")
+meeting_auxiliary_file = link_table("meeting_auxiliary_file", "meeting", "file")
+agenda_item_auxiliary_file = link_table("agenda_item_auxiliary_file", "agenda_item", "file")
+paper_auxiliary_file = link_table("paper_auxiliary_file", "paper", "file")
+paper_location = link_table("paper_location", "paper", "location")
+paper_originator_person = link_table("paper_originator_person", "paper", "person")
+paper_originator_organization = link_table("paper_originator_organization", "paper", "organization")
+paper_under_direction_of = link_table("paper_under_direction_of", "paper", "organization")
+paper_related_paper = link_table("paper_related_paper", "paper", "paper")
+# owner = the superordinated paper, target = the subordinated one: one row, both directions.
+paper_subordinated_paper = link_table("paper_subordinated_paper", "paper", "paper")
+consultation_organization = link_table("consultation_organization", "consultation", "organization")

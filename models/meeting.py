@@ -1,0 +1,56 @@
+"""Meeting (Sitzung)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Boolean, ForeignKey, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, BodyScoped
+from models.links import meeting_auxiliary_file, meeting_organization, meeting_participant
+
+if TYPE_CHECKING:
+    from models.agenda_item import AgendaItem
+    from models.file import File
+    from models.location import Location
+    from models.organization import Organization
+    from models.person import Person
+
+
+class Meeting(BodyScoped, Base):
+    __tablename__ = "meeting"
+
+    name: Mapped[str | None] = mapped_column(Text)
+    meeting_state: Mapped[str | None] = mapped_column(Text)
+    cancelled: Mapped[bool | None] = mapped_column(Boolean)
+    start: Mapped[dt.datetime | None]
+    end: Mapped[dt.datetime | None]
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"), index=True)
+    invitation_id: Mapped[int | None] = mapped_column(ForeignKey("file.id"), index=True)
+    results_protocol_id: Mapped[int | None] = mapped_column(ForeignKey("file.id"), index=True)
+    verbatim_protocol_id: Mapped[int | None] = mapped_column(ForeignKey("file.id"), index=True)
+
+    location: Mapped[Location | None] = relationship(lazy="raise")
+    invitation: Mapped[File | None] = relationship(foreign_keys=[invitation_id], lazy="raise")
+    results_protocol: Mapped[File | None] = relationship(foreign_keys=[results_protocol_id], lazy="raise")
+    verbatim_protocol: Mapped[File | None] = relationship(foreign_keys=[verbatim_protocol_id], lazy="raise")
+    organization: Mapped[list[Organization]] = relationship(
+        secondary=meeting_organization, order_by=meeting_organization.c.position, viewonly=True, lazy="raise"
+    )
+    participant: Mapped[list[Person]] = relationship(
+        secondary=meeting_participant, order_by=meeting_participant.c.position, viewonly=True, lazy="raise"
+    )
+    auxiliary_file: Mapped[list[File]] = relationship(
+        secondary=meeting_auxiliary_file,
+        order_by=meeting_auxiliary_file.c.position,
+        viewonly=True,
+        lazy="raise",
+    )
+    agenda_item: Mapped[list[AgendaItem]] = relationship(
+        primaryjoin="AgendaItem.meeting_id == Meeting.id",
+        order_by="(AgendaItem.order, AgendaItem.id)",
+        viewonly=True,
+        lazy="raise",
+    )

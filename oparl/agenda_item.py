@@ -1,0 +1,62 @@
+"""AgendaItem: wire model, mapping, eager loads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import selectinload
+
+from models import AgendaItem, Consultation
+from oparl.base import DateTime, ObjectOut, Render, common
+from oparl.file import FileOut, embedded_file, embedded_files
+from oparl.kind import Kind, refs
+
+
+class AgendaItemOut(ObjectOut):
+    meeting: str | None = None
+    number: str | None = None
+    order: int
+    name: str | None = None
+    public: bool | None = None
+    consultation: str | None = None
+    result: str | None = None
+    resolution_text: str | None = None
+    resolution_file: FileOut | None = None
+    auxiliary_file: list[FileOut] | None = None
+    start: DateTime | None = None
+    end: DateTime | None = None
+
+
+def agenda_item_out(
+    item: AgendaItem, render: Render, *, embedded: bool = False, order: int | None = None
+) -> AgendaItemOut:
+    urls = render.urls
+    consultations = refs(render, "Consultation", item.consultation)
+    return AgendaItemOut(
+        **common(item, "AgendaItem", urls.object("AgendaItem", item.id)),
+        # Embedded in its Meeting the back-reference is left out (spec 4).
+        meeting=None if embedded else urls.object("Meeting", item.meeting_id),
+        number=item.number,
+        order=item.order if order is None else order,
+        name=item.name,
+        public=item.public,
+        # OParl allows one; several papers under one item keep the first (all link back to it).
+        consultation=consultations[0] if consultations else None,
+        result=item.result,
+        resolution_text=item.resolution_text,
+        resolution_file=embedded_file(item.resolution_file, render),
+        auxiliary_file=None if render.omit_internal else embedded_files(item.auxiliary_file, render),
+        start=item.start,
+        end=item.end,
+    )
+
+
+def load_options(path: Any = None) -> tuple[Any, ...]:
+    """Eager loads for agenda items, standalone or under `path` (the Meeting's relationship)."""
+    start = selectinload(AgendaItem.resolution_file) if path is None else path.selectinload(AgendaItem.resolution_file)
+    aux = selectinload(AgendaItem.auxiliary_file) if path is None else path.selectinload(AgendaItem.auxiliary_file)
+    cons = selectinload(AgendaItem.consultation) if path is None else path.selectinload(AgendaItem.consultation)
+    return (start, aux, cons.load_only(Consultation.id, Consultation.deleted))
+
+
+KIND = Kind("AgendaItem", AgendaItem, agenda_item_out, load_options())

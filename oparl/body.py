@@ -1,0 +1,90 @@
+"""Body: wire model, mapping, eager loads."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from sqlalchemy.orm import selectinload
+
+from models import Body
+from oparl.base import DateTime, ObjectOut, Render, common, live
+from oparl.kind import Kind
+from oparl.legislative_term import LegislativeTermOut, legislative_term_out
+from oparl.location import LocationOut, location_out
+
+# Body property name -> the type its external list holds (spec 8.2; six of them new in 1.1).
+BODY_LISTS = {
+    "organization": "Organization",
+    "person": "Person",
+    "meeting": "Meeting",
+    "paper": "Paper",
+    "agenda_item": "AgendaItem",
+    "consultation": "Consultation",
+    "file": "File",
+    "location_list": "Location",
+    "legislative_term_list": "LegislativeTerm",
+    "membership": "Membership",
+}
+
+
+class BodyOut(ObjectOut):
+    KEEP_EMPTY: ClassVar[frozenset[str]] = frozenset({"legislativeTerm"})
+
+    system: str | None = None
+    short_name: str | None = None
+    name: str
+    website: str | None = None
+    license_valid_since: DateTime | None = None
+    oparl_since: DateTime | None = None
+    ags: str | None = None
+    rgs: str | None = None
+    equivalent: list[str] | None = None
+    contact_email: str | None = None
+    contact_name: str | None = None
+    organization: str
+    person: str
+    meeting: str
+    paper: str
+    legislative_term: list[LegislativeTermOut] | None
+    agenda_item: str
+    consultation: str
+    file: str
+    location_list: str
+    legislative_term_list: str
+    membership: str
+    classification: str | None = None
+    location: LocationOut | None = None
+
+
+def body_out(body: Body, render: Render) -> BodyOut:
+    urls = render.urls
+    lists = {prop: urls.body_list(body.id, type_name) for prop, type_name in BODY_LISTS.items()}
+    terms = live(body.legislative_term)
+    return BodyOut(
+        **common(body, "Body", urls.object("Body", body.id)),
+        system=urls.system(),
+        short_name=body.short_name,
+        name=body.name,
+        website=body.website,
+        license_valid_since=body.license_valid_since,
+        oparl_since=body.oparl_since,
+        ags=body.ags,
+        rgs=body.rgs,
+        equivalent=body.equivalent,
+        contact_email=body.contact_email,
+        contact_name=body.contact_name,
+        # Mandatory even when empty; left out only on request (omit_internal, spec 5.3).
+        legislative_term=None
+        if render.omit_internal
+        else [legislative_term_out(t, render, embedded=True) for t in terms],
+        classification=body.classification,
+        location=None
+        if body.location is None or body.location.deleted
+        else location_out(body.location, render, embedded=True),
+        **lists,
+    )
+
+
+LOAD_OPTIONS = (selectinload(Body.legislative_term), selectinload(Body.location))
+
+KIND = Kind("Body", Body, body_out, LOAD_OPTIONS)

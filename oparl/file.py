@@ -1,0 +1,89 @@
+"""File: wire model, mapping, eager loads."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy.orm import selectinload
+
+from models import AgendaItem, File, Meeting, Paper
+from oparl.base import ObjectOut, Render, common
+from oparl.kind import Kind, refs
+
+
+class FileOut(ObjectOut):
+    name: str | None = None
+    file_name: str | None = None
+    mime_type: str | None = None
+    date: dt.date | None = None
+    size: int | None = None
+    sha1_checksum: str | None = None
+    sha512_checksum: str | None = None
+    text: str | None = None
+    access_url: str
+    download_url: str | None = None
+    external_service_url: str | None = None
+    master_file: str | None = None
+    derivative_file: list[str] | None = None
+    file_license: str | None = None
+    meeting: list[str] | None = None
+    agenda_item: list[str] | None = None
+    paper: list[str] | None = None
+
+
+def _dedupe(urls: list[str]) -> list[str]:
+    return list(dict.fromkeys(urls))
+
+
+def file_out(file: File, render: Render, *, embedded: bool = False) -> FileOut:
+    urls = render.urls
+    back: dict[str, Any] = {}
+    if not embedded:
+        # Back-references are output only when the file is not embedded (spec 8.11).
+        back = {
+            "meeting": _dedupe(refs(render, "Meeting", [*file.meeting_attached, *file.meeting_auxiliary])),
+            "agenda_item": _dedupe(
+                refs(render, "AgendaItem", [*file.agenda_item_resolution, *file.agenda_item_auxiliary])
+            ),
+            "paper": _dedupe(refs(render, "Paper", [*file.paper_main, *file.paper_auxiliary])),
+            "derivative_file": refs(render, "File", file.derivative_file),
+        }
+    return FileOut(
+        **common(file, "File", urls.object("File", file.id)),
+        name=file.name,
+        file_name=file.file_name,
+        mime_type=file.mime_type,
+        date=file.date,
+        size=file.size,
+        sha1_checksum=file.sha1_checksum,
+        sha512_checksum=file.sha512_checksum,
+        text=file.text,
+        access_url=urls.file_access(file.id) if file.stored else file.access_url or urls.file_access(file.id),
+        download_url=urls.file_download(file.id) if file.stored else file.download_url,
+        external_service_url=file.external_service_url,
+        master_file=urls.ref("File", file.master_file_id),
+        file_license=file.file_license,
+        **back,
+    )
+
+
+def embedded_file(file: File | None, render: Render) -> FileOut | None:
+    return None if file is None or file.deleted else file_out(file, render, embedded=True)
+
+
+def embedded_files(files: list[File], render: Render) -> list[FileOut]:
+    return [file_out(f, render, embedded=True) for f in files if not f.deleted]
+
+
+LOAD_OPTIONS = (
+    selectinload(File.derivative_file).load_only(File.id, File.deleted),
+    selectinload(File.paper_main).load_only(Paper.id, Paper.deleted),
+    selectinload(File.paper_auxiliary).load_only(Paper.id, Paper.deleted),
+    selectinload(File.meeting_attached).load_only(Meeting.id, Meeting.deleted),
+    selectinload(File.meeting_auxiliary).load_only(Meeting.id, Meeting.deleted),
+    selectinload(File.agenda_item_resolution).load_only(AgendaItem.id, AgendaItem.deleted),
+    selectinload(File.agenda_item_auxiliary).load_only(AgendaItem.id, AgendaItem.deleted),
+)
+
+KIND = Kind("File", File, file_out, LOAD_OPTIONS)

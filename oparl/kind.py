@@ -1,0 +1,38 @@
+"""What the shared object and list machinery needs to know about one OParl type."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from models import OParlObject
+from oparl.base import SCHEMA_BASE, OParlModel, Render, TombstoneOut, dump
+
+
+@dataclass(frozen=True)
+class Kind:
+    type_name: str
+    model: type[OParlObject]
+    render: Callable[[Any, Render], OParlModel]
+    load_options: Sequence[Any]
+
+    def to_json(self, row: Any, render: Render) -> dict[str, Any]:
+        """The object as served at its URL and in lists: a tombstone once it is deleted."""
+        if row.deleted:
+            return dump(tombstone(row, render, self.type_name), render)
+        return dump(self.render(row, render), render)
+
+
+def tombstone(row: OParlObject, render: Render, type_name: str) -> TombstoneOut:
+    return TombstoneOut(
+        id=render.urls.object(type_name, row.id),
+        type=SCHEMA_BASE + type_name,
+        created=row.created,
+        modified=row.modified,
+    )
+
+
+def refs(render: Render, type_name: str, rows: Sequence[OParlObject]) -> list[str]:
+    """URLs of the live rows among `rows`: references to tombstones are dropped."""
+    return [render.urls.object(type_name, row.id) for row in rows if not row.deleted]

@@ -1,0 +1,70 @@
+"""Meeting: wire model, mapping, eager loads."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import selectinload
+
+from models import Meeting, Organization, Person
+from oparl import agenda_item
+from oparl.agenda_item import AgendaItemOut, agenda_item_out
+from oparl.base import DateTime, ObjectOut, Render, common, live
+from oparl.file import FileOut, embedded_file, embedded_files
+from oparl.kind import Kind, refs
+from oparl.location import LocationOut, location_out
+
+
+class MeetingOut(ObjectOut):
+    name: str | None = None
+    meeting_state: str | None = None
+    cancelled: bool | None = None
+    start: DateTime | None = None
+    end: DateTime | None = None
+    location: LocationOut | None = None
+    organization: list[str] | None = None
+    participant: list[str] | None = None
+    invitation: FileOut | None = None
+    results_protocol: FileOut | None = None
+    verbatim_protocol: FileOut | None = None
+    auxiliary_file: list[FileOut] | None = None
+    agenda_item: list[AgendaItemOut] | None = None
+
+
+def meeting_out(meeting: Meeting, render: Render) -> MeetingOut:
+    urls = render.urls
+    items = live(meeting.agenda_item)
+    return MeetingOut(
+        **common(meeting, "Meeting", urls.object("Meeting", meeting.id)),
+        name=meeting.name,
+        meeting_state=meeting.meeting_state,
+        cancelled=meeting.cancelled,
+        start=meeting.start,
+        end=meeting.end,
+        location=None
+        if meeting.location is None or meeting.location.deleted
+        else location_out(meeting.location, render, embedded=True),
+        organization=refs(render, "Organization", meeting.organization),
+        participant=refs(render, "Person", meeting.participant),
+        invitation=embedded_file(meeting.invitation, render),
+        results_protocol=embedded_file(meeting.results_protocol, render),
+        verbatim_protocol=embedded_file(meeting.verbatim_protocol, render),
+        auxiliary_file=None if render.omit_internal else embedded_files(meeting.auxiliary_file, render),
+        # `order` is the 0-based position among the live items (spec 8.8), whatever was stored.
+        agenda_item=None
+        if render.omit_internal
+        else [agenda_item_out(item, render, embedded=True, order=i) for i, item in enumerate(items)],
+    )
+
+
+LOAD_OPTIONS = (
+    selectinload(Meeting.location),
+    selectinload(Meeting.organization).load_only(Organization.id, Organization.deleted),
+    selectinload(Meeting.participant).load_only(Person.id, Person.deleted),
+    selectinload(Meeting.invitation),
+    selectinload(Meeting.results_protocol),
+    selectinload(Meeting.verbatim_protocol),
+    selectinload(Meeting.auxiliary_file),
+    selectinload(Meeting.agenda_item),
+    *agenda_item.load_options(selectinload(Meeting.agenda_item)),
+)
+
+KIND = Kind("Meeting", Meeting, meeting_out, LOAD_OPTIONS)

@@ -1,0 +1,62 @@
+"""Organization: wire model, mapping, eager loads."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import selectinload
+
+from models import Membership, Organization
+from oparl.base import ObjectOut, Render, common
+from oparl.kind import Kind, refs
+from oparl.location import LocationOut, location_out
+
+
+class OrganizationOut(ObjectOut):
+    body: str | None = None
+    name: str | None = None
+    membership: list[str] | None = None
+    meeting: str | None = None
+    consultation: str | None = None
+    short_name: str | None = None
+    post: list[str] | None = None
+    sub_organization_of: str | None = None
+    organization_type: str | None = None
+    classification: str | None = None
+    start_date: dt.date | None = None
+    end_date: dt.date | None = None
+    website: str | None = None
+    location: LocationOut | None = None
+    external_body: str | None = None
+
+
+def organization_out(org: Organization, render: Render) -> OrganizationOut:
+    urls = render.urls
+    return OrganizationOut(
+        **common(org, "Organization", urls.object("Organization", org.id)),
+        body=urls.object("Body", org.body_id),
+        name=org.name,
+        membership=refs(render, "Membership", org.membership),
+        meeting=urls.organization_list(org.id, "Meeting"),
+        consultation=urls.organization_list(org.id, "Consultation"),
+        short_name=org.short_name,
+        post=org.post,
+        sub_organization_of=urls.ref("Organization", org.sub_organization_of_id),
+        organization_type=org.organization_type,
+        classification=org.classification,
+        start_date=org.start_date,
+        end_date=org.end_date,
+        website=org.website,
+        location=None
+        if org.location is None or org.location.deleted
+        else location_out(org.location, render, embedded=True),
+        external_body=org.external_body,
+    )
+
+
+LOAD_OPTIONS = (
+    selectinload(Organization.membership).load_only(Membership.id, Membership.deleted),
+    selectinload(Organization.location),
+)
+
+KIND = Kind("Organization", Organization, organization_out, LOAD_OPTIONS)

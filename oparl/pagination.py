@@ -1,0 +1,72 @@
+"""OParl list pages (spec 5): filters, keyset pagination on the id, and the data/pagination/links object."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from models import OParlObject
+from oparl.base import Render
+from oparl.filters import ListParams
+from oparl.urls import with_query
+
+
+def filter_clauses(model: type[OParlObject], params: ListParams) -> list[ColumnElement[bool]]:
+    """The WHERE clauses the OParl filters mean; bounds are inclusive (spec 5.3)."""
+    clauses: list[ColumnElement[bool]] = []
+    if params.created_since is not None:
+        clauses.append(model.created >= params.created_since)
+    if params.created_until is not None:
+        clauses.append(model.created <= params.created_until)
+    if params.modified_since is not None:
+        clauses.append(model.modified >= params.modified_since)
+    if params.modified_until is not None:
+        clauses.append(model.modified <= params.modified_until)
+    if params.modified_since is None:
+        # Tombstones are listed only to clients that ask what changed (spec 5.4).
+        clauses.append(model.deleted.is_(False))
+    return clauses
+
+
+def paginate(
+    session: Session,
+    model: type[OParlObject],
+    scope: Sequence[ColumnElement[bool]],
+    params: ListParams,
+    *,
+    options: Sequence[Any],
+    render: Render,
+    list_url: str,
+    to_json: Callable[[Any, Render], dict[str, Any]],
+) -> dict[str, Any]:
+    """One page of `model` rows within `scope` (a Body's or an Organization's) as an OParl list object.
+
+    Ordered by the immutable id and continued with `after=<last id>`, so a page deep in the list
+    costs what the first costs, and rows changing mid-walk never shift the others.
+    """
+    where = [*scope, *filter_clauses(model, params)]
+    page_query = select(model).where(*where).order_by(model.id).limit(params.limit + 1).options(*options)
+    if params.after is not None:
+        page_query = page_query.where(model.id > params.after)
+    rows: Sequence[Any] = session.scalars(page_query).all()
+    total = session.scalar(select(func.count()).select_from(model).where(*where))
+    more = len(rows) > params.limit
+    rows = rows[: params.limit]
+    links = {
+        "first": with_query(list_url, params.canonical),
+        "self": with_query(list_url, _with_after(params.canonical, params.after)),
+    }
+    if more:
+        links["next"] = with_query(list_url, _with_after(params.canonical, rows[-1].id))
+    return {
+        "data": [to_json(row, render) for row in rows],
+        "pagination": {"totalElements": total, "elementsPerPage": params.limit},
+        "links": links,
+    }
+
+
+def _with_after(canonical: dict[str, str], after: int | None) -> dict[str, str]:
+    return canonical if after is None else {**canonical, "after": str(after)}

@@ -1,0 +1,85 @@
+"""Paper: wire model, mapping, eager loads."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import selectinload
+
+from models import Consultation, Organization, Paper, Person
+from oparl.base import ObjectOut, Render, common, live
+from oparl.consultation import ConsultationOut, consultation_out
+from oparl.file import FileOut, embedded_file, embedded_files
+from oparl.kind import Kind, refs
+from oparl.location import LocationOut, location_out
+
+
+class PaperOut(ObjectOut):
+    body: str | None = None
+    name: str | None = None
+    reference: str | None = None
+    date: dt.date | None = None
+    paper_type: str | None = None
+    related_paper: list[str] | None = None
+    superordinated_paper: list[str] | None = None
+    subordinated_paper: list[str] | None = None
+    main_file: FileOut | None = None
+    auxiliary_file: list[FileOut] | None = None
+    location: list[LocationOut] | None = None
+    originator_person: list[str] | None = None
+    under_direction_of: list[str] | None = None
+    originator_organization: list[str] | None = None
+    consultation: list[ConsultationOut] | None = None
+
+
+def paper_out(paper: Paper, render: Render) -> PaperOut:
+    urls = render.urls
+    # relatedPaper has no direction: both ends list each other, however the link was written.
+    related = sorted({p.id: p for p in [*paper.related_paper, *paper.related_paper_of]}.values(), key=_by_id)
+    return PaperOut(
+        **common(paper, "Paper", urls.object("Paper", paper.id)),
+        body=urls.object("Body", paper.body_id),
+        name=paper.name,
+        reference=paper.reference,
+        date=paper.date,
+        paper_type=paper.paper_type,
+        related_paper=refs(render, "Paper", related),
+        superordinated_paper=refs(render, "Paper", paper.superordinated_paper),
+        subordinated_paper=refs(render, "Paper", paper.subordinated_paper),
+        main_file=embedded_file(paper.main_file, render),
+        auxiliary_file=None if render.omit_internal else embedded_files(paper.auxiliary_file, render),
+        location=None
+        if render.omit_internal
+        else [location_out(loc, render, embedded=True) for loc in live(paper.location)],
+        originator_person=refs(render, "Person", paper.originator_person),
+        under_direction_of=refs(render, "Organization", paper.under_direction_of),
+        originator_organization=refs(render, "Organization", paper.originator_organization),
+        consultation=[consultation_out(c, render, embedded=True) for c in live(paper.consultation)],
+    )
+
+
+def _by_id(paper: Paper) -> int:
+    return paper.id
+
+
+def _ids(relationship: object) -> object:
+    return selectinload(relationship).load_only(Paper.id, Paper.deleted)  # type: ignore[arg-type]
+
+
+LOAD_OPTIONS = (
+    selectinload(Paper.main_file),
+    selectinload(Paper.auxiliary_file),
+    selectinload(Paper.location),
+    selectinload(Paper.originator_person).load_only(Person.id, Person.deleted),
+    selectinload(Paper.originator_organization).load_only(Organization.id, Organization.deleted),
+    selectinload(Paper.under_direction_of).load_only(Organization.id, Organization.deleted),
+    selectinload(Paper.consultation).selectinload(Consultation.organization).load_only(
+        Organization.id, Organization.deleted
+    ),
+    _ids(Paper.related_paper),
+    _ids(Paper.related_paper_of),
+    _ids(Paper.superordinated_paper),
+    _ids(Paper.subordinated_paper),
+)
+
+KIND = Kind("Paper", Paper, paper_out, LOAD_OPTIONS)

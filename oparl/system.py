@@ -1,0 +1,37 @@
+"""System: the entry point."""
+
+from __future__ import annotations
+
+from models import System
+from oparl.base import SCHEMA_BASE, ObjectOut, Render, common
+from oparl.kind import Kind
+
+
+class SystemOut(ObjectOut):
+    oparl_version: str
+    other_oparl_versions: list[str] | None = None
+    body: str
+    name: str | None = None
+    contact_email: str | None = None
+    contact_name: str | None = None
+    website: str | None = None
+    vendor: str | None = None
+    product: str | None = None
+
+
+def system_out(system: System, render: Render) -> SystemOut:
+    return SystemOut(
+        **{**common(system, "System", render.urls.system())},
+        oparl_version=SCHEMA_BASE,
+        other_oparl_versions=system.other_oparl_versions,
+        body=render.urls.bodies(),
+        name=system.name,
+        contact_email=system.contact_email,
+        contact_name=system.contact_name,
+        website=system.website,
+        vendor=system.vendor,
+        product=system.product,
+    )
+
+
+KIND = Kind("System", System, system_out, ())

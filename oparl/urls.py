@@ -1,0 +1,60 @@
+"""Every public URL, built from the configured public base URL (never from the request's Host)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from urllib.parse import quote, urlencode
+
+API_PATH = "/oparl/v1.1"
+
+# Path segment of each OParl type; a type's objects live at {api}/{segment}/{id}.
+SEGMENTS: dict[str, str] = {
+    "System": "system",
+    "Body": "body",
+    "LegislativeTerm": "legislative-term",
+    "Organization": "organization",
+    "Person": "person",
+    "Membership": "membership",
+    "Meeting": "meeting",
+    "AgendaItem": "agenda-item",
+    "Paper": "paper",
+    "Consultation": "consultation",
+    "File": "file",
+    "Location": "location",
+}
+
+
+class UrlBuilder:
+    def __init__(self, public_base_url: str) -> None:
+        self.api = public_base_url.rstrip("/") + API_PATH
+
+    def system(self) -> str:
+        return f"{self.api}/system"
+
+    def bodies(self) -> str:
+        return f"{self.api}/body"
+
+    def object(self, type_name: str, object_id: int) -> str:
+        return f"{self.api}/{SEGMENTS[type_name]}/{object_id}"
+
+    def ref(self, type_name: str, object_id: int | None) -> str | None:
+        return None if object_id is None else self.object(type_name, object_id)
+
+    def body_list(self, body_id: int, type_name: str) -> str:
+        return f"{self.object('Body', body_id)}/{SEGMENTS[type_name]}"
+
+    def organization_list(self, organization_id: int, type_name: str) -> str:
+        return f"{self.object('Organization', organization_id)}/{SEGMENTS[type_name]}"
+
+    def file_access(self, file_id: int) -> str:
+        return f"{self.object('File', file_id)}/access"
+
+    def file_download(self, file_id: int) -> str:
+        return f"{self.object('File', file_id)}/download"
+
+
+def with_query(url: str, params: Mapping[str, str]) -> str:
+    """`url` with `params` in one canonical spelling: sorted, fully percent-encoded (a `+` as %2B)."""
+    if not params:
+        return url
+    return f"{url}?{urlencode(sorted(params.items()), quote_via=quote, safe='')}"
