@@ -1,4 +1,4 @@
-"""`oparl-server`: demo, serve, migrate, load-fixtures. Wiring only; the work happens in models/ and oparl/."""
+"""`oparl-server`: demo, serve, migrate, load-fixtures. Wiring only: the work is in models/ and oparl/."""
 
 from __future__ import annotations
 
@@ -55,7 +55,11 @@ def serve(settings: Settings) -> None:
 def demo(settings: Settings) -> None:
     """A fresh SQLite database in the data folder with the Lübeck records, then serve it."""
     database = (settings.data_dir / "demo.sqlite3").resolve()
-    for stale in (database, database.with_name(database.name + "-wal"), database.with_name(database.name + "-shm")):
+    for stale in (
+        database,
+        database.with_name(database.name + "-wal"),
+        database.with_name(database.name + "-shm"),
+    ):
         stale.unlink(missing_ok=True)
     settings = settings.model_copy(update={"database_url": f"sqlite:///{database}"})
     migrate(settings)
@@ -64,15 +68,19 @@ def demo(settings: Settings) -> None:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    overrides = {k: v for k, v in (("host", getattr(args, "host", None)), ("port", getattr(args, "port", None))) if v}
-    return Settings(**overrides)  # type: ignore[arg-type]
+    overrides = {
+        k: v for k, v in (("host", getattr(args, "host", None)), ("port", getattr(args, "port", None))) if v
+    }
+    return Settings(**overrides)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="oparl-server", description="OParl 1.1 server")
     commands = parser.add_subparsers(dest="command", required=True)
-    for name, text in (("demo", "fresh SQLite database with the Lübeck demo data, then serve"),
-                       ("serve", "serve the database in OPARL_DATABASE_URL")):
+    for name, text in (
+        ("demo", "fresh SQLite database with the Lübeck demo data, then serve"),
+        ("serve", "serve the database in OPARL_DATABASE_URL"),
+    ):
         sub = commands.add_parser(name, help=text)
         sub.add_argument("--host", help="interface to listen on (OPARL_HOST, default 127.0.0.1)")
         sub.add_argument("--port", type=int, help="port to listen on (OPARL_PORT, default 8000)")

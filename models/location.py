@@ -34,7 +34,10 @@ class Location(BodyScoped, Base):
         primaryjoin="Body.location_id == Location.id", order_by="Body.id", viewonly=True, lazy="raise"
     )
     organizations: Mapped[list[Organization]] = relationship(
-        primaryjoin="Organization.location_id == Location.id", order_by="Organization.id", viewonly=True, lazy="raise"
+        primaryjoin="Organization.location_id == Location.id",
+        order_by="Organization.id",
+        viewonly=True,
+        lazy="raise",
     )
     persons: Mapped[list[Person]] = relationship(
         primaryjoin="Person.location_id == Location.id", order_by="Person.id", viewonly=True, lazy="raise"

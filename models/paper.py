@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Text
+from sqlalchemy import ForeignKey, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, BodyScoped
@@ -27,15 +27,15 @@ if TYPE_CHECKING:
     from models.person import Person
 
 
-def _linked(table: object, *, reverse: bool = False) -> Mapped[list[Paper]]:
+def _linked(table: Table, *, reverse: bool = False) -> Mapped[list[Paper]]:
     """A paper-to-paper link read in either direction (rows are written once, by the owner)."""
     here, there = ("target_id", "owner_id") if reverse else ("owner_id", "target_id")
     return relationship(
         "Paper",
         secondary=table,
-        primaryjoin=f"Paper.id == {table.name}.c.{here}",  # type: ignore[attr-defined]
-        secondaryjoin=f"Paper.id == {table.name}.c.{there}",  # type: ignore[attr-defined]
-        order_by=f"{table.name}.c.position" if not reverse else "Paper.id",  # type: ignore[attr-defined]
+        primaryjoin=f"Paper.id == {table.name}.c.{here}",
+        secondaryjoin=f"Paper.id == {table.name}.c.{there}",
+        order_by=f"{table.name}.c.position" if not reverse else "Paper.id",
         viewonly=True,
         lazy="raise",
         info={"reverse": reverse},

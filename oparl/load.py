@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
+from enum import Enum
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ from sqlalchemy.orm import Mapper, Session
 from sqlalchemy.types import JSON, BigInteger, Boolean, Integer
 
 import models
-from models import OParlObject, utcnow
+from models import BodyScoped, OParlObject, utcnow
 from models.base import UTCDateTime
 from oparl.base import SCHEMA_BASE
 from oparl.content import ContentStore
@@ -38,13 +40,38 @@ CHILDREN: dict[tuple[str, str], str] = {
 POSITION = {"AgendaItem": "order", "Consultation": "position"}
 # Properties the server derives (list URLs, back-references, checksums): accepted and ignored.
 DERIVED = frozenset(
-    {"id", "type", "created", "modified", "deleted", "oparl_version", "location_list", "legislative_term_list",
-     "derivative_file", "bodies", "organizations", "persons", "meetings", "papers", "size", "sha1_checksum",
-     "sha512_checksum"}
+    {
+        "id",
+        "type",
+        "created",
+        "modified",
+        "deleted",
+        "oparl_version",
+        "location_list",
+        "legislative_term_list",
+        "derivative_file",
+        "bodies",
+        "organizations",
+        "persons",
+        "meetings",
+        "papers",
+        "size",
+        "sha1_checksum",
+        "sha512_checksum",
+    }
 )
 DERIVED_BY_TYPE = {
     "System": {"body"},
-    "Body": {"organization", "person", "meeting", "paper", "agenda_item", "consultation", "file", "membership"},
+    "Body": {
+        "organization",
+        "person",
+        "meeting",
+        "paper",
+        "agenda_item",
+        "consultation",
+        "file",
+        "membership",
+    },
     "Organization": {"meeting", "consultation", "membership"},
     "File": {"meeting", "agenda_item", "paper"},
     "AgendaItem": {"consultation"},
@@ -53,6 +80,44 @@ ALIASES = {("Person", "location_object"): "location"}
 INTERNAL = frozenset({"id", "key", "created", "modified", "deleted", "stored", "position"})
 MODELS: dict[str, type[OParlObject]] = {name: getattr(models, name) for name in SEGMENTS}
 TABLE_MODELS = {model.__tablename__: model for model in MODELS.values()}  # type: ignore[attr-defined]
+
+
+SCOPES = ("body", "system")
+
+
+class Field(Enum):
+    SKIP = "skip"
+    UNKNOWN = "unknown"
+    CONTENT = "content"  # File bytes from the fixture folder (loader-only field)
+    SCALAR = "scalar"
+    ONE = "one"  # a reference or one embedded object, stored as <attr>_id
+    MANY = "many"  # an ordered link table: references or embedded objects
+    CHILDREN = "children"  # an embedded array whose rows point at their parent
+
+
+@cache
+def _classify(type_name: str, name: str) -> tuple[Field, str]:
+    model = MODELS[type_name]
+    attr = ALIASES.get((type_name, snake(name)), snake(name))
+    mapper: Mapper[Any] = inspect(model)
+    if name in ("key", "type") or attr in DERIVED or attr in DERIVED_BY_TYPE.get(type_name, ()):
+        return Field.SKIP, attr
+    if name == "content" and model is models.File:
+        return Field.CONTENT, attr
+    if (type_name, attr) in CHILDREN:
+        return Field.CHILDREN, attr
+    if attr in mapper.columns and attr not in INTERNAL and not mapper.columns[attr].foreign_keys:
+        return Field.SCALAR, attr
+    if f"{attr}_id" in mapper.columns:
+        return Field.ONE, attr
+    if attr in mapper.relationships and mapper.relationships[attr].secondary is not None:
+        return Field.MANY, attr
+    return Field.UNKNOWN, attr
+
+
+def classify(model: type[OParlObject], name: str) -> tuple[Field, str]:
+    """What an input property of `model` is, and the attribute that stores it."""
+    return _classify(model.__name__, name)
 
 
 class RecordError(Unprocessable):
@@ -94,7 +159,9 @@ class Loader:
         # Rows are written at explicit flushes only, once their required fields are set.
         with self.session.no_autoflush:
             for index, record in enumerate(records):
-                type_name = str(record.get("type", "")).removeprefix(SCHEMA_BASE) if isinstance(record, dict) else ""
+                type_name = (
+                    str(record.get("type", "")).removeprefix(SCHEMA_BASE) if isinstance(record, dict) else ""
+                )
                 if type_name not in MODELS:
                     raise RecordError(f"[{index}].type: not an OParl type: {str(record)[:80]!r}")
                 self._upsert(MODELS[type_name], record, f"{type_name} {record.get('key')!r}", {})
@@ -107,7 +174,38 @@ class Loader:
 
     # -- pass 1: rows and their own fields --------------------------------------------------------
 
-    def _upsert(self, model: type[OParlObject], record: dict[str, Any], path: str, fixed: dict[str, Any]) -> OParlObject:
+    def _upsert(
+        self, model: type[OParlObject], record: dict[str, Any], path: str, fixed: dict[str, Any]
+    ) -> OParlObject:
+        obj = self._row(model, record, path)
+        nested = [
+            (field, attr, value, f"{path}.{name}")
+            for name, value in record.items()
+            for field, attr in [classify(model, name)]
+            if self._field(obj, field, attr, value, f"{path}.{name}")
+        ]
+        # What the parent decides (its id, the Body, the position in its array) wins over the record.
+        for attr, value in fixed.items():
+            self._set(obj, attr, value)
+        if isinstance(obj, BodyScoped) and obj.body_id is None:
+            raise RecordError(f"{path}.body: the record names no Body")
+        self.session.flush()  # the row needs its id before its embedded objects point at it
+        body_id = obj.body_id if isinstance(obj, BodyScoped) else obj.id
+        for field, attr, value, field_path in nested:
+            if field is Field.CHILDREN:
+                self._children(obj, attr, value, field_path)
+            elif field is Field.MANY:
+                target = inspect(model).relationships[attr].mapper.class_
+                for index, item in enumerate(value):
+                    if isinstance(item, dict):
+                        self._embed(obj, target, item, f"{field_path}[{index}]", body_id)
+            else:
+                child = self._embed(obj, _fk_target(model, attr), value, field_path, body_id)
+                self._set(obj, f"{attr}_id", child.id)
+        self.pending.append((obj, record, path))
+        return obj
+
+    def _row(self, model: type[OParlObject], record: Any, path: str) -> OParlObject:
         if not isinstance(record, dict):
             raise RecordError(f"{path}: expected an object, got {type(record).__name__}")
         key = record.get("key")
@@ -115,81 +213,48 @@ class Loader:
             raise RecordError(f"{path}.key: every record needs a non-empty string key")
         obj = self.session.scalar(select(model).where(model.key == key))
         if obj is None:
-            obj = model(key=key, created=self.now, modified=self.now, deleted=False)
+            obj = model()
+            obj.key, obj.created, obj.modified, obj.deleted = key, self.now, self.now, False
             self.session.add(obj)
             self.created.add(obj)
         elif obj.deleted:
             self._set(obj, "deleted", False)
         self.seen.append(obj)
-        for attr, value in fixed.items():
-            self._set(obj, attr, value)
-        type_name = model.__name__
-        nested: list[tuple[str, str, Any]] = []
-        for name, value in record.items():
-            attr = self._field(obj, type_name, name, value, f"{path}.{name}")
-            if attr is not None:
-                nested.append((attr, name, value))
-        if "body_id" in inspect(model).columns and getattr(obj, "body_id") is None:
-            raise RecordError(f"{path}.body: the record names no Body")
-        self.session.flush()  # the row needs its id before its embedded objects point at it
-        body_id = obj.id if type_name == "Body" else getattr(obj, "body_id", None)
-        for attr, name, value in nested:
-            if (type_name, attr) in CHILDREN:
-                self._children(obj, type_name, attr, value, f"{path}.{name}")
-            elif isinstance(value, list):
-                target = inspect(model).relationships[attr].mapper.class_
-                for index, item in enumerate(value):
-                    if isinstance(item, dict):
-                        self._embed(obj, target, item, f"{path}.{name}[{index}]", body_id)
-            else:
-                child = self._embed(obj, _fk_target(inspect(model), f"{attr}_id"), value, f"{path}.{name}", body_id)
-                self._set(obj, f"{attr}_id", child.id)
-        self.pending.append((obj, record, path))
         return obj
 
     def _embed(
-        self, parent: OParlObject, model: type[OParlObject], record: dict[str, Any], path: str, body_id: int | None
+        self, parent: OParlObject, model: type[OParlObject], record: Any, path: str, body_id: int | None
     ) -> OParlObject:
         child = self._upsert(model, record, path, {"body_id": body_id})
         self.parent[child] = parent
         return child
 
-    def _field(self, obj: OParlObject, type_name: str, name: str, value: Any, path: str) -> str | None:
-        """Stores a plain field now; returns the attribute of an embedded object to store next."""
-        if name in ("key", "type"):
-            return None
-        if name == "content" and type_name == "File":
+    def _field(self, obj: OParlObject, field: Field, attr: str, value: Any, path: str) -> bool:
+        """Stores a plain field now; True when the field holds embedded objects to store next."""
+        if field is Field.UNKNOWN:
+            raise RecordError(f"{path}: {type(obj).__name__} has no such property")
+        if field is Field.CONTENT:
             self._content(obj, value, path)
-            return None
-        attr = ALIASES.get((type_name, snake(name)), snake(name))
-        mapper: Mapper[Any] = inspect(type(obj))
-        if attr in DERIVED or attr in DERIVED_BY_TYPE.get(type_name, ()):
-            return None
-        if (type_name, attr) in CHILDREN:
-            if not isinstance(value, list):
-                raise RecordError(f"{path}: expected an array")
-            return attr
-        if attr in mapper.columns and attr not in INTERNAL and not mapper.columns[attr].foreign_keys:
-            self._set(obj, attr, convert(mapper.columns[attr].type, value, path))
-        elif f"{attr}_id" in mapper.columns:
-            if isinstance(value, dict):
-                return attr
-            if attr in ("body", "system"):
-                # The scope is needed before the row can be written; it must already exist.
-                self._set(obj, f"{attr}_id", self._resolve(value, _fk_target(mapper, f"{attr}_id"), path))
-        elif attr in mapper.relationships and mapper.relationships[attr].secondary is not None:
-            if not isinstance(value, list):
-                raise RecordError(f"{path}: expected an array")
-            if any(isinstance(item, dict) for item in value):
-                return attr  # embedded objects (auxiliaryFile, location): stored, then linked in pass 2
-        else:
-            raise RecordError(f"{path}: {type_name} has no property {name!r}")
-        return None
+        elif field is Field.SCALAR:
+            self._set(obj, attr, convert(inspect(type(obj)).columns[attr].type, value, path))
+        elif field in (Field.CHILDREN, Field.MANY) and not isinstance(value, list):
+            raise RecordError(f"{path}: expected an array")
+        elif field is Field.CHILDREN:
+            return True
+        elif field is Field.MANY:
+            return any(isinstance(item, dict) for item in value)
+        elif field is Field.ONE and isinstance(value, dict):
+            return True
+        elif field is Field.ONE and attr in SCOPES:
+            # The scope is needed before the row can be written, so it must exist already.
+            self._set(obj, f"{attr}_id", self._resolve(value, _fk_target(type(obj), attr), path))
+        return False
 
-    def _children(self, parent: OParlObject, type_name: str, attr: str, value: list[Any], path: str) -> None:
+    def _children(self, parent: OParlObject, attr: str, value: list[Any], path: str) -> None:
+        type_name = type(parent).__name__
         fk = CHILDREN[(type_name, attr)]
         target: type[OParlObject] = inspect(type(parent)).relationships[attr].mapper.class_
-        body_id = parent.id if type_name == "Body" else getattr(parent, "body_id")
+        body_id = parent.body_id if isinstance(parent, BodyScoped) else parent.id
         kept: set[int] = set()
         for index, item in enumerate(value):
             fixed: dict[str, Any] = {fk: parent.id, "body_id": body_id}
@@ -211,8 +276,13 @@ class Loader:
         if not source.is_relative_to(self.base_dir.resolve()) or not source.is_file():
             raise RecordError(f"{path}: no file {value!r} in the fixture folder")
         stored = self.store.put(source.read_bytes(), getattr(file, "file_name", None) or source.name)
-        for attr, val in (("stored", True), ("size", stored.size), ("sha512_checksum", stored.sha512),
-                          ("sha1_checksum", stored.sha1), ("mime_type", stored.mime_type)):
+        for attr, val in (
+            ("stored", True),
+            ("size", stored.size),
+            ("sha512_checksum", stored.sha512),
+            ("sha1_checksum", stored.sha1),
+            ("mime_type", stored.mime_type),
+        ):
             self._set(file, attr, val)
         if getattr(file, "file_name", None) is None:
             self._set(file, "file_name", source.name)
@@ -220,24 +290,22 @@ class Loader:
     # -- pass 2: references and ordered links ----------------------------------------------------
 
     def _relations(self, obj: OParlObject, record: dict[str, Any], path: str) -> None:
-        type_name = type(obj).__name__
-        mapper: Mapper[Any] = inspect(type(obj))
+        model = type(obj)
         for name, value in record.items():
-            attr = ALIASES.get((type_name, snake(name)), snake(name))
-            if attr in DERIVED or attr in DERIVED_BY_TYPE.get(type_name, ()) or (type_name, attr) in CHILDREN:
-                continue
-            if name in ("key", "type", "content"):
-                continue
-            if attr in mapper.relationships and mapper.relationships[attr].secondary is not None:
-                rel = mapper.relationships[attr]
-                target = rel.mapper.class_
-                if not isinstance(value, list):
-                    raise RecordError(f"{path}.{name}: expected an array of references")
-                ids = [self._resolve(v, target, f"{path}.{name}[{i}]") for i, v in enumerate(value)]
+            field, attr = classify(model, name)
+            if field is Field.MANY:
+                rel = inspect(model).relationships[attr]
+                ids = [
+                    self._resolve(v, rel.mapper.class_, f"{path}.{name}[{i}]") for i, v in enumerate(value)
+                ]
                 self._links(obj, rel.secondary, ids, reverse=bool(rel.info.get("reverse")))
-            elif f"{attr}_id" in mapper.columns and not isinstance(value, dict) and attr not in ("body", "system"):
-                target = _fk_target(mapper, f"{attr}_id")
-                self._set(obj, f"{attr}_id", None if value is None else self._resolve(value, target, f"{path}.{name}"))
+            elif field is Field.ONE and not isinstance(value, dict) and attr not in SCOPES:
+                target = _fk_target(model, attr)
+                self._set(
+                    obj,
+                    f"{attr}_id",
+                    None if value is None else self._resolve(value, target, f"{path}.{name}"),
+                )
 
     def _resolve(self, value: Any, target: type[OParlObject], path: str) -> int:
         if isinstance(value, dict):  # an embedded object, stored in pass 1
@@ -245,8 +313,8 @@ class Loader:
         if not isinstance(value, str) or not value:
             raise RecordError(f"{path}: expected a key or an OParl URL, got {value!r}")
         prefix = f"{self.urls.api}/{SEGMENTS[target.__name__]}/"
-        if value.startswith(prefix) and value[len(prefix):].isdigit():
-            found = self.session.scalar(select(target.id).where(target.id == int(value[len(prefix):])))
+        if value.startswith(prefix) and value[len(prefix) :].isdigit():
+            found = self.session.scalar(select(target.id).where(target.id == int(value[len(prefix) :])))
         else:
             found = self.session.scalar(select(target.id).where(target.key == value))
         if found is None:
@@ -255,7 +323,9 @@ class Loader:
 
     def _links(self, obj: OParlObject, table: Any, ids: list[int], *, reverse: bool) -> None:
         assert isinstance(table, Table)
-        mine, theirs = (table.c.target_id, table.c.owner_id) if reverse else (table.c.owner_id, table.c.target_id)
+        mine, theirs = (
+            (table.c.target_id, table.c.owner_id) if reverse else (table.c.owner_id, table.c.target_id)
+        )
         current = list(self.session.scalars(select(theirs).where(mine == obj.id).order_by(table.c.position)))
         wanted = list(dict.fromkeys(ids))
         if current == wanted:
@@ -292,8 +362,8 @@ class Loader:
         self.report.unchanged = len(unique - touched - self.created)
 
 
-def _fk_target(mapper: Mapper[Any], column: str) -> type[OParlObject]:
-    (fk,) = mapper.columns[column].foreign_keys
+def _fk_target(model: type[OParlObject], attr: str) -> type[OParlObject]:
+    (fk,) = inspect(model).columns[f"{attr}_id"].foreign_keys
     return TABLE_MODELS[fk.column.table.name]
 
 
@@ -306,7 +376,11 @@ def convert(column_type: Any, value: Any, path: str) -> Any:
         return _datetime(value, path)
     if isinstance(column_type, Date):
         try:
-            return dt.date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else _bad(path, value)
+            return (
+                dt.date.fromisoformat(value)
+                if isinstance(value, str) and len(value) == 10
+                else _bad(path, value)
+            )
         except ValueError:
             _bad(path, value, "a date yyyy-mm-dd")
     if isinstance(column_type, Boolean):
@@ -334,7 +408,6 @@ def _datetime(value: Any, path: str) -> dt.datetime:
 
 def _bad(path: str, value: Any, expected: str = "a date yyyy-mm-dd") -> Any:
     raise RecordError(f"{path}: expected {expected}, got {value!r}")
-
 
 
 def read_directory(folder: Path) -> list[dict[str, Any]]:

@@ -73,9 +73,9 @@ LOAD_OPTIONS = (
     selectinload(Paper.originator_person).load_only(Person.id, Person.deleted),
     selectinload(Paper.originator_organization).load_only(Organization.id, Organization.deleted),
     selectinload(Paper.under_direction_of).load_only(Organization.id, Organization.deleted),
-    selectinload(Paper.consultation).selectinload(Consultation.organization).load_only(
-        Organization.id, Organization.deleted
-    ),
+    selectinload(Paper.consultation)
+    .selectinload(Consultation.organization)
+    .load_only(Organization.id, Organization.deleted),
     _ids(Paper.related_paper),
     _ids(Paper.related_paper_of),
     _ids(Paper.superordinated_paper),

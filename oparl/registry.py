@@ -38,4 +38,6 @@ KINDS: dict[str, Kind] = {
 }
 BY_SEGMENT: dict[str, Kind] = {SEGMENTS[name]: kind for name, kind in KINDS.items()}
 # The types listed per Body (every type but System and Body itself, spec 8.2).
-BODY_LISTED: dict[str, Kind] = {seg: kind for seg, kind in BY_SEGMENT.items() if kind.type_name not in ("System", "Body")}
+BODY_LISTED: dict[str, Kind] = {
+    seg: kind for seg, kind in BY_SEGMENT.items() if kind.type_name not in ("System", "Body")
+}

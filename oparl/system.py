@@ -21,7 +21,7 @@ class SystemOut(ObjectOut):
 
 def system_out(system: System, render: Render) -> SystemOut:
     return SystemOut(
-        **{**common(system, "System", render.urls.system())},
+        **common(system, "System", render.urls.system()),
         oparl_version=SCHEMA_BASE,
         other_oparl_versions=system.other_oparl_versions,
         body=render.urls.bodies(),

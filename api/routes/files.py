@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 from sqlalchemy import select
@@ -13,7 +15,10 @@ from oparl.errors import NotFound, OParlError
 from oparl.urls import API_PATH
 
 router = APIRouter(prefix=API_PATH, tags=["files"])
-ERRORS = {404: {"description": "no stored content"}, 410: {"description": "the file was deleted"}}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "no stored content"},
+    410: {"description": "the file was deleted"},
+}
 
 
 class Gone(OParlError):

@@ -1,4 +1,4 @@
-"""External lists: the System's bodies, each Body's lists, and an Organization's meetings and consultations."""
+"""External lists: the System's bodies, each Body's ten lists, an Organization's meetings, consultations."""
 
 from __future__ import annotations
 
@@ -22,7 +22,10 @@ from oparl.registry import BODY_LISTED, KINDS
 from oparl.urls import API_PATH
 
 router = APIRouter(prefix=API_PATH, tags=["lists"])
-ERRORS = {400: {"description": "OParl Error object: a bad parameter"}, 404: {"description": "no such parent"}}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "OParl Error object: a bad parameter"},
+    404: {"description": "no such parent"},
+}
 
 BodyList = StrEnum("BodyList", {seg: seg for seg in BODY_LISTED})  # type: ignore[misc]
 
@@ -87,6 +90,8 @@ def list_organization_consultations(
 ) -> OParlJSONResponse:
     """The consultations of an Organization (inverse of Consultation.organization, OParl 1.1)."""
     _require(session, Organization, object_id)
-    linked = select(consultation_organization.c.owner_id).where(consultation_organization.c.target_id == object_id)
+    linked = select(consultation_organization.c.owner_id).where(
+        consultation_organization.c.target_id == object_id
+    )
     url = render.urls.organization_list(object_id, "Consultation")
     return _page(session, KINDS["Consultation"], [Consultation.id.in_(linked)], params, render, url)

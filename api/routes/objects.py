@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from fastapi import APIRouter
 from sqlalchemy import select
@@ -15,7 +16,7 @@ from oparl.registry import BY_SEGMENT, KINDS
 from oparl.urls import API_PATH
 
 router = APIRouter(prefix=API_PATH, tags=["objects"])
-ERRORS = {404: {"description": "OParl Error object: no such object"}}
+ERRORS: dict[int | str, dict[str, Any]] = {404: {"description": "OParl Error object: no such object"}}
 
 Segment = StrEnum("Segment", {seg: seg for seg in BY_SEGMENT if seg != "system"})  # type: ignore[misc]
 
@@ -30,7 +31,9 @@ def get_system(session: SessionDep, render: ObjectRenderDep) -> OParlJSONRespons
 
 
 @router.get("/{segment}/{object_id}", responses=ERRORS)
-def get_object(segment: Segment, object_id: IdDep, session: SessionDep, render: ObjectRenderDep) -> OParlJSONResponse:
+def get_object(
+    segment: Segment, object_id: IdDep, session: SessionDep, render: ObjectRenderDep
+) -> OParlJSONResponse:
     """One object of any type; a deleted one answers 200 as a tombstone (spec 6)."""
     kind = BY_SEGMENT[segment.value]
     row = session.scalar(select(kind.model).where(kind.model.id == object_id).options(*kind.load_options))

@@ -1,0 +1,131 @@
+"""Test databases on SQLite and PostgreSQL, migrated by Alembic; every test rolls back to a savepoint.
+
+PostgreSQL is taken from OPARL_TEST_POSTGRES_URL (default: the project's machines' server on
+127.0.0.1:5432, database `test`); each run creates its own database there and drops it after.
+Where no server answers, the PostgreSQL variants are skipped with the reason shown in the summary.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from alembic import command
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, event
+from sqlalchemy.orm import Session
+
+from api.app import create_app
+from api.deps import get_session
+from api.settings import Settings
+from models.db import alembic_config, make_engine
+from oparl.content import ContentStore
+from oparl.load import Loader, read_directory
+from oparl.urls import UrlBuilder
+
+BASE_URL = "https://oparl.example.org"
+PG_ADMIN_URL = os.environ.get("OPARL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+LUEBECK = Path(__file__).resolve().parent.parent / "fixtures" / "luebeck"
+
+
+@dataclass
+class Database:
+    name: str
+    url: str
+    engine: Engine
+
+
+def _postgres_database() -> Iterator[str]:
+    try:
+        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {str(exc).strip()[:120]}")
+    name = f"oparl_test_{uuid.uuid4().hex[:12]}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield (
+                PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
+            )
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    if request.param == "sqlite":
+        urls: Iterator[str] = iter([f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.sqlite3'}"])
+    else:
+        urls = _postgres_database()
+    url = next(urls)
+    command.upgrade(alembic_config(url), "head")
+    engine = make_engine(url=url)
+    yield Database(request.param, url, engine)
+    engine.dispose()
+    next(urls, None)  # drops the PostgreSQL database
+
+
+@pytest.fixture
+def session(database: Database) -> Iterator[Session]:
+    """A session whose every commit stays inside one outer transaction, rolled back after the test."""
+    with database.engine.connect() as connection:
+        transaction = connection.begin()
+        with Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False) as s:
+            yield s
+        transaction.rollback()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def settings(database: Database, data_dir: Path) -> Settings:
+    return Settings(database_url=database.url, public_base_url=BASE_URL, data_dir=data_dir)
+
+
+@pytest.fixture
+def urls() -> UrlBuilder:
+    return UrlBuilder(BASE_URL)
+
+
+@pytest.fixture
+def store(settings: Settings) -> ContentStore:
+    return ContentStore(settings.files_dir)
+
+
+@pytest.fixture
+def client(settings: Settings, session: Session) -> Iterator[TestClient]:
+    app = create_app(settings)
+    app.dependency_overrides[get_session] = lambda: session
+    with TestClient(app, base_url="http://testserver") as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def luebeck(session: Session, urls: UrlBuilder, store: ContentStore) -> None:
+    Loader(session, urls=urls, store=store, base_dir=LUEBECK).load(read_directory(LUEBECK))
+    session.flush()
+
+
+class QueryCounter:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, *_args: object) -> None:
+        self.count += 1
+
+
+@pytest.fixture
+def count_queries(session: Session) -> Iterator[QueryCounter]:
+    counter = QueryCounter()
+    connection = session.connection()
+    event.listen(connection, "before_cursor_execute", counter)
+    yield counter
+    event.remove(connection, "before_cursor_execute", counter)
