@@ -33,6 +33,9 @@ async def _oparl_error(_request: Request, exc: Exception) -> OParlJSONResponse:
 
 async def _validation_error(_request: Request, exc: Exception) -> OParlJSONResponse:
     assert isinstance(exc, RequestValidationError)
+    if all(e["loc"][:1] == ("path",) for e in exc.errors()):
+        # A path that names no list or type is an address that does not exist, not a bad request.
+        return error_response(404, _MESSAGES[404])
     fields = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
     return error_response(400, "Die Anfrage enthält ungültige Parameter.", fields)
 

@@ -59,7 +59,8 @@ class TestSeedPapers:
             ),
             "VO/2023/11778": ("Armuts- und Sozialbericht 2022 Teil 1", None, None),
             "404": (
-                "Armuts- und Sozialbericht spätestens alle drei Jahre (Beschluss der Bürgerschaft vom 25.09.2003)",
+                "Armuts- und Sozialbericht spätestens alle drei Jahre "
+                "(Beschluss der Bürgerschaft vom 25.09.2003)",
                 None,
                 None,
             ),

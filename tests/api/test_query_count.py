@@ -1,0 +1,53 @@
+"""A list page costs a fixed number of SQL queries, whatever its size (no N+1)."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from models import Organization
+from models.links import consultation_organization, paper_auxiliary_file, paper_originator_person
+from tests.conftest import QueryCounter
+from tests.factories import (
+    link,
+    make_body,
+    make_consultation,
+    make_file,
+    make_meeting,
+    make_organization,
+    make_paper,
+    make_person,
+)
+
+
+def council_with_papers(session: Session, n: int) -> int:
+    body = make_body(session)
+    committees: list[Organization] = [
+        make_organization(session, body, name=f"Ausschuss {i}") for i in range(3)
+    ]
+    person = make_person(session, body)
+    meeting = make_meeting(session, body)
+    for i in range(n):
+        paper = make_paper(session, body, main_file_id=make_file(session, body).id, reference=f"VO/{i}")
+        link(session, paper_auxiliary_file, paper, make_file(session, body), make_file(session, body))
+        link(session, paper_originator_person, paper, person)
+        for j in range(3):
+            consultation = make_consultation(session, paper, meeting_id=meeting.id, position=j)
+            link(session, consultation_organization, consultation, committees[j])
+    return body.id
+
+
+def test_paper_page_queries_do_not_grow_with_page_size(
+    client: TestClient, session: Session, count_queries: QueryCounter
+) -> None:
+    body_id = council_with_papers(session, 100)
+    counts = {}
+    for size in (1, 10, 100):
+        count_queries.count = 0
+        page = client.get(f"/oparl/v1.1/body/{body_id}/paper?limit={size}").json()
+        assert len(page["data"]) == size
+        assert [len(p["consultation"]) for p in page["data"]] == [3] * size
+        assert [len(p["auxiliaryFile"]) for p in page["data"]] == [2] * size
+        counts[size] = count_queries.count
+    assert counts[1] == counts[10] == counts[100]
+    assert counts[100] == 15  # the Body check, the page, the count, and one query per eager load
