@@ -53,11 +53,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(url=settings.database_url)
-        check_schema(engine)
-        app.state.engine = engine
-        app.state.sessionmaker = make_sessionmaker(engine)
-        yield
-        engine.dispose()
+        try:
+            check_schema(engine)
+            app.state.engine = engine
+            app.state.sessionmaker = make_sessionmaker(engine)
+            yield
+        finally:
+            engine.dispose()
 
     app = FastAPI(
         title="OParl server",

@@ -12,7 +12,7 @@ from alembic import command
 
 from api.app import create_app
 from api.settings import Settings
-from models.db import SchemaNotMigrated, alembic_config, make_engine, make_sessionmaker
+from models.db import SchemaNotMigrated, alembic_config, check_schema, make_engine, make_sessionmaker
 from oparl.content import ContentStore
 from oparl.errors import OParlError
 from oparl.load import Loader, read_directory
@@ -47,6 +47,11 @@ def load_fixtures(settings: Settings, folder: Path) -> None:
 
 
 def serve(settings: Settings) -> None:
+    engine = make_engine(url=settings.database_url)
+    try:
+        check_schema(engine)  # say so before uvicorn buries it in a start-up traceback
+    finally:
+        engine.dispose()
     print(f"OParl System: {settings.public_base_url}/oparl/v1.1/system", flush=True)
     print(f"API docs:     {settings.public_base_url}/docs", flush=True)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port)

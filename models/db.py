@@ -8,7 +8,8 @@ from typing import Any
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -16,6 +17,9 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 def make_engine(*, url: str, echo: bool = False) -> Engine:
     kwargs: dict[str, Any] = {"echo": echo}
+    sqlite_file = make_url(url).database if url.startswith("sqlite") else None
+    if sqlite_file and sqlite_file != ":memory:":
+        Path(sqlite_file).parent.mkdir(parents=True, exist_ok=True)
     if url.startswith("sqlite"):
         # Routes run in FastAPI's thread pool; each request still uses one connection at a time.
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
@@ -60,10 +64,11 @@ class SchemaNotMigrated(RuntimeError):
 
 
 def check_schema(engine: Engine) -> None:
-    current, head = current_revision(engine), head_revision()
+    where = engine.url.render_as_string(hide_password=True)
+    try:
+        current, head = current_revision(engine), head_revision()
+    except OperationalError as exc:
+        raise SchemaNotMigrated(f"The database {where} cannot be opened: {exc.orig}") from exc
     if current != head:
         state = "has no OParl schema" if current is None else f"is at revision {current}, not {head}"
-        raise SchemaNotMigrated(
-            f"The database {engine.url.render_as_string(hide_password=True)} {state}. "
-            "Run `oparl-server migrate` first."
-        )
+        raise SchemaNotMigrated(f"The database {where} {state}. Run `oparl-server migrate` first.")

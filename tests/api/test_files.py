@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -32,9 +33,10 @@ def load_file(
     session.flush()
 
 
-def served_file(client: TestClient) -> dict[str, object]:
+def served_file(client: TestClient) -> dict[str, Any]:
     body = client.get("/oparl/v1.1/body").json()["data"][-1]
-    return client.get(body["file"].removeprefix(BASE_URL)).json()["data"][0]
+    file: dict[str, Any] = client.get(body["file"].removeprefix(BASE_URL)).json()["data"][0]
+    return file
 
 
 class TestStoredContent:
