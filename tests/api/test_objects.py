@@ -306,3 +306,25 @@ class TestHttp:
             "message": "Interner Fehler des Servers.",
         }
         assert response.headers["access-control-allow-origin"] == "*"
+
+
+class TestRelations:
+    def test_self_references_in_both_directions(self, client: TestClient, session: Session) -> None:
+        body = make_body(session)
+        council = make_organization(session, body, name="Rat")
+        committee = make_organization(session, body, sub_organization_of_id=council.id)
+        fraction = make_organization(session, body, name="Fraktion", organization_type="Fraktion")
+        person = make_person(session, body)
+        membership = make_membership(
+            session, person, committee, on_behalf_of_id=fraction.id, voting_right=True
+        )
+        odt = make_file(session, body, name="Vorlage (ODT)")
+        pdf = make_file(session, body, name="Vorlage (PDF)", master_file_id=odt.id)
+        assert (
+            get(client, f"{API}/organization/{committee.id}")["subOrganizationOf"]
+            == f"{API}/organization/{council.id}"
+        )
+        served = get(client, f"{API}/membership/{membership.id}")
+        assert (served["onBehalfOf"], served["votingRight"]) == (f"{API}/organization/{fraction.id}", True)
+        assert get(client, f"{API}/file/{pdf.id}")["masterFile"] == f"{API}/file/{odt.id}"
+        assert get(client, f"{API}/file/{odt.id}")["derivativeFile"] == [f"{API}/file/{pdf.id}"]
