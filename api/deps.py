@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -36,9 +37,12 @@ def get_urls(settings: SettingsDep) -> UrlBuilder:
 UrlsDep = Annotated[UrlBuilder, Depends(get_urls)]
 
 
+CANONICAL_ID = re.compile(r"[1-9][0-9]{0,17}")
+
+
 def object_id(object_id: Annotated[str, Path(description="Numeric id of the object")]) -> int:
     """Ids are canonical decimal numbers; anything else names no object (404, never a redirect)."""
-    if not object_id.isdigit() or object_id != str(int(object_id)) or len(object_id) > 18:
+    if not CANONICAL_ID.fullmatch(object_id):
         raise NotFound(f"Kein Objekt mit der Kennung {object_id!r}.")
     return int(object_id)
 

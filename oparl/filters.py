@@ -12,9 +12,11 @@ from oparl.errors import BadRequest
 
 DATE_FILTERS = ("created_since", "created_until", "modified_since", "modified_until")
 _DATETIME = re.compile(
-    r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?)\s*(Z|z|[+\- ]\d{2}:?\d{2})?$"
+    r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?)\s*(Z|z|[+\- ]\d{2}:?\d{2})?$", re.ASCII
 )
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
+_INT = re.compile(r"^[0-9]{1,18}$")
+MAX_INT = 2**63 - 1
 _TRUE, _FALSE = frozenset({"true", "1", "yes"}), frozenset({"false", "0", "no"})
 
 
@@ -23,15 +25,16 @@ def parse_datetime(name: str, raw: str, tz: ZoneInfo) -> dt.datetime:
 
     A value without an offset is read in the server's time zone, as a person would mean it.
     """
+    invalid = BadRequest(
+        f"Der Parameter {name} ist kein gültiger Zeitpunkt: {raw!r}.",
+        f"{name} must be an ISO 8601 date-time such as 2024-01-31T12:00:00+01:00",
+    )
     value = raw.strip()
-    if _DATE.match(value):
-        return dt.datetime.fromisoformat(value).replace(tzinfo=tz)
     match = _DATETIME.match(raw.strip("\t\n\r"))
+    if _DATE.match(value):
+        match = _DATETIME.match(f"{value}T00:00:00")
     if not match:
-        raise BadRequest(
-            f"Der Parameter {name} ist kein gültiger Zeitpunkt: {raw!r}.",
-            f"{name} must be an ISO 8601 date-time such as 2024-01-31T12:00:00+01:00",
-        )
+        raise invalid
     date, time, offset = match.groups()
     time = time.replace(",", ".")
     if offset is None:
@@ -46,10 +49,10 @@ def parse_datetime(name: str, raw: str, tz: ZoneInfo) -> dt.datetime:
             raise BadRequest(f"Der Parameter {name} hat einen ungültigen Zeitzonen-Versatz: {raw!r}.")
         tzinfo = dt.timezone(sign * dt.timedelta(hours=hours, minutes=minutes))
     try:
-        parsed = dt.datetime.fromisoformat(f"{date}T{time}")
-    except ValueError as exc:
-        raise BadRequest(f"Der Parameter {name} ist kein gültiger Zeitpunkt: {raw!r}.", str(exc)) from exc
-    return parsed.replace(tzinfo=tzinfo)
+        # In UTC at once: a bound that exists nowhere (year 1 at +01:00) is refused here, not in the query.
+        return dt.datetime.fromisoformat(f"{date}T{time}").replace(tzinfo=tzinfo).astimezone(dt.UTC)
+    except (ValueError, OverflowError) as exc:
+        raise invalid from exc
 
 
 def parse_bool(name: str, raw: str) -> bool:
@@ -62,13 +65,23 @@ def parse_bool(name: str, raw: str) -> bool:
 
 
 def parse_int(name: str, raw: str, *, minimum: int) -> int:
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        raise BadRequest(f"Der Parameter {name} muss eine ganze Zahl sein, nicht {raw!r}.") from None
-    if value < minimum:
-        raise BadRequest(f"Der Parameter {name} muss mindestens {minimum} sein, nicht {value}.")
-    return value
+    value = raw.strip()
+    negative = value.startswith("-") and _INT.match(value[1:])
+    if not (_INT.match(value) or negative):
+        raise BadRequest(f"Der Parameter {name} muss eine ganze Zahl sein, nicht {raw!r}.")
+    number = int(value)
+    if number < minimum:
+        raise BadRequest(f"Der Parameter {name} muss mindestens {minimum} sein, nicht {number}.")
+    if number > MAX_INT:
+        raise BadRequest(f"Der Parameter {name} ist zu groß: {number}.")
+    return number
+
+
+def _whole_seconds(moment: dt.datetime, *, up: bool) -> dt.datetime:
+    """Stored times are whole seconds: a lower bound rounds up, an upper bound down, same rows."""
+    if moment.microsecond and up:
+        moment += dt.timedelta(seconds=1)
+    return moment.replace(microsecond=0)
 
 
 @dataclass(frozen=True)
@@ -93,10 +106,9 @@ class ListParams:
         canonical: dict[str, str] = {}
         for name in DATE_FILTERS:
             if (raw := query.get(name)) is not None:
-                # Stored times are whole seconds, so a bound truncated to seconds selects the same rows.
-                moment = parse_datetime(name, raw, tz).replace(microsecond=0)
+                moment = _whole_seconds(parse_datetime(name, raw, tz), up=name.endswith("_since"))
                 values[name] = moment
-                canonical[name] = moment.isoformat()
+                canonical[name] = moment.astimezone(tz).isoformat()
         if (raw := query.get("omit_internal")) is not None:
             values["omit_internal"] = parse_bool("omit_internal", raw)
             canonical["omit_internal"] = "true" if values["omit_internal"] else "false"

@@ -122,7 +122,8 @@ class TestFilters:
             ("modified_since=2024-01-01T12:01:00Z&modified_until=2024-01-01T12:03:00Z", [1, 2, 3]),
             # an unencoded + arrives as a space
             ("modified_since=2024-01-01T13:03:00+01:00", [3, 4]),
-            ("modified_since=2024-01-01T12:03:00.999999Z", [3, 4]),
+            ("modified_since=2024-01-01T12:02:00.000001Z", [3, 4]),  # rounded up: inclusive, same rows
+            ("modified_until=2024-01-01T12:03:00.999999Z", [0, 1, 2, 3]),
             ("created_since=2024-01-01T13:03:00", [3, 4]),  # no offset: the server's time zone
             ("created_until=2024-01-01", []),
         ],
@@ -149,9 +150,9 @@ class TestFilters:
         assert len(pages) == 3
         expected = {
             "created_since": ["2024-01-01T13:00:00+01:00"],
-            "created_until": ["2024-12-31T00:00:00+00:00"],
+            "created_until": ["2024-12-31T01:00:00+01:00"],
             "modified_since": ["2023-01-01T00:00:00+01:00"],
-            "modified_until": ["2030-01-01T00:00:00-02:00"],
+            "modified_until": ["2030-01-01T03:00:00+01:00"],
             "omit_internal": ["true"],
             "limit": ["2"],
         }
@@ -200,6 +201,27 @@ class TestFilters:
             ("omit_internal=maybe", "Der Parameter omit_internal muss true oder false sein, nicht 'maybe'."),
             ("after=-1", "Der Parameter after muss mindestens 0 sein, nicht -1."),
             ("after=%00", "Der Parameter after muss eine ganze Zahl sein, nicht '\\x00'."),
+            (
+                "after=99999999999999999999",
+                "Der Parameter after muss eine ganze Zahl sein, nicht '99999999999999999999'.",
+            ),
+            ("after=²", "Der Parameter after muss eine ganze Zahl sein, nicht '²'."),
+            (
+                "created_since=2024-02-30",
+                "Der Parameter created_since ist kein gültiger Zeitpunkt: '2024-02-30'.",
+            ),
+            (
+                "created_since=２024-01-01",
+                "Der Parameter created_since ist kein gültiger Zeitpunkt: '２024-01-01'.",
+            ),
+            (
+                "created_since=0001-01-01",
+                "Der Parameter created_since ist kein gültiger Zeitpunkt: '0001-01-01'.",
+            ),
+            (
+                "created_until=9999-12-31T23:59:59-01:00",
+                "Der Parameter created_until ist kein gültiger Zeitpunkt: '9999-12-31T23:59:59-01:00'.",
+            ),
         ],
     )
     def test_bad_parameters_get_a_400_error_object(
