@@ -38,9 +38,7 @@ class CORSEverywhere:
 
         async def send_with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [
-                    h for h in message.get("headers", []) if h[0].lower() != b"access-control-allow-origin"
-                ]
+                headers = [h for h in message.get("headers", []) if h[0].lower() != b"access-control-allow-origin"]
                 message["headers"] = [*headers, (b"access-control-allow-origin", b"*")]
             await send(message)
 

@@ -12,7 +12,9 @@ from alembic import command
 
 from api.app import create_app
 from api.settings import Settings
+from models import utcnow
 from models.db import SchemaNotMigrated, alembic_config, check_schema, make_engine, make_sessionmaker
+from oparl import write
 from oparl.content import ContentStore
 from oparl.errors import OParlError
 from oparl.load import Loader, read_directory
@@ -30,14 +32,15 @@ def migrate(settings: Settings) -> None:
 def load_fixtures(settings: Settings, folder: Path) -> None:
     engine = make_engine(url=settings.database_url)
     try:
-        with make_sessionmaker(engine)() as session, session.begin():
+        with make_sessionmaker(engine)() as session:
             loader = Loader(
                 session,
                 urls=UrlBuilder(settings.public_base_url),
                 store=ContentStore(settings.files_dir),
                 base_dir=folder,
             )
-            report = loader.load(read_directory(folder))
+            loader.load(read_directory(folder))
+            report = write.commit(session, loader, utcnow)
     finally:
         engine.dispose()
     print(
@@ -73,9 +76,7 @@ def demo(settings: Settings) -> None:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    overrides = {
-        k: v for k, v in (("host", getattr(args, "host", None)), ("port", getattr(args, "port", None))) if v
-    }
+    overrides = {k: v for k, v in (("host", getattr(args, "host", None)), ("port", getattr(args, "port", None))) if v}
     return Settings(**overrides)
 
 

@@ -53,25 +53,15 @@ IdDep = Annotated[int, Depends(object_id)]
 def list_params(
     request: Request,
     settings: SettingsDep,
-    created_since: Annotated[
-        str | None, Query(description="only objects created at or after (date-time)")
-    ] = None,
-    created_until: Annotated[
-        str | None, Query(description="only objects created at or before (date-time)")
-    ] = None,
+    created_since: Annotated[str | None, Query(description="only objects created at or after (date-time)")] = None,
+    created_until: Annotated[str | None, Query(description="only objects created at or before (date-time)")] = None,
     modified_since: Annotated[
         str | None, Query(description="only objects modified at or after; also lists deleted objects")
     ] = None,
-    modified_until: Annotated[
-        str | None, Query(description="only objects modified at or before (date-time)")
-    ] = None,
-    omit_internal: Annotated[
-        str | None, Query(description="true: leave out internal lists (OParl 1.1)")
-    ] = None,
+    modified_until: Annotated[str | None, Query(description="only objects modified at or before (date-time)")] = None,
+    omit_internal: Annotated[str | None, Query(description="true: leave out internal lists (OParl 1.1)")] = None,
     limit: Annotated[str | None, Query(description="objects per page, at most OPARL_MAX_PAGE_SIZE")] = None,
-    after: Annotated[
-        str | None, Query(description="cursor: continue after this id (from links.next)")
-    ] = None,
+    after: Annotated[str | None, Query(description="cursor: continue after this id (from links.next)")] = None,
 ) -> ListParams:
     # The named parameters document the API; parsing reads the raw query for one lenient parser.
     return ListParams.parse(

@@ -38,9 +38,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _derive(self) -> Settings:
         if not self.database_url:
-            object.__setattr__(
-                self, "database_url", f"sqlite:///{(self.data_dir / 'oparl.sqlite3').resolve()}"
-            )
+            object.__setattr__(self, "database_url", f"sqlite:///{(self.data_dir / 'oparl.sqlite3').resolve()}")
         elif self.database_url.startswith(("postgresql://", "postgres://")):
             # Plain URLs would pick psycopg2; this project ships psycopg 3.
             scheme, rest = self.database_url.split("://", 1)

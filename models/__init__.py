@@ -13,9 +13,11 @@ from models.organization import Organization
 from models.paper import Paper
 from models.person import Person
 from models.system import System
+from models.token import ApiToken
 
 __all__ = [
     "AgendaItem",
+    "ApiToken",
     "Base",
     "Body",
     "BodyScoped",

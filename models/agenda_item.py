@@ -14,6 +14,7 @@ from models.links import agenda_item_auxiliary_file
 if TYPE_CHECKING:
     from models.consultation import Consultation
     from models.file import File
+    from models.meeting import Meeting
 
 
 class AgendaItem(BodyScoped, Base):
@@ -31,6 +32,7 @@ class AgendaItem(BodyScoped, Base):
     start: Mapped[dt.datetime | None]
     end: Mapped[dt.datetime | None]
 
+    meeting: Mapped[Meeting] = relationship(foreign_keys=[meeting_id], lazy="raise", viewonly=True)
     resolution_file: Mapped[File | None] = relationship(lazy="raise")
     auxiliary_file: Mapped[list[File]] = relationship(
         secondary=agenda_item_auxiliary_file,

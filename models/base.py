@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Dialect, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Dialect, ForeignKey, Index, Integer, MetaData, String, Text, false, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -65,6 +65,13 @@ class OParlObject:
     created: Mapped[dt.datetime] = mapped_column(default=utcnow)
     modified: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Non-public objects are served only to tokens with the read-nonpublic scope. `restricted` is
+    # what the writer said; `nonpublic`, what readers obey, adds the parent's for embedded-only
+    # children (a Consultation of a non-public Paper). `ever_public` tells a depublished object
+    # (anonymous clients get a tombstone) from one never published (404).
+    restricted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    nonpublic: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    ever_public: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     keyword: Mapped[list[str] | None]
     web: Mapped[str | None] = mapped_column(Text)
     license: Mapped[str | None] = mapped_column(Text)

@@ -11,7 +11,10 @@ from models.base import Base, BodyScoped
 from models.links import consultation_organization
 
 if TYPE_CHECKING:
+    from models.agenda_item import AgendaItem
+    from models.meeting import Meeting
     from models.organization import Organization
+    from models.paper import Paper
 
 
 class Consultation(BodyScoped, Base):
@@ -25,6 +28,9 @@ class Consultation(BodyScoped, Base):
     authoritative: Mapped[bool | None] = mapped_column(Boolean)
     role: Mapped[str | None] = mapped_column(Text)
 
+    paper: Mapped[Paper | None] = relationship(foreign_keys=[paper_id], lazy="raise", viewonly=True)
+    agenda_item: Mapped[AgendaItem | None] = relationship(foreign_keys=[agenda_item_id], lazy="raise", viewonly=True)
+    meeting: Mapped[Meeting | None] = relationship(foreign_keys=[meeting_id], lazy="raise", viewonly=True)
     organization: Mapped[list[Organization]] = relationship(
         secondary=consultation_organization,
         order_by=consultation_organization.c.position,

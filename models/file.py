@@ -51,9 +51,7 @@ class File(BodyScoped, Base):
     paper_main: Mapped[list[Paper]] = relationship(
         primaryjoin="Paper.main_file_id == File.id", viewonly=True, lazy="raise"
     )
-    paper_auxiliary: Mapped[list[Paper]] = relationship(
-        secondary=paper_auxiliary_file, viewonly=True, lazy="raise"
-    )
+    paper_auxiliary: Mapped[list[Paper]] = relationship(secondary=paper_auxiliary_file, viewonly=True, lazy="raise")
     meeting_attached: Mapped[list[Meeting]] = relationship(
         primaryjoin="or_(Meeting.invitation_id == File.id, Meeting.results_protocol_id == File.id, "
         "Meeting.verbatim_protocol_id == File.id)",

@@ -31,9 +31,7 @@ class Organization(BodyScoped, Base):
     # May name a Body of another OParl system, so it is kept as a URL.
     external_body: Mapped[str | None] = mapped_column(Text)
 
-    sub_organization_of: Mapped[Organization | None] = relationship(
-        remote_side="Organization.id", lazy="raise"
-    )
+    sub_organization_of: Mapped[Organization | None] = relationship(remote_side="Organization.id", lazy="raise")
     location: Mapped[Location | None] = relationship(lazy="raise")
     membership: Mapped[list[Membership]] = relationship(
         primaryjoin="Membership.organization_id == Organization.id",

@@ -53,19 +53,9 @@ def agenda_item_out(
 
 def load_options(path: Any = None) -> tuple[Any, ...]:
     """Eager loads for agenda items, standalone or under `path` (the Meeting's relationship)."""
-    start = (
-        selectinload(AgendaItem.resolution_file)
-        if path is None
-        else path.selectinload(AgendaItem.resolution_file)
-    )
-    aux = (
-        selectinload(AgendaItem.auxiliary_file)
-        if path is None
-        else path.selectinload(AgendaItem.auxiliary_file)
-    )
-    cons = (
-        selectinload(AgendaItem.consultation) if path is None else path.selectinload(AgendaItem.consultation)
-    )
+    start = selectinload(AgendaItem.resolution_file) if path is None else path.selectinload(AgendaItem.resolution_file)
+    aux = selectinload(AgendaItem.auxiliary_file) if path is None else path.selectinload(AgendaItem.auxiliary_file)
+    cons = selectinload(AgendaItem.consultation) if path is None else path.selectinload(AgendaItem.consultation)
     return (start, aux, cons.load_only(Consultation.id, Consultation.deleted))
 
 

@@ -99,9 +99,7 @@ class ListParams:
     canonical: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def parse(
-        cls, query: Mapping[str, str], *, tz: ZoneInfo, default_limit: int, max_limit: int
-    ) -> ListParams:
+    def parse(cls, query: Mapping[str, str], *, tz: ZoneInfo, default_limit: int, max_limit: int) -> ListParams:
         values: dict[str, object] = {"limit": default_limit}
         canonical: dict[str, str] = {}
         for name in DATE_FILTERS:

@@ -16,9 +16,7 @@ class LegislativeTermOut(ObjectOut):
     end_date: dt.date | None = None
 
 
-def legislative_term_out(
-    term: LegislativeTerm, render: Render, *, embedded: bool = False
-) -> LegislativeTermOut:
+def legislative_term_out(term: LegislativeTerm, render: Render, *, embedded: bool = False) -> LegislativeTermOut:
     return LegislativeTermOut(
         **common(term, "LegislativeTerm", render.urls.object("LegislativeTerm", term.id)),
         # Embedded in its Body the back-reference is left out (spec 4).

@@ -1,9 +1,11 @@
-"""OParl-shaped records into the tables: the one way data gets in (fixtures now, write API later).
+"""OParl-shaped records into the tables: the one way data gets in (fixtures, write API, batches).
 
 A record is an OParl object in its JSON shape with a stable `key` instead of an `id`. References
 are keys of other records or OParl URLs of this server; embedded objects are nested records.
-Loading is an upsert by key: unchanged records stay untouched (their `modified` does not move),
-changed ones and every object they are embedded in get `modified` = the load's timestamp.
+Writing is an upsert by key, in one of two modes: `replace` (the record is the whole object: what
+it leaves out is cleared) or merge (only the given properties change). Nothing is stamped while
+records are applied; `finish` compares every touched row with its state before and gives every
+object whose output changed, and every object embedding or showing it, one `modified`.
 The caller owns the transaction.
 """
 
@@ -11,22 +13,24 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass
 from enum import Enum
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Date, Table, delete, insert, inspect, select
+from sqlalchemy import Table, delete, insert, inspect, select
 from sqlalchemy.orm import Mapper, Session
-from sqlalchemy.types import JSON, BigInteger, Boolean, Integer
+from sqlalchemy.types import JSON, BigInteger, Boolean, Date, Integer
 
 import models
 from models import BodyScoped, OParlObject, utcnow
 from models.base import UTCDateTime
 from oparl.base import SCHEMA_BASE
+from oparl.cascade import BACKREF_COLUMNS, BACKREF_LINKS, EMBEDDED_IN, Changes, embedded_children, link_ends
 from oparl.content import ContentStore
-from oparl.errors import Unprocessable
+from oparl.errors import NotFound, Unprocessable
 from oparl.urls import SEGMENTS, UrlBuilder
 
 # Embedded arrays (spec 4) and the column that points from each child to its parent.
@@ -40,26 +44,10 @@ CHILDREN: dict[tuple[str, str], str] = {
 POSITION = {"AgendaItem": "order", "Consultation": "position"}
 # Properties the server derives (list URLs, back-references, checksums): accepted and ignored.
 DERIVED = frozenset(
-    {
-        "id",
-        "type",
-        "created",
-        "modified",
-        "deleted",
-        "oparl_version",
-        "location_list",
-        "legislative_term_list",
-        "derivative_file",
-        "bodies",
-        "organizations",
-        "persons",
-        "meetings",
-        "papers",
-        "size",
-        "sha1_checksum",
-        "sha512_checksum",
-    }
-)
+    {"id", "type", "created", "modified", "deleted", "oparl_version", "location_list",
+     "legislative_term_list", "derivative_file", "bodies", "organizations", "persons", "meetings",
+     "papers", "size", "sha1_checksum", "sha512_checksum", "stored", "ever_public"}
+)  # fmt: skip
 DERIVED_BY_TYPE = {
     "System": {"body"},
     "Body": {
@@ -77,47 +65,25 @@ DERIVED_BY_TYPE = {
     "AgendaItem": {"consultation"},
 }
 ALIASES = {("Person", "location_object"): "location"}
-INTERNAL = frozenset({"id", "key", "created", "modified", "deleted", "stored", "position"})
+INTERNAL = frozenset({"id", "key", "created", "modified", "deleted", "stored", "position", "nonpublic", "restricted"})
+# Paper-to-paper links can be written from either end; a record that leaves them out keeps them,
+# so two records describing one link never undo each other.
+ADDITIVE = frozenset({"related_paper", "superordinated_paper", "subordinated_paper"})
 MODELS: dict[str, type[OParlObject]] = {name: getattr(models, name) for name in SEGMENTS}
 TABLE_MODELS = {model.__tablename__: model for model in MODELS.values()}  # type: ignore[attr-defined]
-
-
-SCOPES = ("body", "system")
+DIGITS = re.compile(r"[1-9][0-9]{0,17}")
+INT_RANGE = {Integer: 2**31, BigInteger: 2**63}
 
 
 class Field(Enum):
     SKIP = "skip"
     UNKNOWN = "unknown"
     CONTENT = "content"  # File bytes from the fixture folder (loader-only field)
+    NONPUBLIC = "nonpublic"  # `nonPublic: true` hides the object from anonymous clients
     SCALAR = "scalar"
     ONE = "one"  # a reference or one embedded object, stored as <attr>_id
     MANY = "many"  # an ordered link table: references or embedded objects
     CHILDREN = "children"  # an embedded array whose rows point at their parent
-
-
-@cache
-def _classify(type_name: str, name: str) -> tuple[Field, str]:
-    model = MODELS[type_name]
-    attr = ALIASES.get((type_name, snake(name)), snake(name))
-    mapper: Mapper[Any] = inspect(model)
-    if name in ("key", "type") or attr in DERIVED or attr in DERIVED_BY_TYPE.get(type_name, ()):
-        return Field.SKIP, attr
-    if name == "content" and model is models.File:
-        return Field.CONTENT, attr
-    if (type_name, attr) in CHILDREN:
-        return Field.CHILDREN, attr
-    if attr in mapper.columns and attr not in INTERNAL and not mapper.columns[attr].foreign_keys:
-        return Field.SCALAR, attr
-    if f"{attr}_id" in mapper.columns:
-        return Field.ONE, attr
-    if attr in mapper.relationships and mapper.relationships[attr].secondary is not None:
-        return Field.MANY, attr
-    return Field.UNKNOWN, attr
-
-
-def classify(model: type[OParlObject], name: str) -> tuple[Field, str]:
-    """What an input property of `model` is, and the attribute that stores it."""
-    return _classify(model.__name__, name)
 
 
 class RecordError(Unprocessable):
@@ -130,113 +96,251 @@ class LoadReport:
     changed: int = 0
     unchanged: int = 0
     deleted: int = 0
+    stamped: int = 0
 
 
 def snake(name: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
 
 
+def camel(attr: str) -> str:
+    head, *rest = attr.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+@cache
+def _classify(type_name: str, name: str) -> tuple[Field, str]:
+    model = MODELS[type_name]
+    attr = ALIASES.get((type_name, snake(name)), snake(name))
+    mapper: Mapper[Any] = inspect(model)
+    if name in ("key", "type") or attr in DERIVED or attr in DERIVED_BY_TYPE.get(type_name, ()):
+        return Field.SKIP, attr
+    if name == "content" and model is models.File:
+        return Field.CONTENT, attr
+    if name == "nonPublic":
+        return Field.NONPUBLIC, "restricted"
+    if (type_name, attr) in CHILDREN:
+        return Field.CHILDREN, attr
+    if attr in mapper.columns and attr not in INTERNAL and not mapper.columns[attr].foreign_keys:
+        return Field.SCALAR, attr
+    if f"{attr}_id" in mapper.columns:
+        return Field.ONE, attr
+    if attr in mapper.relationships and _writable_link(model, mapper.relationships[attr]):
+        return Field.MANY, attr
+    return Field.UNKNOWN, attr
+
+
+def _writable_link(model: type[OParlObject], rel: Any) -> bool:
+    """A link table this type writes: one it owns, or the paper link it may write from the other end."""
+    if not isinstance(rel.secondary, Table):
+        return False
+    if rel.info.get("reverse"):
+        return bool(rel.key == "superordinated_paper")
+    return link_ends(rel.secondary)[0] is model
+
+
+def classify(model: type[OParlObject], name: str) -> tuple[Field, str]:
+    """What an input property of `model` is, and the attribute that stores it."""
+    return _classify(model.__name__, name)
+
+
+@cache
+def properties(type_name: str) -> tuple[str, ...]:
+    """Every input property of a type, as the camelCase names a record uses."""
+    mapper: Mapper[Any] = inspect(MODELS[type_name])
+    names = {camel(c.key) for c in mapper.columns if not c.foreign_keys}
+    names |= {camel(c.key.removesuffix("_id")) for c in mapper.columns if c.foreign_keys}
+    names |= {camel(r.key) for r in mapper.relationships}
+    names.add("nonPublic")
+    kept = {n for n in names if _classify(type_name, n)[0] not in (Field.SKIP, Field.UNKNOWN, Field.CONTENT)}
+    return tuple(sorted(kept))
+
+
 class Loader:
     def __init__(
-        self,
-        session: Session,
-        *,
-        urls: UrlBuilder,
-        store: ContentStore,
-        base_dir: Path | None = None,
-        now: dt.datetime | None = None,
+        self, session: Session, *, urls: UrlBuilder, store: ContentStore, base_dir: Path | None = None
     ) -> None:
         self.session, self.urls, self.store, self.base_dir = session, urls, store, base_dir
-        self.now = now or utcnow()
-        self.created: set[OParlObject] = set()
-        self.changed: set[OParlObject] = set()
-        self.seen: list[OParlObject] = []
-        self.parent: dict[OParlObject, OParlObject] = {}
-        self.pending: list[tuple[OParlObject, dict[str, Any], str]] = []
-        self.report = LoadReport()
+        self.created: list[OParlObject] = []
+        self.seen: dict[OParlObject, None] = {}
+        self.before: dict[OParlObject, dict[str, Any]] = {}
+        self.relinked: set[OParlObject] = set()
+        self.changes = Changes()
+        self.deleted = 0
 
-    def load(self, records: list[dict[str, Any]]) -> LoadReport:
-        # Rows are written at explicit flushes only, once their required fields are set.
-        with self.session.no_autoflush:
+    # -- entry points ---------------------------------------------------------------------------
+
+    def load(self, records: list[Any], *, replace: bool = True) -> None:
+        """Applies records (pass 1: rows and fields; pass 2: references, so records may name later ones)."""
+        pending: list[tuple[OParlObject, dict[str, Any], str, frozenset[str]]] = []
+        with self.session.no_autoflush:  # rows are written at explicit flushes, once complete
             for index, record in enumerate(records):
-                type_name = (
-                    str(record.get("type", "")).removeprefix(SCHEMA_BASE) if isinstance(record, dict) else ""
-                )
-                if type_name not in MODELS:
-                    raise RecordError(f"[{index}].type: not an OParl type: {str(record)[:80]!r}")
-                self._upsert(MODELS[type_name], record, f"{type_name} {record.get('key')!r}", {})
-            # References are resolved once every record exists, so records may name later ones.
-            for obj, record, path in self.pending:
-                self._relations(obj, record, path)
+                model = self._type_of(record, f"[{index}]")
+                path = f"{model.__name__} {record.get('key')!r}"
+                self._upsert(model, record, path, {}, replace=replace, pending=pending)
+            for obj, record, path, owned in pending:
+                self._relations(obj, record, path, owned, replace=replace)
         self.session.flush()
-        self._stamp()
-        return self.report
+
+    def delete(self, type_name: str, key: str) -> OParlObject:
+        """Soft delete, with a tombstone for each object embedded only in this one."""
+        model = MODELS[type_name]
+        obj = self.session.scalar(select(model).where(model.key == key))
+        if obj is None:
+            raise NotFound(f"Kein Objekt vom Typ {type_name} mit dem Schlüssel {key!r}.")
+        doomed: list[OParlObject] = [obj]
+        for (parent_type, attr), fk in CHILDREN.items():
+            if parent_type == type_name:
+                child = inspect(model).relationships[attr].mapper.class_
+                doomed += self.session.scalars(select(child).where(getattr(child, fk) == obj.id))
+        doomed += self._embedded_only_in(doomed)
+        for gone in doomed:
+            self.seen.setdefault(gone)
+            if not gone.deleted:
+                self._set(gone, "deleted", True)
+                self.deleted += 1
+        self.session.flush()
+        return obj
+
+    def finish(self, moment: dt.datetime) -> LoadReport:
+        """Stamps what changed with `moment` (see oparl.write for how it is chosen)."""
+        self._propagate_visibility()
+        created = set(self.created)
+        changed = {o for o, before in self.before.items() if o not in created and _differs(o, before)}
+        changed |= self.relinked - created
+        for obj in created:
+            obj.created = obj.modified = moment
+        for obj in created | changed:
+            obj.ever_public = obj.ever_public or not obj.nonpublic
+            model, before = type(obj), self.before.get(obj, {})
+            self.changes.add(model, obj.id)
+            if obj not in created and ("deleted" in before or "nonpublic" in before):
+                self.changes.add_visibility(model, obj.id)
+            for type_name, column in BACKREF_COLUMNS:
+                if type_name == model.__name__ and (obj in created or column in before):
+                    target = _fk_target(model, column.removesuffix("_id"))
+                    self.changes.add(target, getattr(obj, column), before.get(column))
+        self.session.flush()
+        stamped = self.changes.stamp(self.session, moment)
+        unique = set(self.seen)
+        return LoadReport(
+            created=len(created),
+            changed=len(changed),
+            unchanged=len(unique - changed - created),
+            deleted=self.deleted,
+            stamped=stamped,
+        )
+
+    def _propagate_visibility(self) -> None:
+        """`nonpublic` = `restricted`, or for embedded-only children, that or the parent's `nonpublic`."""
+        touched = [*self.created, *self.before]
+        parents: set[OParlObject] = set()
+        for obj in touched:
+            if not _child_of(obj):
+                self._set(obj, "nonpublic", obj.restricted)
+                parents.add(obj)
+        children = {o for o in touched if _child_of(o)}
+        for parent in parents:
+            for (parent_type, attr), fk in CHILDREN.items():
+                if parent_type == type(parent).__name__:
+                    child_model = inspect(type(parent)).relationships[attr].mapper.class_
+                    children.update(
+                        self.session.scalars(select(child_model).where(getattr(child_model, fk) == parent.id))
+                    )
+        for child in children:
+            parent_type, fk = _child_of(child) or ("", "")
+            hidden = self.session.scalar(
+                select(MODELS[parent_type].nonpublic).where(MODELS[parent_type].id == getattr(child, fk))
+            )
+            self._set(child, "nonpublic", child.restricted or bool(hidden))
 
     # -- pass 1: rows and their own fields --------------------------------------------------------
 
+    def _type_of(self, record: Any, path: str) -> type[OParlObject]:
+        type_name = str(record.get("type", "")).removeprefix(SCHEMA_BASE) if isinstance(record, dict) else ""
+        if type_name not in MODELS:
+            raise RecordError(f"{path}.type: not an OParl type: {str(record)[:80]!r}")
+        return MODELS[type_name]
+
     def _upsert(
-        self, model: type[OParlObject], record: dict[str, Any], path: str, fixed: dict[str, Any]
+        self,
+        model: type[OParlObject],
+        record: dict[str, Any],
+        path: str,
+        fixed: dict[str, Any],
+        *,
+        replace: bool,
+        pending: list[tuple[OParlObject, dict[str, Any], str, frozenset[str]]],
+        inherit_nonpublic: bool = False,
     ) -> OParlObject:
         obj = self._row(model, record, path)
+        owned = frozenset(fixed) | {a.removesuffix("_id") for a in fixed}
+        fields = {name: classify(model, name) for name in record}
+        if replace:
+            self._clear_absent(obj, record, owned, path)
         nested = [
-            (field, attr, value, f"{path}.{name}")
-            for name, value in record.items()
-            for field, attr in [classify(model, name)]
-            if self._field(obj, field, attr, value, f"{path}.{name}")
+            (field, attr, record[name], f"{path}.{name}")
+            for name, (field, attr) in fields.items()
+            if attr not in owned and self._field(obj, field, attr, record[name], f"{path}.{name}", record)
         ]
-        # What the parent decides (its id, the Body, the position in its array) wins over the record.
         for attr, value in fixed.items():
             self._set(obj, attr, value)
-        if isinstance(obj, BodyScoped) and obj.body_id is None:
-            raise RecordError(f"{path}.body: the record names no Body")
+        if inherit_nonpublic:  # a File or Location written inside a non-public object is non-public
+            self._set(obj, "restricted", True)
+        self._check_complete(obj, path)
         self.session.flush()  # the row needs its id before its embedded objects point at it
-        body_id = obj.body_id if isinstance(obj, BodyScoped) else obj.id
         for field, attr, value, field_path in nested:
-            if field is Field.CHILDREN:
-                self._children(obj, attr, value, field_path)
-            elif field is Field.MANY:
-                target = inspect(model).relationships[attr].mapper.class_
-                for index, item in enumerate(value):
-                    if isinstance(item, dict):
-                        self._embed(obj, target, item, f"{field_path}[{index}]", body_id)
-            else:
-                child = self._embed(obj, _fk_target(model, attr), value, field_path, body_id)
-                self._set(obj, f"{attr}_id", child.id)
-        self.pending.append((obj, record, path))
+            self._nested(obj, field, attr, value, field_path, replace=replace, pending=pending)
+        pending.append((obj, record, path, owned))
         return obj
 
     def _row(self, model: type[OParlObject], record: Any, path: str) -> OParlObject:
         if not isinstance(record, dict):
             raise RecordError(f"{path}: expected an object, got {type(record).__name__}")
         key = record.get("key")
-        if not isinstance(key, str) or not key:
-            raise RecordError(f"{path}.key: every record needs a non-empty string key")
+        if not isinstance(key, str) or not key or len(key) > 255:
+            raise RecordError(f"{path}.key: every record needs a string key of 1 to 255 characters")
         obj = self.session.scalar(select(model).where(model.key == key))
         if obj is None:
             obj = model()
-            obj.key, obj.created, obj.modified, obj.deleted = key, self.now, self.now, False
+            obj.key, obj.deleted, obj.ever_public = key, False, False
+            obj.restricted = obj.nonpublic = False
+            obj.created = obj.modified = utcnow()  # placeholders; finish() stamps the real moment
             self.session.add(obj)
-            self.created.add(obj)
-        elif obj.deleted:
-            self._set(obj, "deleted", False)
-        self.seen.append(obj)
+            self.created.append(obj)
+        if obj in self.seen:
+            raise RecordError(f"{path}.key: the key {key!r} appears twice in one write")
+        self.seen.setdefault(obj)
+        self._set(obj, "deleted", False)
         return obj
 
-    def _embed(
-        self, parent: OParlObject, model: type[OParlObject], record: Any, path: str, body_id: int | None
-    ) -> OParlObject:
-        child = self._upsert(model, record, path, {"body_id": body_id})
-        self.parent[child] = parent
-        return child
+    def _clear_absent(self, obj: OParlObject, record: dict[str, Any], owned: frozenset[str], path: str) -> None:
+        """Replace mode: a property the record leaves out is empty afterwards."""
+        model = type(obj)
+        for name in properties(model.__name__):
+            field, attr = classify(model, name)
+            if name in record or attr in owned or attr in ADDITIVE:
+                continue
+            if field is Field.NONPUBLIC:
+                self._set(obj, "restricted", False)
+            elif field is Field.SCALAR and not (isinstance(obj, models.File) and obj.stored and attr == "mime_type"):
+                if inspect(model).columns[attr].nullable:
+                    self._set(obj, attr, None)
+            elif field is Field.ONE and inspect(model).columns[f"{attr}_id"].nullable:
+                self._set(obj, f"{attr}_id", None)
+            elif field is Field.CHILDREN and obj not in self.created:
+                self._drop_children(obj, attr, kept=set())
+            elif field is Field.MANY and obj not in self.created:
+                rel = inspect(model).relationships[attr]
+                self._links(obj, rel.secondary, [], reverse=bool(rel.info.get("reverse")))
 
-    def _field(self, obj: OParlObject, field: Field, attr: str, value: Any, path: str) -> bool:
+    def _field(self, obj: OParlObject, field: Field, attr: str, value: Any, path: str, record: dict[str, Any]) -> bool:
         """Stores a plain field now; True when the field holds embedded objects to store next."""
+        model = type(obj)
         if field is Field.UNKNOWN:
-            raise RecordError(f"{path}: {type(obj).__name__} has no such property")
-        if field is Field.CONTENT:
-            self._content(obj, value, path)
-        elif field is Field.SCALAR:
-            self._set(obj, attr, convert(inspect(type(obj)).columns[attr].type, value, path))
+            raise RecordError(f"{path}: {model.__name__} has no such property")
+        if field in (Field.CONTENT, Field.NONPUBLIC, Field.SCALAR):
+            self._plain(obj, field, attr, value, path, record)
         elif field in (Field.CHILDREN, Field.MANY) and not isinstance(value, list):
             raise RecordError(f"{path}: expected an array")
         elif field is Field.CHILDREN:
@@ -245,29 +349,65 @@ class Loader:
             return any(isinstance(item, dict) for item in value)
         elif field is Field.ONE and isinstance(value, dict):
             return True
-        elif field is Field.ONE and attr in SCOPES:
-            # The scope is needed before the row can be written, so it must exist already.
-            self._set(obj, f"{attr}_id", self._resolve(value, _fk_target(type(obj), attr), path))
+        elif field is Field.ONE and not inspect(model).columns[f"{attr}_id"].nullable:
+            # A required reference (the Body, an item's Meeting) must exist before the row is written.
+            self._set(obj, f"{attr}_id", self._resolve(value, _fk_target(model, attr), path))
         return False
 
-    def _children(self, parent: OParlObject, attr: str, value: list[Any], path: str) -> None:
-        type_name = type(parent).__name__
-        fk = CHILDREN[(type_name, attr)]
+    def _plain(self, obj: OParlObject, field: Field, attr: str, value: Any, path: str, record: dict[str, Any]) -> None:
+        if field is Field.CONTENT:
+            self._content(obj, value, path)
+        elif field is Field.NONPUBLIC:
+            self._set(obj, "restricted", bool(convert(Boolean(), value, path, attr)))
+        elif not (attr == "mime_type" and "content" in record):  # the bytes decide the type
+            self._set(obj, attr, convert(inspect(type(obj)).columns[attr].type, value, path, attr))
+
+    def _nested(
+        self,
+        obj: OParlObject,
+        field: Field,
+        attr: str,
+        value: Any,
+        path: str,
+        *,
+        replace: bool,
+        pending: list[tuple[OParlObject, dict[str, Any], str, frozenset[str]]],
+    ) -> None:
+        model = type(obj)
+        body_id = obj.body_id if isinstance(obj, BodyScoped) else obj.id
+        fixed: dict[str, Any] = {"body_id": body_id}
+        if field is Field.CHILDREN:
+            fk = CHILDREN[(model.__name__, attr)]
+            target = inspect(model).relationships[attr].mapper.class_
+            kept: set[int] = set()
+            for index, item in enumerate(value):
+                child_fixed = {**fixed, fk: obj.id}
+                if target.__name__ in POSITION:
+                    child_fixed[POSITION[target.__name__]] = index
+                child = self._upsert(target, item, f"{path}[{index}]", child_fixed, replace=replace,
+                                     pending=pending)  # fmt: skip
+                kept.add(child.id)
+            self._drop_children(obj, attr, kept)
+        elif field is Field.MANY:
+            target = inspect(model).relationships[attr].mapper.class_
+            for index, item in enumerate(value):
+                if isinstance(item, dict):
+                    self._upsert(target, item, f"{path}[{index}]", fixed, replace=replace, pending=pending,
+                                 inherit_nonpublic=obj.restricted)  # fmt: skip
+        else:
+            target = _fk_target(model, attr)
+            child = self._upsert(target, value, path, fixed, replace=replace, pending=pending,
+                                 inherit_nonpublic=obj.restricted)  # fmt: skip
+            self._set(obj, f"{attr}_id", child.id)
+
+    def _drop_children(self, parent: OParlObject, attr: str, kept: set[int]) -> None:
+        fk = CHILDREN[(type(parent).__name__, attr)]
         target: type[OParlObject] = inspect(type(parent)).relationships[attr].mapper.class_
-        body_id = parent.body_id if isinstance(parent, BodyScoped) else parent.id
-        kept: set[int] = set()
-        for index, item in enumerate(value):
-            fixed: dict[str, Any] = {fk: parent.id, "body_id": body_id}
-            if target.__name__ in POSITION:
-                fixed[POSITION[target.__name__]] = index
-            child = self._upsert(target, item, f"{path}[{index}]", fixed)
-            self.parent[child] = parent
-            kept.add(child.id)
         for gone in self.session.scalars(select(target).where(getattr(target, fk) == parent.id)):
             if gone.id not in kept and not gone.deleted:
+                self.seen.setdefault(gone)
                 self._set(gone, "deleted", True)
-                self.parent[gone] = parent
-                self.report.deleted += 1
+                self.deleted += 1
 
     def _content(self, file: OParlObject, value: Any, path: str) -> None:
         if not isinstance(value, str) or self.base_dir is None:
@@ -275,31 +415,59 @@ class Loader:
         source = (self.base_dir / value).resolve()
         if not source.is_relative_to(self.base_dir.resolve()) or not source.is_file():
             raise RecordError(f"{path}: no file {value!r} in the fixture folder")
-        stored = self.store.put(source.read_bytes(), getattr(file, "file_name", None) or source.name)
-        for attr, val in (
-            ("stored", True),
-            ("size", stored.size),
-            ("sha512_checksum", stored.sha512),
-            ("sha1_checksum", stored.sha1),
-            ("mime_type", stored.mime_type),
-        ):
+        assert isinstance(file, models.File)
+        stored = self.store.put(source.read_bytes(), file.file_name or source.name)
+        for attr, val in (("stored", True), ("size", stored.size), ("sha512_checksum", stored.sha512),
+                          ("sha1_checksum", stored.sha1), ("mime_type", stored.mime_type)):  # fmt: skip
             self._set(file, attr, val)
-        if getattr(file, "file_name", None) is None:
+        if file.file_name is None:
             self._set(file, "file_name", source.name)
+
+    def _check_complete(self, obj: OParlObject, path: str) -> None:
+        if isinstance(obj, BodyScoped) and obj.body_id is None:
+            raise RecordError(f"{path}.body: the record names no Body")
+        if isinstance(obj, models.Body) and not obj.name:
+            raise RecordError(f"{path}.name: a Body needs a name")
+        if isinstance(obj, models.Body) and obj.system_id is None:
+            raise RecordError(f"{path}.system: the record names no System")
+        if isinstance(obj, models.AgendaItem) and obj.meeting_id is None:
+            raise RecordError(f"{path}.meeting: an AgendaItem needs its Meeting")
+        if isinstance(obj, models.Membership) and obj.person_id is None:
+            raise RecordError(f"{path}.person: a Membership needs its Person")
+        if isinstance(obj, models.File) and not obj.stored and not obj.access_url:
+            raise RecordError(f"{path}.accessUrl: a File needs content or an accessUrl")
+
+    def _embedded_only_in(self, doomed: list[OParlObject]) -> list[OParlObject]:
+        """Files and Locations embedded in the doomed objects and in no other live object."""
+        doomed_keys = {(type(o), o.id) for o in doomed}
+        orphans: list[OParlObject] = []
+        for child_model, ids in embedded_children(self.session, doomed).items():
+            for child in self.session.scalars(select(child_model).where(child_model.id.in_(ids))):
+                parents = {
+                    (parent_model, pid)
+                    for parent_model, finder in EMBEDDED_IN[child_model]
+                    for pid in self.session.scalars(finder({child.id}))
+                    if not self.session.get_one(parent_model, pid).deleted
+                }
+                if parents <= doomed_keys:
+                    orphans.append(child)
+        return orphans
 
     # -- pass 2: references and ordered links ----------------------------------------------------
 
-    def _relations(self, obj: OParlObject, record: dict[str, Any], path: str) -> None:
+    def _relations(
+        self, obj: OParlObject, record: dict[str, Any], path: str, owned: frozenset[str], *, replace: bool
+    ) -> None:
         model = type(obj)
         for name, value in record.items():
             field, attr = classify(model, name)
+            if attr in owned:
+                continue
             if field is Field.MANY:
                 rel = inspect(model).relationships[attr]
-                ids = [
-                    self._resolve(v, rel.mapper.class_, f"{path}.{name}[{i}]") for i, v in enumerate(value)
-                ]
+                ids = [self._resolve(v, rel.mapper.class_, f"{path}.{name}[{i}]") for i, v in enumerate(value)]
                 self._links(obj, rel.secondary, ids, reverse=bool(rel.info.get("reverse")))
-            elif field is Field.ONE and not isinstance(value, dict) and attr not in SCOPES:
+            elif field is Field.ONE and not isinstance(value, dict) and inspect(model).columns[f"{attr}_id"].nullable:
                 target = _fk_target(model, attr)
                 self._set(
                     obj,
@@ -313,53 +481,51 @@ class Loader:
         if not isinstance(value, str) or not value:
             raise RecordError(f"{path}: expected a key or an OParl URL, got {value!r}")
         prefix = f"{self.urls.api}/{SEGMENTS[target.__name__]}/"
-        if value.startswith(prefix) and value[len(prefix) :].isdigit():
-            found = self.session.scalar(select(target.id).where(target.id == int(value[len(prefix) :])))
+        if value.startswith(prefix) and DIGITS.fullmatch(value[len(prefix) :]):
+            query = select(target.id, target.deleted).where(target.id == int(value[len(prefix) :]))
         else:
-            found = self.session.scalar(select(target.id).where(target.key == value))
+            query = select(target.id, target.deleted).where(target.key == value)
+        found = self.session.execute(query).first()
         if found is None:
             raise RecordError(f"{path}: no {target.__name__} with key or URL {value!r}")
-        return found
+        if found.deleted:
+            raise RecordError(f"{path}: the {target.__name__} {value!r} is deleted")
+        return int(found.id)
 
     def _links(self, obj: OParlObject, table: Any, ids: list[int], *, reverse: bool) -> None:
         assert isinstance(table, Table)
-        mine, theirs = (
-            (table.c.target_id, table.c.owner_id) if reverse else (table.c.owner_id, table.c.target_id)
-        )
+        mine, theirs = (table.c.target_id, table.c.owner_id) if reverse else (table.c.owner_id, table.c.target_id)
         current = list(self.session.scalars(select(theirs).where(mine == obj.id).order_by(table.c.position)))
         wanted = list(dict.fromkeys(ids))
         if current == wanted:
             return
         self.session.execute(delete(table).where(mine == obj.id))
         if wanted:
-            self.session.execute(
-                insert(table),
-                [{mine.key: obj.id, theirs.key: other, "position": pos} for pos, other in enumerate(wanted)],
-            )
-        self.changed.add(obj)
+            rows = [{mine.key: obj.id, theirs.key: other, "position": pos} for pos, other in enumerate(wanted)]
+            self.session.execute(insert(table), rows)
+        self.relinked.add(obj)
+        if table.name in BACKREF_LINKS:
+            owner, target = link_ends(table)
+            self.changes.add(owner if reverse else target, *current, *wanted)
 
     # -- bookkeeping ----------------------------------------------------------------------------
 
     def _set(self, obj: OParlObject, attr: str, value: Any) -> None:
         if getattr(obj, attr) != value:
+            self.before.setdefault(obj, {}).setdefault(attr, getattr(obj, attr))
             setattr(obj, attr, value)
-            self.changed.add(obj)
 
-    def _stamp(self) -> None:
-        """`modified` moves on every changed object and on every object it is embedded in."""
-        touched = set(self.changed)
-        for obj in self.changed:
-            while obj in self.parent:
-                obj = self.parent[obj]
-                touched.add(obj)
-        for obj in touched:
-            if obj not in self.created:
-                obj.modified = self.now
-        self.session.flush()
-        unique = set(self.seen)
-        self.report.created = len(self.created)
-        self.report.changed = len(touched - self.created)
-        self.report.unchanged = len(unique - touched - self.created)
+
+def _child_of(obj: OParlObject) -> tuple[str, str] | None:
+    """(parent type, column to the parent) for embedded-only children, else None."""
+    for (parent_type, attr), fk in CHILDREN.items():
+        if inspect(MODELS[parent_type]).relationships[attr].mapper.class_ is type(obj):
+            return parent_type, fk
+    return None
+
+
+def _differs(obj: OParlObject, before: dict[str, Any]) -> bool:
+    return any(getattr(obj, attr) != value for attr, value in before.items())
 
 
 def _fk_target(model: type[OParlObject], attr: str) -> type[OParlObject]:
@@ -367,54 +533,69 @@ def _fk_target(model: type[OParlObject], attr: str) -> type[OParlObject]:
     return TABLE_MODELS[fk.column.table.name]
 
 
-def convert(column_type: Any, value: Any, path: str) -> Any:
+def convert(column_type: Any, value: Any, path: str, attr: str = "") -> Any:
     """A JSON value as the column stores it, or a RecordError naming the field."""
     if value is None or value == "":
         return None
-    expected, ok = "a string", isinstance(value, str)
     if isinstance(column_type, UTCDateTime):
         return _datetime(value, path)
     if isinstance(column_type, Date):
-        try:
-            return (
-                dt.date.fromisoformat(value)
-                if isinstance(value, str) and len(value) == 10
-                else _bad(path, value)
-            )
-        except ValueError:
-            _bad(path, value, "a date yyyy-mm-dd")
+        return _date(value, path)
     if isinstance(column_type, Boolean):
-        expected, ok = "true or false", isinstance(value, bool)
-    elif isinstance(column_type, (Integer, BigInteger)):
-        expected, ok = "an integer", isinstance(value, int) and not isinstance(value, bool)
-    elif isinstance(column_type, JSON):
-        expected = "an array of strings or an object"
-        ok = isinstance(value, dict) or (isinstance(value, list) and all(isinstance(v, str) for v in value))
-    if not ok:
-        _bad(path, value, expected)
-    return value
+        return value if isinstance(value, bool) else _bad(path, value, "true or false")
+    if isinstance(column_type, (Integer, BigInteger)):
+        limit = INT_RANGE[BigInteger if isinstance(column_type, BigInteger) else Integer]
+        ok = isinstance(value, int) and not isinstance(value, bool) and -limit <= value < limit
+        return value if ok else _bad(path, value, "an integer")
+    if isinstance(column_type, JSON):
+        return _geojson(value, path) if attr == "geojson" else _strings(value, path)
+    return value if isinstance(value, str) else _bad(path, value, "a string")
+
+
+def _strings(value: Any, path: str) -> list[str]:
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return value
+    return _bad(path, value, "an array of strings")  # type: ignore[no-any-return]
+
+
+def _geojson(value: Any, path: str) -> dict[str, Any]:
+    # OParl wants a full GeoJSON Feature (spec 8.12), not a bare geometry.
+    if isinstance(value, dict) and value.get("type") == "Feature" and isinstance(value.get("geometry"), dict):
+        return {"properties": {}, **value}
+    return _bad(path, value, 'a GeoJSON Feature ({"type": "Feature", "geometry": …})')  # type: ignore[no-any-return]
+
+
+def _date(value: Any, path: str) -> dt.date:
+    try:
+        if isinstance(value, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+            return dt.date.fromisoformat(value)
+    except ValueError:
+        pass
+    return _bad(path, value, "a date yyyy-mm-dd")  # type: ignore[no-any-return]
 
 
 def _datetime(value: Any, path: str) -> dt.datetime:
     try:
-        parsed = dt.datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        parsed = None
-    if parsed is None or parsed.tzinfo is None:
-        _bad(path, value, "a date-time with offset, yyyy-mm-ddThh:mm:ss+hh:mm")
-    assert parsed is not None
-    return parsed
+        parsed = dt.datetime.fromisoformat(value) if isinstance(value, str) and value[:4].isascii() else None
+        if parsed is not None and parsed.tzinfo is not None:
+            return parsed.astimezone(dt.UTC).replace(microsecond=0)
+    except (ValueError, OverflowError):
+        pass
+    return _bad(path, value, "a date-time with offset, yyyy-mm-ddThh:mm:ss+hh:mm")  # type: ignore[no-any-return]
 
 
-def _bad(path: str, value: Any, expected: str = "a date yyyy-mm-dd") -> Any:
-    raise RecordError(f"{path}: expected {expected}, got {value!r}")
+def _bad(path: str, value: Any, expected: str) -> Any:
+    raise RecordError(f"{path}: expected {expected}, got {str(value)[:80]!r}")
 
 
 def read_directory(folder: Path) -> list[dict[str, Any]]:
     """The records of every `*.json` file in `folder`, files in name order, records in file order."""
     records: list[dict[str, Any]] = []
     for path in sorted(folder.glob("*.json")):
-        data = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise RecordError(f"{path.name}: not valid JSON: {exc}") from exc
         if not isinstance(data, list):
             raise RecordError(f"{path.name}: expected a JSON array of records")
         records.extend(data)

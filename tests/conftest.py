@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -23,10 +24,12 @@ from sqlalchemy.orm import Session
 from api.app import create_app
 from api.deps import get_session
 from api.settings import Settings
+from models import utcnow
 from models.db import alembic_config, make_engine
 from oparl.content import ContentStore
-from oparl.load import Loader, read_directory
+from oparl.load import Loader, LoadReport, read_directory
 from oparl.urls import UrlBuilder
+from oparl.write import Clock, commit
 
 BASE_URL = "https://oparl.example.org"
 PG_ADMIN_URL = os.environ.get("OPARL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -49,9 +52,7 @@ def _postgres_database() -> Iterator[str]:
     with admin:
         admin.execute(f'CREATE DATABASE "{name}"')
         try:
-            yield (
-                PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
-            )
+            yield (PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}")
         finally:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -108,10 +109,24 @@ def client(settings: Settings, session: Session) -> Iterator[TestClient]:
         yield test_client
 
 
+def write(
+    session: Session,
+    records: list[Any],
+    *,
+    store: ContentStore,
+    clock: Clock = utcnow,
+    base_dir: Path = LUEBECK,
+    replace: bool = True,
+) -> LoadReport:
+    """Records through the one write path, committed (to the test's savepoint)."""
+    loader = Loader(session, urls=UrlBuilder(BASE_URL), store=store, base_dir=base_dir)
+    loader.load(records, replace=replace)
+    return commit(session, loader, clock)
+
+
 @pytest.fixture
-def luebeck(session: Session, urls: UrlBuilder, store: ContentStore) -> None:
-    Loader(session, urls=urls, store=store, base_dir=LUEBECK).load(read_directory(LUEBECK))
-    session.flush()
+def luebeck(session: Session, store: ContentStore) -> None:
+    write(session, read_directory(LUEBECK), store=store)
 
 
 class QueryCounter:

@@ -73,25 +73,19 @@ def make_location(session: Session, body: Body, **overrides: Any) -> Location:
         "geometry": {"type": "Point", "coordinates": [10.6866, 53.8655]},
         "properties": {},
     }
-    location = Location(
-        body_id=body.id, description="Rathaus, Breite Straße 62", geojson=feature, locality="Lübeck"
-    )
+    location = Location(body_id=body.id, description="Rathaus, Breite Straße 62", geojson=feature, locality="Lübeck")
     return _add(session, location, overrides)
 
 
 def make_organization(session: Session, body: Body, **overrides: Any) -> Organization:
-    return _add(
-        session, Organization(body_id=body.id, name="Hauptausschuss", organization_type="Gremium"), overrides
-    )
+    return _add(session, Organization(body_id=body.id, name="Hauptausschuss", organization_type="Gremium"), overrides)
 
 
 def make_person(session: Session, body: Body, **overrides: Any) -> Person:
     return _add(session, Person(body_id=body.id, name="Erika Mustermann"), overrides)
 
 
-def make_membership(
-    session: Session, person: Person, organization: Organization, **overrides: Any
-) -> Membership:
+def make_membership(session: Session, person: Person, organization: Organization, **overrides: Any) -> Membership:
     membership = Membership(
         body_id=person.body_id, person_id=person.id, organization_id=organization.id, role="Mitglied"
     )
@@ -103,9 +97,7 @@ def make_meeting(session: Session, body: Body, **overrides: Any) -> Meeting:
 
 
 def make_agenda_item(session: Session, meeting: Meeting, **overrides: Any) -> AgendaItem:
-    item = AgendaItem(
-        body_id=meeting.body_id, meeting_id=meeting.id, order=0, name="Tagesordnungspunkt", public=True
-    )
+    item = AgendaItem(body_id=meeting.body_id, meeting_id=meeting.id, order=0, name="Tagesordnungspunkt", public=True)
     return _add(session, item, overrides)
 
 
@@ -114,9 +106,7 @@ def make_paper(session: Session, body: Body, **overrides: Any) -> Paper:
 
 
 def make_consultation(session: Session, paper: Paper, **overrides: Any) -> Consultation:
-    return _add(
-        session, Consultation(body_id=paper.body_id, paper_id=paper.id, role="Vorberatung"), overrides
-    )
+    return _add(session, Consultation(body_id=paper.body_id, paper_id=paper.id, role="Vorberatung"), overrides)
 
 
 def make_file(session: Session, body: Body, **overrides: Any) -> File:

@@ -40,8 +40,7 @@ def _convert(node: Any) -> Any:
 def validator(type_name: str) -> Draft7Validator:
     schemas = {p.name: _convert(json.loads(p.read_text())) for p in SCHEMA_DIR.glob("*.json")}
     registry: Registry[Any] = Registry().with_resources(
-        (name, Resource.from_contents(schema, default_specification=_draft7()))
-        for name, schema in schemas.items()
+        (name, Resource.from_contents(schema, default_specification=_draft7())) for name, schema in schemas.items()
     )
     return Draft7Validator(schemas[f"{type_name}.json"], registry=registry, format_checker=formats)
 
@@ -54,6 +53,4 @@ def _draft7() -> Any:
 
 def errors(obj: dict[str, Any]) -> list[str]:
     type_name = obj["type"].rsplit("/", 1)[1]
-    return [
-        f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator(type_name).iter_errors(obj)
-    ]
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator(type_name).iter_errors(obj)]

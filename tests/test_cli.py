@@ -50,9 +50,7 @@ def test_migrate_then_load_twice(data_dir: Path, capsys: pytest.CaptureFixture[s
     assert papers_in(data_dir) == 4
 
 
-def test_a_bad_record_writes_nothing(
-    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_bad_record_writes_nothing(data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     folder = tmp_path / "bad"
     folder.mkdir()
     records = [
@@ -63,9 +61,7 @@ def test_a_bad_record_writes_nothing(
     (folder / "records.json").write_text(json.dumps(records))
     assert main(["migrate"]) == 0
     assert main(["load-fixtures", str(folder)]) == 2
-    assert (
-        capsys.readouterr().err == "oparl-server: Paper 'p'.date: expected a date yyyy-mm-dd, got 'gestern'\n"
-    )
+    assert capsys.readouterr().err == "oparl-server: Paper 'p'.date: expected a date yyyy-mm-dd, got 'gestern'\n"
     assert papers_in(data_dir) == 0
 
 

@@ -90,8 +90,6 @@ def list_organization_consultations(
 ) -> OParlJSONResponse:
     """The consultations of an Organization (inverse of Consultation.organization, OParl 1.1)."""
     _require(session, Organization, object_id)
-    linked = select(consultation_organization.c.owner_id).where(
-        consultation_organization.c.target_id == object_id
-    )
+    linked = select(consultation_organization.c.owner_id).where(consultation_organization.c.target_id == object_id)
     url = render.urls.organization_list(object_id, "Consultation")
     return _page(session, KINDS["Consultation"], [Consultation.id.in_(linked)], params, render, url)

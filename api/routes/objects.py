@@ -31,9 +31,7 @@ def get_system(session: SessionDep, render: ObjectRenderDep) -> OParlJSONRespons
 
 
 @router.get("/{segment}/{object_id}", responses=ERRORS)
-def get_object(
-    segment: Segment, object_id: IdDep, session: SessionDep, render: ObjectRenderDep
-) -> OParlJSONResponse:
+def get_object(segment: Segment, object_id: IdDep, session: SessionDep, render: ObjectRenderDep) -> OParlJSONResponse:
     """One object of any type; a deleted one answers 200 as a tombstone (spec 6)."""
     kind = BY_SEGMENT[segment.value]
     row = session.scalar(select(kind.model).where(kind.model.id == object_id).options(*kind.load_options))

@@ -12,25 +12,21 @@ from sqlalchemy.orm import Session
 
 from models import File
 from oparl.content import ContentStore
-from oparl.load import Loader
 from oparl.urls import UrlBuilder
-from tests.conftest import BASE_URL
+from tests.conftest import BASE_URL, write
 from tests.factories import make_body, make_file
 
 PDF = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
 
 
-def load_file(
-    session: Session, urls: UrlBuilder, store: ContentStore, folder: Path, name: str, data: bytes
-) -> None:
+def load_file(session: Session, urls: UrlBuilder, store: ContentStore, folder: Path, name: str, data: bytes) -> None:
     (folder / name).write_bytes(data)
     records = [
         {"type": "System", "key": "s"},
         {"type": "Body", "key": "b", "system": "s", "name": "Stadt"},
         {"type": "File", "key": "f", "body": "b", "name": "Beschluss", "fileName": name, "content": name},
     ]
-    Loader(session, urls=urls, store=store, base_dir=folder).load(records)
-    session.flush()
+    write(session, records, store=store, base_dir=folder)
 
 
 def served_file(client: TestClient) -> dict[str, Any]:
@@ -50,9 +46,7 @@ class TestStoredContent:
             hashlib.sha1(PDF).hexdigest(),
         )
 
-    def test_access_is_inline_and_download_an_attachment(
-        self, client, session, urls, store, tmp_path
-    ) -> None:
+    def test_access_is_inline_and_download_an_attachment(self, client, session, urls, store, tmp_path) -> None:
         load_file(session, urls, store, tmp_path, "Beschluss Ä.pdf", PDF)
         file = served_file(client)
         access = client.get(str(file["accessUrl"]).removeprefix(BASE_URL))
@@ -60,9 +54,7 @@ class TestStoredContent:
         assert access.content == download.content == PDF
         assert access.headers["content-type"] == download.headers["content-type"] == "application/pdf"
         assert access.headers["content-disposition"].startswith("inline;")
-        assert download.headers["content-disposition"] == (
-            "attachment; filename*=utf-8''Beschluss%20%C3%84.pdf"
-        )
+        assert download.headers["content-disposition"] == ("attachment; filename*=utf-8''Beschluss%20%C3%84.pdf")
 
     def test_a_deleted_file_is_gone(self, client, session, urls, store, tmp_path) -> None:
         load_file(session, urls, store, tmp_path, "a.pdf", PDF)

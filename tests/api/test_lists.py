@@ -128,17 +128,13 @@ class TestFilters:
             ("created_until=2024-01-01", []),
         ],
     )
-    def test_bounds_are_inclusive(
-        self, client: TestClient, session: Session, query: str, expected: list[int]
-    ) -> None:
+    def test_bounds_are_inclusive(self, client: TestClient, session: Session, query: str, expected: list[int]) -> None:
         body = make_body(session)
         made = papers(session, body, 5)
         items, _ = walk(client, f"/oparl/v1.1/body/{body.id}/paper?{query}&limit=2")
         assert ids(items) == [url_of(made[i]) for i in expected]
 
-    def test_every_filter_is_carried_encoded_into_every_link(
-        self, client: TestClient, session: Session
-    ) -> None:
+    def test_every_filter_is_carried_encoded_into_every_link(self, client: TestClient, session: Session) -> None:
         body = make_body(session)
         papers(session, body, 5)
         query = (
@@ -193,8 +189,7 @@ class TestFilters:
             ),
             (
                 "created_since=2024-01-01T00:00:00%2B25:00",
-                "Der Parameter created_since hat einen ungültigen "
-                "Zeitzonen-Versatz: '2024-01-01T00:00:00+25:00'.",
+                "Der Parameter created_since hat einen ungültigen Zeitzonen-Versatz: '2024-01-01T00:00:00+25:00'.",
             ),
             ("limit=0", "Der Parameter limit muss mindestens 1 sein, nicht 0."),
             ("limit=ten", "Der Parameter limit muss eine ganze Zahl sein, nicht 'ten'."),

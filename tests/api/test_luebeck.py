@@ -59,8 +59,7 @@ class TestSeedPapers:
             ),
             "VO/2023/11778": ("Armuts- und Sozialbericht 2022 Teil 1", None, None),
             "404": (
-                "Armuts- und Sozialbericht spätestens alle drei Jahre "
-                "(Beschluss der Bürgerschaft vom 25.09.2003)",
+                "Armuts- und Sozialbericht spätestens alle drei Jahre (Beschluss der Bürgerschaft vom 25.09.2003)",
                 None,
                 None,
             ),
@@ -89,9 +88,7 @@ class TestSeedPapers:
         assert rows == BERATUNGSFOLGE[reference]
 
     @pytest.mark.parametrize("reference", BERATUNGSFOLGE)
-    def test_only_the_deciding_consultation_is_authoritative(
-        self, client: TestClient, reference: str
-    ) -> None:
+    def test_only_the_deciding_consultation_is_authoritative(self, client: TestClient, reference: str) -> None:
         paper = papers_by_reference(client)[reference]
         decided = [c["role"] for c in paper["consultation"] if c["authoritative"]]
         assert decided == (["zur Entscheidung"] if reference == "VO/2023/11779" else [])
@@ -149,9 +146,7 @@ class TestSeedPapers:
         assert papers["VO/2023/11778-01"]["superordinatedPaper"] == [ids["VO/2023/11778"]]
         assert papers["VO/2023/11778"]["subordinatedPaper"] == [ids["VO/2023/11778-01"]]
         assert papers["VO/2023/11778-01"]["relatedPaper"] == [ids["VO/2023/11779"]]
-        assert sorted(papers["VO/2023/11779"]["relatedPaper"]) == sorted(
-            [ids["404"], ids["VO/2023/11778-01"]]
-        )
+        assert sorted(papers["VO/2023/11779"]["relatedPaper"]) == sorted([ids["404"], ids["VO/2023/11778-01"]])
         assert papers["404"]["relatedPaper"] == [ids["VO/2023/11779"]]
 
     def test_2003_decision_was_taken_by_the_buergerschaft(self, client: TestClient) -> None:

@@ -94,9 +94,7 @@ SEGMENT = {
 
 class TestEveryType:
     @pytest.mark.parametrize("type_name", list(SEGMENT))
-    def test_served_at_its_id_and_valid(
-        self, client: TestClient, council: dict[str, Any], type_name: str
-    ) -> None:
+    def test_served_at_its_id_and_valid(self, client: TestClient, council: dict[str, Any], type_name: str) -> None:
         url = f"{API}/{SEGMENT[type_name]}/{council[type_name].id}"
         obj = get(client, url)
         assert (obj["id"], obj["type"]) == (url, f"https://schema.oparl.org/1.1/{type_name}")
@@ -139,13 +137,9 @@ class TestEveryType:
         assert "paper" not in paper["auxiliaryFile"][0]
         assert "papers" not in paper["location"][0]
 
-    def test_person_location_names_the_embedded_object(
-        self, client: TestClient, council: dict[str, Any]
-    ) -> None:
+    def test_person_location_names_the_embedded_object(self, client: TestClient, council: dict[str, Any]) -> None:
         person = get(client, f"{API}/person/{council['Person'].id}")
-        assert (
-            person["location"] == person["locationObject"]["id"] == f"{API}/location/{council['Location'].id}"
-        )
+        assert person["location"] == person["locationObject"]["id"] == f"{API}/location/{council['Location'].id}"
 
     def test_body_embeds_terms_and_lists_them(self, client: TestClient, council: dict[str, Any]) -> None:
         body = get(client, f"{API}/body/{council['Body'].id}")
@@ -165,9 +159,7 @@ class TestEveryType:
         self, client: TestClient, council: dict[str, Any], session: Session
     ) -> None:
         org = get(client, f"{API}/organization/{council['Organization'].id}")
-        assert [m["id"] for m in get(client, org["meeting"])["data"]] == [
-            f"{API}/meeting/{council['Meeting'].id}"
-        ]
+        assert [m["id"] for m in get(client, org["meeting"])["data"]] == [f"{API}/meeting/{council['Meeting'].id}"]
         assert get(client, org["consultation"])["data"] == []
         assert org["membership"] == [f"{API}/membership/{council['Membership'].id}"]
 
@@ -210,9 +202,7 @@ class TestDeletion:
             council[name].deleted = True
         session.flush()
         paper = get(client, f"{API}/paper/{council['Paper'].id}")
-        assert [
-            k for k in ("auxiliaryFile", "consultation", "location", "originatorPerson") if k in paper
-        ] == []
+        assert [k for k in ("auxiliaryFile", "consultation", "location", "originatorPerson") if k in paper] == []
         meeting = get(client, f"{API}/meeting/{council['Meeting'].id}")
         assert "agendaItem" not in meeting
         assert "auxiliaryFile" not in meeting
@@ -244,9 +234,7 @@ class TestOmitInternal:
 
 
 class TestHttp:
-    def test_ids_come_from_the_public_base_url_not_the_host(
-        self, client: TestClient, council: dict[str, Any]
-    ) -> None:
+    def test_ids_come_from_the_public_base_url_not_the_host(self, client: TestClient, council: dict[str, Any]) -> None:
         response = client.get(f"/oparl/v1.1/paper/{council['Paper'].id}", headers={"Host": "evil.example"})
         assert response.json()["id"] == f"{API}/paper/{council['Paper'].id}"
 
@@ -287,9 +275,7 @@ class TestHttp:
         assert response.status_code == 404
         assert response.json()["message"] == "Dieser Server hat noch kein System-Objekt: bitte Daten laden."
 
-    def test_unexpected_failure_is_a_500_error_object_with_cors(
-        self, settings: Any, session: Session
-    ) -> None:
+    def test_unexpected_failure_is_a_500_error_object_with_cors(self, settings: Any, session: Session) -> None:
         from api.app import create_app
         from api.deps import get_session
 
@@ -315,14 +301,11 @@ class TestRelations:
         committee = make_organization(session, body, sub_organization_of_id=council.id)
         fraction = make_organization(session, body, name="Fraktion", organization_type="Fraktion")
         person = make_person(session, body)
-        membership = make_membership(
-            session, person, committee, on_behalf_of_id=fraction.id, voting_right=True
-        )
+        membership = make_membership(session, person, committee, on_behalf_of_id=fraction.id, voting_right=True)
         odt = make_file(session, body, name="Vorlage (ODT)")
         pdf = make_file(session, body, name="Vorlage (PDF)", master_file_id=odt.id)
         assert (
-            get(client, f"{API}/organization/{committee.id}")["subOrganizationOf"]
-            == f"{API}/organization/{council.id}"
+            get(client, f"{API}/organization/{committee.id}")["subOrganizationOf"] == f"{API}/organization/{council.id}"
         )
         served = get(client, f"{API}/membership/{membership.id}")
         assert (served["onBehalfOf"], served["votingRight"]) == (f"{API}/organization/{fraction.id}", True)

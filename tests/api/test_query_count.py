@@ -22,9 +22,7 @@ from tests.factories import (
 
 def council_with_papers(session: Session, n: int) -> int:
     body = make_body(session)
-    committees: list[Organization] = [
-        make_organization(session, body, name=f"Ausschuss {i}") for i in range(3)
-    ]
+    committees: list[Organization] = [make_organization(session, body, name=f"Ausschuss {i}") for i in range(3)]
     person = make_person(session, body)
     meeting = make_meeting(session, body)
     for i in range(n):

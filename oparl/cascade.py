@@ -1,0 +1,237 @@
+"""Which objects' output changes when another one changes: the rules that keep `modified` honest.
+
+A harvester syncs by `modified` alone (spec 5.5), so every object whose JSON changes must get a new
+`modified`: the object itself, every object it is embedded in (a Consultation in its Paper, a File
+in every Paper, Meeting and AgendaItem that carry it), every object that shows it in a
+back-reference (Organization.membership, File.paper, Location.papers, …), and, when it appears or
+disappears for the public, every object that references it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sqlalchemy import Select, Table, case, select, update
+from sqlalchemy.orm import Session
+
+from models import (
+    AgendaItem,
+    Base,
+    Body,
+    Consultation,
+    File,
+    LegislativeTerm,
+    Location,
+    Meeting,
+    Membership,
+    OParlObject,
+    Organization,
+    Paper,
+    Person,
+)
+from models import links as link_tables
+
+Ids = set[int]
+Finder = Callable[[Ids], Select[Any]]
+
+
+def _by_column(model: type[OParlObject], column: str) -> Finder:
+    return lambda ids: select(model.id).where(getattr(model, column).in_(ids))
+
+
+def _by_link(table: Table) -> Finder:
+    return lambda ids: select(table.c.owner_id).where(table.c.target_id.in_(ids))
+
+
+def _parent(model: type[OParlObject], column: str) -> Finder:
+    return lambda ids: select(getattr(model, column)).where(model.id.in_(ids))
+
+
+# Embedded type -> (parent type, finder of the parents embedding the given ids), spec chapter 4.
+EMBEDDED_IN: dict[type[OParlObject], list[tuple[type[OParlObject], Finder]]] = {
+    File: [
+        (Paper, _by_column(Paper, "main_file_id")),
+        (Paper, _by_link(link_tables.paper_auxiliary_file)),
+        (Meeting, _by_column(Meeting, "invitation_id")),
+        (Meeting, _by_column(Meeting, "results_protocol_id")),
+        (Meeting, _by_column(Meeting, "verbatim_protocol_id")),
+        (Meeting, _by_link(link_tables.meeting_auxiliary_file)),
+        (AgendaItem, _by_column(AgendaItem, "resolution_file_id")),
+        (AgendaItem, _by_link(link_tables.agenda_item_auxiliary_file)),
+    ],
+    Location: [
+        (Body, _by_column(Body, "location_id")),
+        (Organization, _by_column(Organization, "location_id")),
+        (Person, _by_column(Person, "location_id")),
+        (Meeting, _by_column(Meeting, "location_id")),
+        (Paper, _by_link(link_tables.paper_location)),
+    ],
+    Consultation: [(Paper, _parent(Consultation, "paper_id"))],
+    AgendaItem: [(Meeting, _parent(AgendaItem, "meeting_id"))],
+    Membership: [(Person, _parent(Membership, "person_id"))],
+    LegislativeTerm: [(Body, _parent(LegislativeTerm, "body_id"))],
+}
+
+# A change of these foreign keys changes the output of the old and the new target too, because the
+# target shows the source in a back-reference (Organization.membership, File.paper, …).
+BACKREF_COLUMNS = frozenset(
+    {
+        ("Membership", "organization_id"),
+        ("Consultation", "agenda_item_id"),
+        ("File", "master_file_id"),
+        ("Body", "location_id"),
+        ("Organization", "location_id"),
+        ("Person", "location_id"),
+        ("Meeting", "location_id"),
+        ("Paper", "main_file_id"),
+        ("Meeting", "invitation_id"),
+        ("Meeting", "results_protocol_id"),
+        ("Meeting", "verbatim_protocol_id"),
+        ("AgendaItem", "resolution_file_id"),
+    }
+)
+# Link tables whose targets show their owners (File.paper, Location.papers, both ends of paper links).
+BACKREF_LINKS = frozenset(
+    {
+        "paper_auxiliary_file",
+        "meeting_auxiliary_file",
+        "agenda_item_auxiliary_file",
+        "paper_location",
+        "paper_related_paper",
+        "paper_subordinated_paper",
+    }
+)
+SCOPE_COLUMNS = frozenset({"body_id", "system_id"})
+
+
+def table_of(model: type[OParlObject]) -> Table:
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
+
+
+MODELS_BY_TABLE: dict[str, type[OParlObject]] = {
+    table_of(m.class_).name: m.class_ for m in Base.registry.mappers if issubclass(m.class_, OParlObject)
+}
+
+
+class Changes:
+    """The objects a write changed; `stamp` gives them, and all whose output follows, one `modified`."""
+
+    def __init__(self) -> None:
+        self.ids: dict[type[OParlObject], Ids] = defaultdict(set)
+        self.visibility: dict[type[OParlObject], Ids] = defaultdict(set)
+
+    def add(self, model: type[OParlObject], *ids: int | None) -> None:
+        self.ids[model].update(i for i in ids if i is not None)
+
+    def add_visibility(self, model: type[OParlObject], object_id: int) -> None:
+        """The object appeared or disappeared (deleted, made non-public or public again)."""
+        self.visibility[model].add(object_id)
+        self.add(model, object_id)
+
+    def stamp(self, session: Session, moment: dt.datetime) -> int:
+        for model, ids in list(self.visibility.items()):
+            for neighbour, found in neighbours(session, model, ids).items():
+                self.add(neighbour, *found)
+        closure = embedding_closure(session, self.ids)
+        for model, ids in closure.items():
+            for chunk in _chunks(sorted(ids)):
+                # Never backwards: a newer stamp (a write committed a moment ago) stays.
+                newer = case((model.modified > moment, model.modified), else_=moment)
+                session.execute(
+                    update(model).where(model.id.in_(chunk)).values(modified=newer),
+                    execution_options={"synchronize_session": False},
+                )
+        session.expire_all()
+        return sum(len(ids) for ids in closure.values())
+
+
+def embedding_closure(session: Session, start: dict[type[OParlObject], Ids]) -> dict[type[OParlObject], Ids]:
+    """`start` plus, transitively, every object the given ones are embedded in."""
+    result: dict[type[OParlObject], Ids] = defaultdict(set)
+    todo = {model: set(ids) for model, ids in start.items() if ids}
+    while todo:
+        model, ids = todo.popitem()
+        new = ids - result[model]
+        if not new:
+            continue
+        result[model] |= new
+        for parent, finder in EMBEDDED_IN.get(model, ()):
+            found = {i for chunk in _chunks(sorted(new)) for i in session.scalars(finder(set(chunk))) if i is not None}
+            if found - result[parent]:
+                todo.setdefault(parent, set()).update(found)
+    return result
+
+
+def embedded_children(session: Session, parents: list[OParlObject]) -> dict[type[OParlObject], Ids]:
+    """The Files and Locations that `parents` embed (by a column or a link table)."""
+    found: dict[type[OParlObject], Ids] = defaultdict(set)
+    by_model: dict[type[OParlObject], Ids] = defaultdict(set)
+    for parent in parents:
+        by_model[type(parent)].add(parent.id)
+    for model, ids in by_model.items():
+        for column in table_of(model).columns:
+            for fk in column.foreign_keys:
+                child = MODELS_BY_TABLE.get(fk.column.table.name)
+                if child in EMBEDDED_IN and child not in (
+                    Consultation,
+                    AgendaItem,
+                    Membership,
+                    LegislativeTerm,
+                ):
+                    found[child] |= _scalars(session, select(column).where(model.id.in_(ids)))
+        for link in _link_tables():
+            owner, target = link_ends(link)
+            if owner is model and target in (File, Location):
+                found[target] |= _scalars(session, select(link.c.target_id).where(link.c.owner_id.in_(ids)))
+    return found
+
+
+def neighbours(session: Session, model: type[OParlObject], ids: Ids) -> dict[type[OParlObject], Ids]:
+    """Objects joined to `ids` by a reference in either direction (scope columns aside).
+
+    Used when objects appear or disappear: references to them are shown or dropped.
+    """
+    table = table_of(model)
+    found: dict[type[OParlObject], Ids] = defaultdict(set)
+    for other in MODELS_BY_TABLE.values():
+        other_table = table_of(other)
+        for column in other_table.columns:
+            if column.name in SCOPE_COLUMNS:
+                continue
+            for fk in column.foreign_keys:
+                if fk.column.table is table:
+                    found[other] |= _scalars(session, select(other.id).where(column.in_(ids)))
+                if other is model and fk.column.table.name in MODELS_BY_TABLE:
+                    target = MODELS_BY_TABLE[fk.column.table.name]
+                    found[target] |= _scalars(session, select(column).where(other.id.in_(ids)))
+    for link in _link_tables():
+        owner, target = link_ends(link)
+        if target is model:
+            found[owner] |= _scalars(session, select(link.c.owner_id).where(link.c.target_id.in_(ids)))
+        if owner is model:
+            found[target] |= _scalars(session, select(link.c.target_id).where(link.c.owner_id.in_(ids)))
+    return found
+
+
+def link_ends(link: Table) -> tuple[type[OParlObject], type[OParlObject]]:
+    """The models a link table joins: (owner, target)."""
+    (owner,) = link.c.owner_id.foreign_keys
+    (target,) = link.c.target_id.foreign_keys
+    return MODELS_BY_TABLE[owner.column.table.name], MODELS_BY_TABLE[target.column.table.name]
+
+
+def _link_tables() -> Iterable[Table]:
+    return (t for t in vars(link_tables).values() if isinstance(t, Table))
+
+
+def _scalars(session: Session, query: Select[Any]) -> Ids:
+    return {i for i in session.scalars(query) if i is not None}
+
+
+def _chunks(ids: list[int], size: int = 500) -> Iterable[list[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]

@@ -1,0 +1,44 @@
+"""Committing a write so that no harvester misses it.
+
+A harvester asks `modified_since=<when it started its last crawl>` (spec 5.5). It misses a change
+exactly when the change was not yet visible during that crawl and carries a `modified` older than
+the crawl's start. So `modified` must never be earlier than the moment the change becomes visible,
+i.e. its commit. Every write is therefore stamped, just before it commits, with a moment a margin
+ahead of the clock, rounded up to a whole second (OParl's precision); if committing could not
+happen before that moment, the write is stamped again, later. Writers need no lock between them
+for this: each change carries a stamp no earlier than its own commit, on SQLite (one writer at a
+time) and on PostgreSQL (any number of processes and hosts) alike. Readers see a change as soon
+as it commits; its `modified` may lie up to the margin in the future, so a harvester may see it
+twice, never not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session
+
+from oparl.load import Loader, LoadReport
+
+Clock = Callable[[], dt.datetime]
+MARGIN = dt.timedelta(seconds=1)
+# Time kept in hand between the last check of the clock and the commit itself.
+GUARD = dt.timedelta(milliseconds=250)
+
+
+def stamp_for(now: dt.datetime) -> dt.datetime:
+    ahead = now + MARGIN
+    rounded = ahead.replace(microsecond=0)
+    return rounded if rounded == ahead else rounded + dt.timedelta(seconds=1)
+
+
+def commit(session: Session, loader: Loader, clock: Clock) -> LoadReport:
+    """Stamps what the loader changed and commits; the stamp is never earlier than the commit."""
+    moment = stamp_for(clock())
+    report = loader.finish(moment)
+    while clock() + GUARD >= moment:  # the stamping itself took the whole margin: stamp later
+        moment = stamp_for(clock())
+        loader.changes.stamp(session, moment)
+    session.commit()
+    return report
