@@ -9,7 +9,9 @@ from typing import Annotated
 from fastapi import Depends, Path, Query, Request
 from sqlalchemy.orm import Session
 
+from api.auth import Forbidden, Unauthorized, check_token
 from api.settings import Settings
+from models import ApiToken
 from oparl.base import Render
 from oparl.errors import NotFound
 from oparl.filters import ListParams
@@ -75,12 +77,37 @@ def list_params(
 ListParamsDep = Annotated[ListParams, Depends(list_params)]
 
 
-def render_for_object(settings: SettingsDep, urls: UrlsDep) -> Render:
-    return Render(urls=urls, tz=settings.zone)
+def get_token(request: Request, session: SessionDep) -> ApiToken | None:
+    return check_token(session, request.headers.get("authorization"))
 
 
-def render_for_list(settings: SettingsDep, urls: UrlsDep, params: ListParamsDep) -> Render:
-    return Render(urls=urls, tz=settings.zone, omit_internal=params.omit_internal)
+TokenDep = Annotated[ApiToken | None, Depends(get_token)]
+
+
+def may_read_nonpublic(token: TokenDep) -> bool:
+    return token is not None and "read-nonpublic" in token.scopes
+
+
+NonPublicDep = Annotated[bool, Depends(may_read_nonpublic)]
+
+
+def require_write(token: TokenDep) -> ApiToken:
+    if token is None:
+        raise Unauthorized("Schreiben erfordert einen Zugangsschlüssel.", "send Authorization: Bearer oparl_…")
+    if "write" not in token.scopes:
+        raise Forbidden("Dieser Zugangsschlüssel darf nicht schreiben.", "the token lacks the scope write")
+    return token
+
+
+WriterDep = Annotated[ApiToken, Depends(require_write)]
+
+
+def render_for_object(settings: SettingsDep, urls: UrlsDep, nonpublic: NonPublicDep) -> Render:
+    return Render(urls=urls, tz=settings.zone, nonpublic=nonpublic)
+
+
+def render_for_list(settings: SettingsDep, urls: UrlsDep, params: ListParamsDep, nonpublic: NonPublicDep) -> Render:
+    return Render(urls=urls, tz=settings.zone, omit_internal=params.omit_internal, nonpublic=nonpublic)
 
 
 ObjectRenderDep = Annotated[Render, Depends(render_for_object)]

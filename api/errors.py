@@ -28,7 +28,10 @@ def error_response(status: int, message: str, debug: str | None = None) -> OParl
 
 async def _oparl_error(_request: Request, exc: Exception) -> OParlJSONResponse:
     assert isinstance(exc, OParlError)
-    return error_response(exc.status_code, exc.message, exc.debug)
+    response = error_response(exc.status_code, exc.message, exc.debug)
+    if exc.status_code == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="oparl"'
+    return response
 
 
 async def _validation_error(_request: Request, exc: Exception) -> OParlJSONResponse:

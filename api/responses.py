@@ -7,6 +7,8 @@ from typing import Any
 import orjson
 from fastapi.responses import Response
 
+from oparl.base import Render
+
 CORS_HEADERS = {"Access-Control-Allow-Origin": "*"}
 
 
@@ -15,3 +17,9 @@ class OParlJSONResponse(Response):
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)
+
+
+def oparl_response(content: Any, render: Render) -> OParlJSONResponse:
+    """An OParl answer; one that may hold non-public data must never sit in a shared cache."""
+    headers = {"Cache-Control": "private"} if render.nonpublic else None
+    return OParlJSONResponse(content, headers=headers)

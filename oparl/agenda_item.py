@@ -8,8 +8,8 @@ from sqlalchemy.orm import selectinload
 
 from models import AgendaItem, Consultation
 from oparl.base import DateTime, ObjectOut, Render, common
-from oparl.file import FileOut, embedded_file, embedded_files
-from oparl.kind import Kind, refs
+from oparl.file import FileOut, embedded_file, embedded_files, embedded_loads
+from oparl.kind import Kind, ids_only, refs
 
 
 class AgendaItemOut(ObjectOut):
@@ -53,10 +53,15 @@ def agenda_item_out(
 
 def load_options(path: Any = None) -> tuple[Any, ...]:
     """Eager loads for agenda items, standalone or under `path` (the Meeting's relationship)."""
-    start = selectinload(AgendaItem.resolution_file) if path is None else path.selectinload(AgendaItem.resolution_file)
-    aux = selectinload(AgendaItem.auxiliary_file) if path is None else path.selectinload(AgendaItem.auxiliary_file)
-    cons = selectinload(AgendaItem.consultation) if path is None else path.selectinload(AgendaItem.consultation)
-    return (start, aux, cons.load_only(Consultation.id, Consultation.deleted))
+
+    def load(rel: Any) -> Any:
+        return selectinload(rel) if path is None else path.selectinload(rel)
+
+    return (
+        *embedded_loads(load(AgendaItem.resolution_file)),
+        *embedded_loads(load(AgendaItem.auxiliary_file)),
+        ids_only(load(AgendaItem.consultation), Consultation),
+    )
 
 
 KIND = Kind("AgendaItem", AgendaItem, agenda_item_out, load_options())

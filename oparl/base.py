@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer, SerializationInfo, model_serializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, SerializationInfo, model_serializer
 from pydantic.alias_generators import to_camel
 
 from oparl.urls import UrlBuilder
@@ -22,9 +22,21 @@ class Render:
     urls: UrlBuilder
     tz: ZoneInfo
     omit_internal: bool = False
+    # True for clients whose token has the read-nonpublic scope.
+    nonpublic: bool = False
 
     def context(self) -> dict[str, Any]:
         return {"tz": self.tz}
+
+    def shows(self, obj: Any) -> bool:
+        """Whether `obj` may appear, embedded or referenced: never deleted, non-public only to the entitled."""
+        return obj is not None and not obj.deleted and (self.nonpublic or not obj.nonpublic)
+
+    def visible(self, objects: list[Any]) -> list[Any]:
+        return [o for o in objects if self.shows(o)]
+
+    def ref(self, type_name: str, obj: Any) -> str | None:
+        return self.urls.object(type_name, obj.id) if self.shows(obj) else None
 
 
 def _format_datetime(value: dt.datetime, info: SerializationInfo) -> str:
@@ -63,6 +75,8 @@ class ObjectOut(OParlModel):
     modified: DateTime
     web: str | None = None
     deleted: bool | None = None
+    # Vendor extension (spec: "Herstellerspezifische Erweiterungen"); only entitled clients see such objects.
+    nonpublic: bool | None = Field(default=None, alias="oparl-server:nonPublic")
 
 
 class TombstoneOut(OParlModel):
@@ -89,9 +103,5 @@ def common(obj: Any, type_name: str, url: str) -> dict[str, Any]:
         "created": obj.created,
         "modified": obj.modified,
         "web": obj.web,
+        "nonpublic": True if obj.nonpublic else None,
     }
-
-
-def live(objects: list[Any]) -> list[Any]:
-    """Related rows minus deleted ones: tombstones are never embedded (spec 4)."""
-    return [o for o in objects if not o.deleted]

@@ -7,10 +7,10 @@ from typing import ClassVar
 from sqlalchemy.orm import selectinload
 
 from models import Body
-from oparl.base import DateTime, ObjectOut, Render, common, live
+from oparl.base import DateTime, ObjectOut, Render, common
 from oparl.kind import Kind
 from oparl.legislative_term import LegislativeTermOut, legislative_term_out
-from oparl.location import LocationOut, location_out
+from oparl.location import LocationOut, embedded_location
 
 # Body property name -> the type its external list holds (spec 8.2; six of them new in 1.1).
 BODY_LISTS = {
@@ -59,7 +59,7 @@ class BodyOut(ObjectOut):
 def body_out(body: Body, render: Render) -> BodyOut:
     urls = render.urls
     lists = {prop: urls.body_list(body.id, type_name) for prop, type_name in BODY_LISTS.items()}
-    terms = live(body.legislative_term)
+    terms = render.visible(body.legislative_term)
     return BodyOut(
         **common(body, "Body", urls.object("Body", body.id)),
         system=urls.system(),
@@ -78,9 +78,7 @@ def body_out(body: Body, render: Render) -> BodyOut:
         if render.omit_internal
         else [legislative_term_out(t, render, embedded=True) for t in terms],
         classification=body.classification,
-        location=None
-        if body.location is None or body.location.deleted
-        else location_out(body.location, render, embedded=True),
+        location=embedded_location(body.location, render),
         **lists,
     )
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import selectinload
 
-from models import Consultation, Organization
+from models import AgendaItem, Consultation, Meeting, Organization
 from oparl.base import ObjectOut, Render, common
-from oparl.kind import Kind, refs
+from oparl.kind import Kind, ids_only, refs
 
 
 class ConsultationOut(ObjectOut):
@@ -24,14 +26,27 @@ def consultation_out(c: Consultation, render: Render, *, embedded: bool = False)
         **common(c, "Consultation", urls.object("Consultation", c.id)),
         # Embedded in its Paper the back-reference is left out (spec 4).
         paper=None if embedded else urls.ref("Paper", c.paper_id),
-        agenda_item=urls.ref("AgendaItem", c.agenda_item_id),
-        meeting=urls.ref("Meeting", c.meeting_id),
+        agenda_item=render.ref("AgendaItem", c.agenda_item),
+        meeting=render.ref("Meeting", c.meeting),
         organization=refs(render, "Organization", c.organization),
         authoritative=c.authoritative,
         role=c.role,
     )
 
 
-LOAD_OPTIONS = (selectinload(Consultation.organization).load_only(Organization.id, Organization.deleted),)
+def load_options(path: Any = None) -> tuple[Any, ...]:
+    """Eager loads for consultations, standalone or under `path` (the Paper's relationship)."""
+
+    def load(rel: Any) -> Any:
+        return selectinload(rel) if path is None else path.selectinload(rel)
+
+    return (
+        ids_only(load(Consultation.organization), Organization),
+        ids_only(load(Consultation.agenda_item), AgendaItem),
+        ids_only(load(Consultation.meeting), Meeting),
+    )
+
+
+LOAD_OPTIONS = load_options()
 
 KIND = Kind("Consultation", Consultation, consultation_out, LOAD_OPTIONS)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from models import AgendaItem, File, Meeting, Paper
 from oparl.base import ObjectOut, Render, common
-from oparl.kind import Kind, refs
+from oparl.kind import Kind, ids_only, refs
 
 
 class FileOut(ObjectOut):
@@ -62,28 +62,34 @@ def file_out(file: File, render: Render, *, embedded: bool = False) -> FileOut:
         access_url=urls.file_access(file.id) if file.stored else file.access_url or urls.file_access(file.id),
         download_url=urls.file_download(file.id) if file.stored else file.download_url,
         external_service_url=file.external_service_url,
-        master_file=urls.ref("File", file.master_file_id),
+        master_file=render.ref("File", file.master_file),
         file_license=file.file_license,
         **back,
     )
 
 
 def embedded_file(file: File | None, render: Render) -> FileOut | None:
-    return None if file is None or file.deleted else file_out(file, render, embedded=True)
+    return file_out(file, render, embedded=True) if file is not None and render.shows(file) else None
 
 
 def embedded_files(files: list[File], render: Render) -> list[FileOut]:
-    return [file_out(f, render, embedded=True) for f in files if not f.deleted]
+    return [file_out(f, render, embedded=True) for f in render.visible(files)]
+
+
+def embedded_loads(path: Any) -> tuple[Any, ...]:
+    """Eager loads for files embedded under `path`: the files and what their references need."""
+    return (path, ids_only(path.selectinload(File.master_file), File))
 
 
 LOAD_OPTIONS = (
-    selectinload(File.derivative_file).load_only(File.id, File.deleted),
-    selectinload(File.paper_main).load_only(Paper.id, Paper.deleted),
-    selectinload(File.paper_auxiliary).load_only(Paper.id, Paper.deleted),
-    selectinload(File.meeting_attached).load_only(Meeting.id, Meeting.deleted),
-    selectinload(File.meeting_auxiliary).load_only(Meeting.id, Meeting.deleted),
-    selectinload(File.agenda_item_resolution).load_only(AgendaItem.id, AgendaItem.deleted),
-    selectinload(File.agenda_item_auxiliary).load_only(AgendaItem.id, AgendaItem.deleted),
+    selectinload(File.master_file).load_only(File.id, File.deleted, File.nonpublic),
+    selectinload(File.derivative_file).load_only(File.id, File.deleted, File.nonpublic),
+    selectinload(File.paper_main).load_only(Paper.id, Paper.deleted, Paper.nonpublic),
+    selectinload(File.paper_auxiliary).load_only(Paper.id, Paper.deleted, Paper.nonpublic),
+    selectinload(File.meeting_attached).load_only(Meeting.id, Meeting.deleted, Meeting.nonpublic),
+    selectinload(File.meeting_auxiliary).load_only(Meeting.id, Meeting.deleted, Meeting.nonpublic),
+    selectinload(File.agenda_item_resolution).load_only(AgendaItem.id, AgendaItem.deleted, AgendaItem.nonpublic),
+    selectinload(File.agenda_item_auxiliary).load_only(AgendaItem.id, AgendaItem.deleted, AgendaItem.nonpublic),
 )
 
 KIND = Kind("File", File, file_out, LOAD_OPTIONS)

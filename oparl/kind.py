@@ -18,8 +18,8 @@ class Kind:
     load_options: Sequence[Any]
 
     def to_json(self, row: Any, render: Render) -> dict[str, Any]:
-        """The object as served at its URL and in lists: a tombstone once it is deleted."""
-        if row.deleted:
+        """The object as served at its URL and in lists: a tombstone once deleted or hidden from this client."""
+        if not render.shows(row):
             return dump(tombstone(row, render, self.type_name), render)
         return dump(self.render(row, render), render)
 
@@ -34,5 +34,10 @@ def tombstone(row: OParlObject, render: Render, type_name: str) -> TombstoneOut:
 
 
 def refs(render: Render, type_name: str, rows: Sequence[OParlObject]) -> list[str]:
-    """URLs of the live rows among `rows`: references to tombstones are dropped."""
-    return [render.urls.object(type_name, row.id) for row in rows if not row.deleted]
+    """URLs of the rows this client may see: references to tombstones and hidden objects are dropped."""
+    return [render.urls.object(type_name, row.id) for row in rows if render.shows(row)]
+
+
+def ids_only(path: Any, model: type[OParlObject]) -> Any:
+    """Eager load of referenced rows, just what a reference needs: the id and whether to show it."""
+    return path.load_only(model.id, model.deleted, model.nonpublic)

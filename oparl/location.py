@@ -50,12 +50,16 @@ def location_out(loc: Location, render: Render, *, embedded: bool = False) -> Lo
     )
 
 
+def embedded_location(loc: Location | None, render: Render) -> LocationOut | None:
+    return location_out(loc, render, embedded=True) if loc is not None and render.shows(loc) else None
+
+
 LOAD_OPTIONS = (
-    selectinload(Location.bodies).load_only(Body.id, Body.deleted),
-    selectinload(Location.organizations).load_only(Organization.id, Organization.deleted),
-    selectinload(Location.persons).load_only(Person.id, Person.deleted),
-    selectinload(Location.meetings).load_only(Meeting.id, Meeting.deleted),
-    selectinload(Location.papers).load_only(Paper.id, Paper.deleted),
+    selectinload(Location.bodies).load_only(Body.id, Body.deleted, Body.nonpublic),
+    selectinload(Location.organizations).load_only(Organization.id, Organization.deleted, Organization.nonpublic),
+    selectinload(Location.persons).load_only(Person.id, Person.deleted, Person.nonpublic),
+    selectinload(Location.meetings).load_only(Meeting.id, Meeting.deleted, Meeting.nonpublic),
+    selectinload(Location.papers).load_only(Paper.id, Paper.deleted, Paper.nonpublic),
 )
 
 KIND = Kind("Location", Location, location_out, LOAD_OPTIONS)

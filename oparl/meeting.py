@@ -7,10 +7,10 @@ from sqlalchemy.orm import selectinload
 from models import Meeting, Organization, Person
 from oparl import agenda_item
 from oparl.agenda_item import AgendaItemOut, agenda_item_out
-from oparl.base import DateTime, ObjectOut, Render, common, live
-from oparl.file import FileOut, embedded_file, embedded_files
+from oparl.base import DateTime, ObjectOut, Render, common
+from oparl.file import FileOut, embedded_file, embedded_files, embedded_loads
 from oparl.kind import Kind, refs
-from oparl.location import LocationOut, location_out
+from oparl.location import LocationOut, embedded_location
 
 
 class MeetingOut(ObjectOut):
@@ -31,7 +31,7 @@ class MeetingOut(ObjectOut):
 
 def meeting_out(meeting: Meeting, render: Render) -> MeetingOut:
     urls = render.urls
-    items = live(meeting.agenda_item)
+    items = render.visible(meeting.agenda_item)
     return MeetingOut(
         **common(meeting, "Meeting", urls.object("Meeting", meeting.id)),
         name=meeting.name,
@@ -39,9 +39,7 @@ def meeting_out(meeting: Meeting, render: Render) -> MeetingOut:
         cancelled=meeting.cancelled,
         start=meeting.start,
         end=meeting.end,
-        location=None
-        if meeting.location is None or meeting.location.deleted
-        else location_out(meeting.location, render, embedded=True),
+        location=embedded_location(meeting.location, render),
         organization=refs(render, "Organization", meeting.organization),
         participant=refs(render, "Person", meeting.participant),
         invitation=embedded_file(meeting.invitation, render),
@@ -57,12 +55,12 @@ def meeting_out(meeting: Meeting, render: Render) -> MeetingOut:
 
 LOAD_OPTIONS = (
     selectinload(Meeting.location),
-    selectinload(Meeting.organization).load_only(Organization.id, Organization.deleted),
-    selectinload(Meeting.participant).load_only(Person.id, Person.deleted),
-    selectinload(Meeting.invitation),
-    selectinload(Meeting.results_protocol),
-    selectinload(Meeting.verbatim_protocol),
-    selectinload(Meeting.auxiliary_file),
+    selectinload(Meeting.organization).load_only(Organization.id, Organization.deleted, Organization.nonpublic),
+    selectinload(Meeting.participant).load_only(Person.id, Person.deleted, Person.nonpublic),
+    *embedded_loads(selectinload(Meeting.invitation)),
+    *embedded_loads(selectinload(Meeting.results_protocol)),
+    *embedded_loads(selectinload(Meeting.verbatim_protocol)),
+    *embedded_loads(selectinload(Meeting.auxiliary_file)),
     selectinload(Meeting.agenda_item),
     *agenda_item.load_options(selectinload(Meeting.agenda_item)),
 )

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from models import Membership
+from sqlalchemy.orm import selectinload
+
+from models import Membership, Organization
 from oparl.base import ObjectOut, Render, common
-from oparl.kind import Kind
+from oparl.kind import Kind, ids_only
 
 
 class MembershipOut(ObjectOut):
@@ -24,13 +27,25 @@ def membership_out(m: Membership, render: Render, *, embedded: bool = False) -> 
     return MembershipOut(
         **common(m, "Membership", urls.object("Membership", m.id)),
         person=None if embedded else urls.object("Person", m.person_id),
-        organization=urls.ref("Organization", m.organization_id),
+        organization=render.ref("Organization", m.organization),
         role=m.role,
         voting_right=m.voting_right,
         start_date=m.start_date,
         end_date=m.end_date,
-        on_behalf_of=urls.ref("Organization", m.on_behalf_of_id),
+        on_behalf_of=render.ref("Organization", m.on_behalf_of),
     )
 
 
-KIND = Kind("Membership", Membership, membership_out, ())
+def load_options(path: Any = None) -> tuple[Any, ...]:
+    """Eager loads for memberships, standalone or under `path` (the Person's relationship)."""
+
+    def load(rel: Any) -> Any:
+        return selectinload(rel) if path is None else path.selectinload(rel)
+
+    return (
+        ids_only(load(Membership.organization), Organization),
+        ids_only(load(Membership.on_behalf_of), Organization),
+    )
+
+
+KIND = Kind("Membership", Membership, membership_out, load_options())

@@ -8,8 +8,8 @@ from sqlalchemy.orm import selectinload
 
 from models import Membership, Organization
 from oparl.base import ObjectOut, Render, common
-from oparl.kind import Kind, refs
-from oparl.location import LocationOut, location_out
+from oparl.kind import Kind, ids_only, refs
+from oparl.location import LocationOut, embedded_location
 
 
 class OrganizationOut(ObjectOut):
@@ -41,21 +41,20 @@ def organization_out(org: Organization, render: Render) -> OrganizationOut:
         consultation=urls.organization_list(org.id, "Consultation"),
         short_name=org.short_name,
         post=org.post,
-        sub_organization_of=urls.ref("Organization", org.sub_organization_of_id),
+        sub_organization_of=render.ref("Organization", org.sub_organization_of),
         organization_type=org.organization_type,
         classification=org.classification,
         start_date=org.start_date,
         end_date=org.end_date,
         website=org.website,
-        location=None
-        if org.location is None or org.location.deleted
-        else location_out(org.location, render, embedded=True),
+        location=embedded_location(org.location, render),
         external_body=org.external_body,
     )
 
 
 LOAD_OPTIONS = (
-    selectinload(Organization.membership).load_only(Membership.id, Membership.deleted),
+    ids_only(selectinload(Organization.sub_organization_of), Organization),
+    selectinload(Organization.membership).load_only(Membership.id, Membership.deleted, Membership.nonpublic),
     selectinload(Organization.location),
 )
 

@@ -14,8 +14,13 @@ from oparl.filters import ListParams
 from oparl.urls import with_query
 
 
-def filter_clauses(model: type[OParlObject], params: ListParams) -> list[ColumnElement[bool]]:
-    """The WHERE clauses the OParl filters mean; bounds are inclusive (spec 5.3)."""
+def filter_clauses(model: type[OParlObject], params: ListParams, *, nonpublic: bool) -> list[ColumnElement[bool]]:
+    """The WHERE clauses the OParl filters mean; bounds are inclusive (spec 5.3).
+
+    Deleted objects are listed, as tombstones, only to clients asking what changed (spec 5.4). For
+    anonymous clients non-public objects do not exist, except that one published before shows up as
+    a tombstone, as if deleted, so their copies lose it.
+    """
     clauses: list[ColumnElement[bool]] = []
     if params.created_since is not None:
         clauses.append(model.created >= params.created_since)
@@ -26,8 +31,11 @@ def filter_clauses(model: type[OParlObject], params: ListParams) -> list[ColumnE
     if params.modified_until is not None:
         clauses.append(model.modified <= params.modified_until)
     if params.modified_since is None:
-        # Tombstones are listed only to clients that ask what changed (spec 5.4).
         clauses.append(model.deleted.is_(False))
+        if not nonpublic:
+            clauses.append(model.nonpublic.is_(False))
+    elif not nonpublic:
+        clauses.append(model.ever_public.is_(True))
     return clauses
 
 
@@ -47,7 +55,7 @@ def paginate(
     Ordered by the immutable id and continued with `after=<last id>`, so a page deep in the list
     costs what the first costs, and rows changing mid-walk never shift the others.
     """
-    where = [*scope, *filter_clauses(model, params)]
+    where = [*scope, *filter_clauses(model, params, nonpublic=render.nonpublic)]
     page_query = select(model).where(*where).order_by(model.id).limit(params.limit + 1).options(*options)
     if params.after is not None:
         page_query = page_query.where(model.id > params.after)

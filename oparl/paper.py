@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy.orm import selectinload
 
-from models import Consultation, Organization, Paper, Person
-from oparl.base import ObjectOut, Render, common, live
+from models import Organization, Paper, Person
+from oparl import consultation
+from oparl.base import ObjectOut, Render, common
 from oparl.consultation import ConsultationOut, consultation_out
-from oparl.file import FileOut, embedded_file, embedded_files
-from oparl.kind import Kind, refs
+from oparl.file import FileOut, embedded_file, embedded_files, embedded_loads
+from oparl.kind import Kind, ids_only, refs
 from oparl.location import LocationOut, location_out
 
 
@@ -50,11 +52,11 @@ def paper_out(paper: Paper, render: Render) -> PaperOut:
         auxiliary_file=None if render.omit_internal else embedded_files(paper.auxiliary_file, render),
         location=None
         if render.omit_internal
-        else [location_out(loc, render, embedded=True) for loc in live(paper.location)],
+        else [location_out(loc, render, embedded=True) for loc in render.visible(paper.location)],
         originator_person=refs(render, "Person", paper.originator_person),
         under_direction_of=refs(render, "Organization", paper.under_direction_of),
         originator_organization=refs(render, "Organization", paper.originator_organization),
-        consultation=[consultation_out(c, render, embedded=True) for c in live(paper.consultation)],
+        consultation=[consultation_out(c, render, embedded=True) for c in render.visible(paper.consultation)],
     )
 
 
@@ -62,20 +64,21 @@ def _by_id(paper: Paper) -> int:
     return paper.id
 
 
-def _ids(relationship: object) -> object:
-    return selectinload(relationship).load_only(Paper.id, Paper.deleted)  # type: ignore[arg-type]
+def _ids(relationship: Any) -> Any:
+    return ids_only(selectinload(relationship), Paper)
 
 
 LOAD_OPTIONS = (
-    selectinload(Paper.main_file),
-    selectinload(Paper.auxiliary_file),
+    *embedded_loads(selectinload(Paper.main_file)),
+    *embedded_loads(selectinload(Paper.auxiliary_file)),
     selectinload(Paper.location),
-    selectinload(Paper.originator_person).load_only(Person.id, Person.deleted),
-    selectinload(Paper.originator_organization).load_only(Organization.id, Organization.deleted),
-    selectinload(Paper.under_direction_of).load_only(Organization.id, Organization.deleted),
-    selectinload(Paper.consultation)
-    .selectinload(Consultation.organization)
-    .load_only(Organization.id, Organization.deleted),
+    selectinload(Paper.originator_person).load_only(Person.id, Person.deleted, Person.nonpublic),
+    selectinload(Paper.originator_organization).load_only(
+        Organization.id, Organization.deleted, Organization.nonpublic
+    ),
+    selectinload(Paper.under_direction_of).load_only(Organization.id, Organization.deleted, Organization.nonpublic),
+    selectinload(Paper.consultation),
+    *consultation.load_options(selectinload(Paper.consultation)),
     _ids(Paper.related_paper),
     _ids(Paper.related_paper_of),
     _ids(Paper.superordinated_paper),

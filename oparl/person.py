@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy.orm import selectinload
 
 from models import Person
-from oparl.base import ObjectOut, Render, common, live
+from oparl import membership
+from oparl.base import ObjectOut, Render, common
 from oparl.kind import Kind
 from oparl.location import LocationOut, location_out
 from oparl.membership import MembershipOut, membership_out
@@ -32,7 +33,7 @@ class PersonOut(ObjectOut):
 
 def person_out(person: Person, render: Render) -> PersonOut:
     urls = render.urls
-    loc = person.location if person.location is not None and not person.location.deleted else None
+    loc = person.location if render.shows(person.location) else None
     return PersonOut(
         **common(person, "Person", urls.object("Person", person.id)),
         body=urls.object("Body", person.body_id),
@@ -51,12 +52,16 @@ def person_out(person: Person, render: Render) -> PersonOut:
         status=person.status,
         membership=None
         if render.omit_internal
-        else [membership_out(m, render, embedded=True) for m in live(person.membership)],
+        else [membership_out(m, render, embedded=True) for m in render.visible(person.membership)],
         life=person.life,
         life_source=person.life_source,
     )
 
 
-LOAD_OPTIONS = (selectinload(Person.membership), selectinload(Person.location))
+LOAD_OPTIONS = (
+    selectinload(Person.membership),
+    *membership.load_options(selectinload(Person.membership)),
+    selectinload(Person.location),
+)
 
 KIND = Kind("Person", Person, person_out, LOAD_OPTIONS)

@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from api.deps import IdDep, ListParamsDep, ListRenderDep, SessionDep
-from api.responses import OParlJSONResponse
+from api.responses import OParlJSONResponse, oparl_response
 from models import Body, Consultation, Meeting, OParlObject, Organization
 from models.links import consultation_organization, meeting_organization
 from oparl.base import Render
@@ -48,11 +48,13 @@ def _page(
         list_url=list_url,
         to_json=kind.to_json,
     )
-    return OParlJSONResponse(page)
+    return oparl_response(page, render)
 
 
-def _require(session: Session, model: type[OParlObject], object_id: int) -> None:
-    if session.scalar(select(model.id).where(model.id == object_id)) is None:
+def _require(session: Session, model: type[OParlObject], object_id: int, render: Render) -> None:
+    """The parent of a list must be there, and visible to this client (else its lists do not exist)."""
+    parent = session.execute(select(model.id, model.nonpublic).where(model.id == object_id)).first()
+    if parent is None or (parent.nonpublic and not render.nonpublic):
         raise NotFound(f"Kein Objekt vom Typ {model.__name__} mit der Kennung {object_id}.")
 
 
@@ -67,7 +69,7 @@ def list_body_objects(
     list_name: BodyList, object_id: IdDep, session: SessionDep, params: ListParamsDep, render: ListRenderDep
 ) -> OParlJSONResponse:
     """One of a Body's ten lists, paged by a cursor in links.next."""
-    _require(session, Body, object_id)
+    _require(session, Body, object_id, render)
     kind = BODY_LISTED[list_name.value]
     scope = [kind.model.body_id == object_id]  # type: ignore[attr-defined]
     return _page(session, kind, scope, params, render, render.urls.body_list(object_id, kind.type_name))
@@ -78,7 +80,7 @@ def list_organization_meetings(
     object_id: IdDep, session: SessionDep, params: ListParamsDep, render: ListRenderDep
 ) -> OParlJSONResponse:
     """The meetings of an Organization (inverse of Meeting.organization)."""
-    _require(session, Organization, object_id)
+    _require(session, Organization, object_id, render)
     linked = select(meeting_organization.c.owner_id).where(meeting_organization.c.target_id == object_id)
     url = render.urls.organization_list(object_id, "Meeting")
     return _page(session, KINDS["Meeting"], [Meeting.id.in_(linked)], params, render, url)
@@ -89,7 +91,7 @@ def list_organization_consultations(
     object_id: IdDep, session: SessionDep, params: ListParamsDep, render: ListRenderDep
 ) -> OParlJSONResponse:
     """The consultations of an Organization (inverse of Consultation.organization, OParl 1.1)."""
-    _require(session, Organization, object_id)
+    _require(session, Organization, object_id, render)
     linked = select(consultation_organization.c.owner_id).where(consultation_organization.c.target_id == object_id)
     url = render.urls.organization_list(object_id, "Consultation")
     return _page(session, KINDS["Consultation"], [Consultation.id.in_(linked)], params, render, url)

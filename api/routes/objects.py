@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from sqlalchemy import select
 
 from api.deps import IdDep, ObjectRenderDep, SessionDep
-from api.responses import OParlJSONResponse
+from api.responses import OParlJSONResponse, oparl_response
 from models import System
 from oparl.errors import NotFound
 from oparl.registry import BY_SEGMENT, KINDS
@@ -27,7 +27,7 @@ def get_system(session: SessionDep, render: ObjectRenderDep) -> OParlJSONRespons
     system = session.scalars(select(System).order_by(System.id).limit(1)).first()
     if system is None:
         raise NotFound("Dieser Server hat noch kein System-Objekt: bitte Daten laden.")
-    return OParlJSONResponse(KINDS["System"].to_json(system, render))
+    return oparl_response(KINDS["System"].to_json(system, render), render)
 
 
 @router.get("/{segment}/{object_id}", responses=ERRORS)
@@ -35,6 +35,7 @@ def get_object(segment: Segment, object_id: IdDep, session: SessionDep, render: 
     """One object of any type; a deleted one answers 200 as a tombstone (spec 6)."""
     kind = BY_SEGMENT[segment.value]
     row = session.scalar(select(kind.model).where(kind.model.id == object_id).options(*kind.load_options))
-    if row is None:
+    # An object never published does not exist for anonymous clients; a depublished one is a tombstone.
+    if row is None or not (render.nonpublic or row.ever_public):
         raise NotFound(f"Kein Objekt vom Typ {kind.type_name} mit der Kennung {object_id}.")
-    return OParlJSONResponse(kind.to_json(row, render))
+    return oparl_response(kind.to_json(row, render), render)

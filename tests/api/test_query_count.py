@@ -48,4 +48,4 @@ def test_paper_page_queries_do_not_grow_with_page_size(
         assert [len(p["auxiliaryFile"]) for p in page["data"]] == [2] * size
         counts[size] = count_queries.count
     assert counts[1] == counts[10] == counts[100]
-    assert counts[100] == 15  # the Body check, the page, the count, and one query per eager load
+    assert counts[100] == 16  # the Body check, the page, the count, and one query per eager load
