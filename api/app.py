@@ -12,10 +12,13 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import add_exception_handlers
+from api.errors import add_exception_handlers, error_response
+from api.responses import OParlJSONResponse
 from api.routes import ROUTERS
 from api.settings import Settings
+from models import utcnow
 from models.db import check_schema, make_engine, make_sessionmaker
+from oparl.write import Clock
 
 DESCRIPTION = """An OParl 1.1 server: council papers, meetings, organizations, persons and their files.
 
@@ -45,7 +48,46 @@ class CORSEverywhere:
         await self.app(scope, receive, send_with_cors)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+class BodyLimit:
+    """Refuses request bodies over `limit` bytes with 413, before any of it is parsed or stored."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"0")
+        if not declared.isdigit() or int(declared) > self.limit:
+            await _too_large(self.limit)(scope, receive, send)
+            return
+        seen = 0
+
+        async def counting() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, counting, send)
+        except _BodyTooLarge:
+            await _too_large(self.limit)(scope, receive, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _too_large(limit: int) -> OParlJSONResponse:
+    return error_response(413, f"Der Inhalt der Anfrage ist größer als {limit} Bytes.")
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> FastAPI:
+    """`clock` stamps writes; tests pass a controllable one."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -69,10 +111,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redirect_slashes=False,
     )
     app.state.settings = settings
+    app.state.clock = clock
     add_exception_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
     _offline_docs(app)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(CORSEverywhere)
     return app
 

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import uvicorn
 from alembic import command
+from sqlalchemy import select
 
+from api import auth
 from api.app import create_app
 from api.settings import Settings
-from models import utcnow
+from models import ApiToken, utcnow
 from models.db import SchemaNotMigrated, alembic_config, check_schema, make_engine, make_sessionmaker
 from oparl import write
 from oparl.content import ContentStore
@@ -47,6 +49,27 @@ def load_fixtures(settings: Settings, folder: Path) -> None:
         f"loaded {folder}: {report.created} created, {report.changed} changed, "
         f"{report.unchanged} unchanged, {report.deleted} deleted"
     )
+
+
+def token(settings: Settings, args: argparse.Namespace) -> None:
+    engine = make_engine(url=settings.database_url)
+    check_schema(engine)
+    try:
+        with make_sessionmaker(engine)() as session, session.begin():
+            if args.action == "create":
+                row, secret = auth.create_token(session, args.name, args.scope or ["write"])
+                print(f"token {row.id} ({row.name}, {' '.join(row.scopes)}):\n{secret}")
+                print("It is shown this once; the server keeps only a hash of it.", file=sys.stderr)
+            elif args.action == "revoke":
+                if auth.revoke_token(session, args.id) is None:
+                    raise SystemExit(f"oparl-server: no token {args.id}")
+                print(f"token {args.id} revoked")
+            else:
+                for row in session.scalars(select(ApiToken).order_by(ApiToken.id)):
+                    state = f"revoked {row.revoked.isoformat()}" if row.revoked else "active"
+                    print(f"{row.id}\t{row.name}\t{' '.join(row.scopes)}\t{state}")
+    finally:
+        engine.dispose()
 
 
 def serve(settings: Settings) -> None:
@@ -93,6 +116,14 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="create or upgrade the database schema")
     load = commands.add_parser("load-fixtures", help="load a folder of OParl-shaped JSON records")
     load.add_argument("path", type=Path)
+    tokens = commands.add_parser("token", help="API tokens for the write API and non-public records")
+    actions = tokens.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="create a token and print it (once)")
+    create.add_argument("name", help="who or what uses it, e.g. 'Sitzungsdienst'")
+    create.add_argument("--scope", action="append", choices=auth.SCOPES, help="repeatable; default: write")
+    actions.add_parser("list", help="list tokens (never their secrets)")
+    revoke = actions.add_parser("revoke", help="revoke a token")
+    revoke.add_argument("id", type=int)
     return parser
 
 
@@ -104,6 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             demo(settings)
         elif args.command == "serve":
             serve(settings)
+        elif args.command == "token":
+            token(settings, args)
         elif args.command == "migrate":
             migrate(settings)
             print(f"migrated {settings.database_url}")

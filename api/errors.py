@@ -28,7 +28,7 @@ def error_response(status: int, message: str, debug: str | None = None) -> OParl
 
 async def _oparl_error(_request: Request, exc: Exception) -> OParlJSONResponse:
     assert isinstance(exc, OParlError)
-    response = error_response(exc.status_code, exc.message, exc.debug)
+    response = OParlJSONResponse(exc.body(), status_code=exc.status_code, headers=CORS_HEADERS)
     if exc.status_code == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="oparl"'
     return response

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     timezone: str = "Europe/Berlin"
     default_page_size: int = 100
     max_page_size: int = 1000
+    # Largest request body the write API accepts.
+    max_body_bytes: int = 16 * 1024 * 1024
 
     @field_validator("timezone")
     @classmethod

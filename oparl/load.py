@@ -167,6 +167,7 @@ class Loader:
         self.relinked: set[OParlObject] = set()
         self.changes = Changes()
         self.deleted = 0
+        self.changed: set[OParlObject] = set()
 
     # -- entry points ---------------------------------------------------------------------------
 
@@ -208,6 +209,7 @@ class Loader:
         created = set(self.created)
         changed = {o for o, before in self.before.items() if o not in created and _differs(o, before)}
         changed |= self.relinked - created
+        self.changed = changed
         for obj in created:
             obj.created = obj.modified = moment
         for obj in created | changed:

@@ -7,6 +7,7 @@ Where no server answers, the PostgreSQL variants are skipped with the reason sho
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
 from api.app import create_app
+from api.auth import create_token, revoke_token
 from api.deps import get_session
 from api.settings import Settings
 from models import utcnow
@@ -101,9 +103,43 @@ def store(settings: Settings) -> ContentStore:
     return ContentStore(settings.files_dir)
 
 
+class FakeClock:
+    """The server's clock in tests: it stands still until a test moves it."""
+
+    def __init__(self) -> None:
+        self.now = dt.datetime(2024, 6, 3, 8, 0, tzinfo=dt.UTC)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, seconds: float = 60) -> dt.datetime:
+        self.now += dt.timedelta(seconds=seconds)
+        return self.now
+
+
 @pytest.fixture
-def client(settings: Settings, session: Session) -> Iterator[TestClient]:
-    app = create_app(settings)
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def tokens(session: Session) -> dict[str, str]:
+    """Authorization headers for a writer, a reader of non-public records, both, and a revoked token."""
+    scopes = {"writer": ["write"], "insider": ["read-nonpublic"], "both": ["write", "read-nonpublic"],
+              "revoked": ["write", "read-nonpublic"]}  # fmt: skip
+    headers = {}
+    for name, granted in scopes.items():
+        row, secret = create_token(session, name, granted)
+        headers[name] = f"Bearer {secret}"
+        if name == "revoked":
+            revoke_token(session, row.id)
+    session.flush()
+    return headers
+
+
+@pytest.fixture
+def client(settings: Settings, session: Session, clock: FakeClock) -> Iterator[TestClient]:
+    app = create_app(settings, clock=clock)
     app.dependency_overrides[get_session] = lambda: session
     with TestClient(app, base_url="http://testserver") as test_client:
         yield test_client

@@ -1,5 +1,5 @@
 """HTTP routes: the OParl read API and file contents."""
 
-from api.routes import files, lists, objects
+from api.routes import files, lists, objects, write
 
-ROUTERS = (files.router, lists.router, objects.router)
+ROUTERS = (files.router, lists.router, objects.router, write.router)

@@ -1,0 +1,183 @@
+"""The write API for city systems: create, replace, update and delete records, one or many at a time.
+
+Bodies are OParl objects in their JSON shape (camelCase) with the caller's own stable `key`;
+references are keys or OParl URLs of this server. Everything goes through oparl.load, the same path
+the fixtures take, and every request is one transaction: all of it is stored, or none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Path, Request, Response
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from api.deps import SessionDep, SettingsDep, UrlsDep, WriterDep
+from api.responses import OParlJSONResponse
+from models import OParlObject
+from oparl import write
+from oparl.content import ContentStore
+from oparl.errors import NotFound, OParlError, Unprocessable
+from oparl.load import MODELS, Loader, RecordError
+from oparl.urls import SEGMENTS
+
+router = APIRouter(prefix="/write/v1", tags=["write"])
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "no or an invalid token"},
+    403: {"description": "the token lacks the scope write"},
+    404: {"description": "no object with this key (PATCH, DELETE)"},
+    409: {"description": "a concurrent write got there first: send it again"},
+    413: {"description": "the body is larger than OPARL_MAX_BODY_BYTES"},
+    422: {"description": "OParl Error object naming the record and field"},
+}
+TYPES = {segment: type_name for type_name, segment in SEGMENTS.items()}
+Segment = StrEnum("Segment", {seg: seg for seg in TYPES})  # type: ignore[misc]
+KeyPath = Annotated[str, Path(description="the caller's stable key of the record")]
+RecordBody = Annotated[dict[str, Any], Body(description="the object in its OParl JSON shape")]
+
+
+class Conflict(OParlError):
+    status_code = 409
+
+
+class Operation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    op: Literal["put", "patch", "delete"]
+    type: str
+    key: str
+    record: dict[str, Any] | None = None
+
+
+class Batch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    operations: list[Operation]
+
+
+@dataclass
+class Outcome:
+    obj: OParlObject
+    action: str
+
+
+def _loader(session: Session, settings: SettingsDep, urls: UrlsDep) -> Loader:
+    return Loader(session, urls=urls, store=ContentStore(settings.files_dir))
+
+
+def _apply(loader: Loader, op: Operation) -> OParlObject:
+    type_name = op.type.removeprefix("https://schema.oparl.org/1.1/")
+    if type_name not in MODELS:
+        raise RecordError(f"type: not an OParl type: {op.type!r}")
+    if op.op == "delete":
+        return loader.delete(type_name, op.key)
+    record = dict(op.record or {})
+    if record.get("key", op.key) != op.key:
+        raise RecordError(f"{type_name} {op.key!r}.key: differs from the key in the address")
+    if record.get("type", type_name).removeprefix("https://schema.oparl.org/1.1/") != type_name:
+        raise RecordError(f"{type_name} {op.key!r}.type: differs from the type in the address")
+    model = MODELS[type_name]
+    if op.op == "patch" and loader.session.scalar(select(model.id).where(model.key == op.key)) is None:
+        raise NotFound(f"Kein Objekt vom Typ {type_name} mit dem Schlüssel {op.key!r}.")
+    loader.load([{**record, "type": type_name, "key": op.key}], replace=op.op == "put")
+    obj = loader.session.scalar(select(model).where(model.key == op.key))
+    assert obj is not None
+    return obj
+
+
+def _commit(request: Request, session: Session, loader: Loader, objs: list[OParlObject]) -> list[Outcome]:
+    try:
+        write.commit(session, loader, request.app.state.clock)
+    except (IntegrityError, OperationalError) as exc:
+        session.rollback()
+        raise Conflict("Ein gleichzeitiger Schreibvorgang kam zuvor; bitte erneut senden.", type(exc).__name__) from exc
+    outcomes = []
+    for obj in objs:
+        action = "deleted" if obj.deleted else "created" if obj in loader.created else "unchanged"
+        if action == "unchanged" and obj in loader.changed:
+            action = "changed"
+        outcomes.append(Outcome(obj, action))
+    return outcomes
+
+
+def _result(urls: UrlsDep, outcome: Outcome) -> dict[str, Any]:
+    obj = outcome.obj
+    return {"id": urls.object(type(obj).__name__, obj.id), "key": obj.key, "result": outcome.action}
+
+
+def _one(request: Request, session: Session, settings: SettingsDep, urls: UrlsDep, op: Operation) -> Response:
+    loader = _loader(session, settings, urls)
+    try:
+        obj = _apply(loader, op)
+    except Exception:
+        session.rollback()  # nothing of a refused write stays, not even in this session
+        raise
+    (outcome,) = _commit(request, session, loader, [obj])
+    status = 201 if outcome.action == "created" else 200
+    return OParlJSONResponse(
+        _result(urls, outcome), status_code=status, headers={"Location": _result(urls, outcome)["id"]}
+    )
+
+
+@router.put("/{segment}/{key:path}", responses=ERRORS)
+def put_record(
+    segment: Segment, key: KeyPath, record: RecordBody, request: Request, session: SessionDep,
+    settings: SettingsDep, urls: UrlsDep, _token: WriterDep,
+) -> Response:  # fmt: skip
+    """Create or replace a record: what it leaves out is cleared. Sending it again changes nothing."""
+    return _one(request, session, settings, urls, Operation(op="put", type=TYPES[segment], key=key, record=record))
+
+
+@router.patch("/{segment}/{key:path}", responses=ERRORS)
+def patch_record(
+    segment: Segment, key: KeyPath, record: RecordBody, request: Request, session: SessionDep,
+    settings: SettingsDep, urls: UrlsDep, _token: WriterDep,
+) -> Response:  # fmt: skip
+    """Change the given properties of an existing record."""
+    return _one(request, session, settings, urls, Operation(op="patch", type=TYPES[segment], key=key, record=record))
+
+
+@router.delete("/{segment}/{key:path}", responses=ERRORS)
+def delete_record(
+    segment: Segment, key: KeyPath, request: Request, session: SessionDep, settings: SettingsDep, urls: UrlsDep,
+    _token: WriterDep,
+) -> Response:  # fmt: skip
+    """Delete a record: it and what is embedded only in it become tombstones."""
+    return _one(request, session, settings, urls, Operation(op="delete", type=TYPES[segment], key=key))
+
+
+@router.post("/batch", responses=ERRORS)
+def batch(
+    body: Batch, request: Request, session: SessionDep, settings: SettingsDep, urls: UrlsDep, _token: WriterDep
+) -> Response:
+    """Many operations in one transaction: all are stored, or none, with an error per failed operation."""
+    loader = _loader(session, settings, urls)
+    objs: list[OParlObject] = []
+    errors: list[dict[str, Any]] = []
+    for index, op in enumerate(body.operations):
+        savepoint = session.begin_nested()
+        try:
+            objs.append(_apply(loader, op))
+            savepoint.commit()
+        except (Unprocessable, NotFound) as exc:
+            savepoint.rollback()
+            errors.append({"index": index, "key": op.key, "status": exc.status_code, "message": exc.message})
+    if errors:
+        session.rollback()
+        raise BatchError(errors)
+    outcomes = _commit(request, session, loader, objs)
+    return OParlJSONResponse({"results": [_result(urls, o) for o in outcomes]})
+
+
+class BatchError(Unprocessable):
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__(f"{len(errors)} Operation(en) fehlerhaft; nichts wurde gespeichert.")
+        self.errors = errors
+
+    def body(self) -> dict[str, Any]:
+        return {**super().body(), "oparl-server:errors": self.errors}

@@ -1,0 +1,186 @@
+"""Non-public records: invisible to anonymous clients everywhere, complete for read-nonpublic tokens."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import BASE_URL, FakeClock
+
+SECRET = "GEHEIM"  # every non-public record carries it in a text field
+LISTS = ("organization", "person", "meeting", "paper", "agendaItem", "consultation", "file", "locationList",
+         "legislativeTermList", "membership")  # fmt: skip
+QUERIES = ("", "?modified_since=2000-01-01T00:00:00Z", "?omit_internal=true", "?created_since=2000-01-01T00:00:00Z",
+           "?limit=2")  # fmt: skip
+
+
+def council_operations() -> list[dict[str, Any]]:
+    """A council where every kind of object is non-public somewhere, next to public ones."""
+
+    def put(type_name: str, key: str, **record: Any) -> dict[str, Any]:
+        return {"op": "put", "type": type_name, "key": key, "record": record}
+
+    hidden_file = {"key": "f-secret", "name": f"{SECRET} Anlage", "accessUrl": "https://files.example.org/s.pdf",
+                   "nonPublic": True}  # fmt: skip
+    return [
+        put("System", "sys", name="Ratsinformation"),
+        put("Body", "stadt", system="sys", name="Stadt"),
+        put("Organization", "rat", body="stadt", name="Rat"),
+        put("Organization", "kommission", body="stadt", name=f"{SECRET} Kommission", nonPublic=True),
+        put("Location", "saal", body="stadt", description=f"{SECRET} Saal", nonPublic=True),
+        put(
+            "Person",
+            "anna",
+            body="stadt",
+            name="Anna",
+            membership=[
+                {"key": "m-rat", "organization": "rat", "role": "Mitglied"},
+                {"key": "m-komm", "organization": "kommission", "role": f"{SECRET} Mitglied", "nonPublic": True},
+            ],
+        ),  # fmt: skip
+        put(
+            "Person",
+            "bert",
+            body="stadt",
+            name=f"{SECRET} Bert",
+            nonPublic=True,
+            membership=[{"key": "m-bert", "organization": "rat", "role": f"{SECRET} Vorsitz"}],
+        ),  # fmt: skip
+        put(
+            "Meeting",
+            "sitzung",
+            body="stadt",
+            name="Sitzung",
+            location="saal",
+            organization=["rat", "kommission"],
+            participant=["anna", "bert"],
+            agendaItem=[
+                {"key": "top1", "name": "Öffentlicher Punkt", "public": True},
+                {
+                    "key": "top2",
+                    "name": f"{SECRET} Punkt",
+                    "public": False,
+                    "nonPublic": True,
+                    "auxiliaryFile": [hidden_file],
+                },
+            ],
+        ),  # fmt: skip
+        put(
+            "Meeting",
+            "klausur",
+            body="stadt",
+            name=f"{SECRET} Klausur",
+            nonPublic=True,
+            agendaItem=[{"key": "k1", "name": f"{SECRET} Klausurpunkt"}],
+        ),  # fmt: skip
+        put(
+            "Paper",
+            "vorlage",
+            body="stadt",
+            name="Vorlage",
+            originatorPerson=["anna", "bert"],
+            underDirectionOf=["rat", "kommission"],
+            auxiliaryFile=["f-secret"],
+            consultation=[
+                {"key": "c-pub", "organization": ["rat"], "meeting": "sitzung", "agendaItem": "top1"},
+                {
+                    "key": "c-hid",
+                    "organization": ["kommission"],
+                    "meeting": "klausur",
+                    "agendaItem": "k1",
+                    "role": f"{SECRET} Rolle",
+                    "nonPublic": True,
+                },
+            ],
+        ),  # fmt: skip
+        put(
+            "Paper",
+            "intern",
+            body="stadt",
+            name=f"{SECRET} Papier",
+            nonPublic=True,
+            relatedPaper=["vorlage"],
+            mainFile={
+                "key": "f-intern",
+                "name": f"{SECRET} Hauptdatei",
+                "accessUrl": "https://files.example.org/i.pdf",
+            },
+            consultation=[{"key": "c-int", "organization": ["rat"], "role": f"{SECRET} Beratung"}],
+        ),  # fmt: skip
+        put("Paper", "zurueckgezogen", body="stadt", name="Zurückgezogen"),
+    ]
+
+
+@pytest.fixture
+def council(client: TestClient, tokens: dict[str, str], clock: FakeClock) -> None:
+    auth = {"Authorization": tokens["writer"]}
+    response = client.post("/write/v1/batch", json={"operations": council_operations()}, headers=auth)
+    assert response.status_code == 200, response.text
+    clock.advance(60)
+    # Published first, then made non-public: anonymous copies must lose it.
+    depublish = client.patch("/write/v1/paper/zurueckgezogen", json={"name": f"{SECRET} Zurückgezogen",
+                                                                     "nonPublic": True}, headers=auth)  # fmt: skip
+    assert depublish.status_code == 200
+
+
+def crawl(client: TestClient, headers: dict[str, str]) -> dict[str, str]:
+    """Every URL reachable from the System, lists walked with several filters: url -> response text."""
+    seen: dict[str, str] = {}
+    todo = [f"{BASE_URL}/oparl/v1.1/system"]
+    while todo:
+        url = todo.pop()
+        if url in seen:
+            continue
+        response = client.get(url.removeprefix(BASE_URL), headers=headers)
+        assert response.status_code in (200, 404, 410), (url, response.status_code)
+        seen[url] = response.text
+        if not response.headers["content-type"].startswith("application/json"):
+            continue
+        found = set(re.findall(rf'"({re.escape(BASE_URL)}/[^"]*)"', response.text))
+        data = response.json()
+        if data.get("type", "").endswith("/Body"):
+            found |= {data[name] + query for name in LISTS for query in QUERIES}
+        todo += sorted(found - set(seen))
+    return seen
+
+
+def ids_in(pages: dict[str, str]) -> set[str]:
+    return {m for text in pages.values() for m in re.findall(r'"id":"([^"]+)"', text.replace('": "', '":"'))}
+
+
+def test_anonymous_clients_never_see_nonpublic_records(client: TestClient, council: None) -> None:
+    pages = crawl(client, {})
+    leaks = {url: text for url, text in pages.items() if SECRET in text}
+    assert leaks == {}
+    tombstones = [json.loads(t) for t in pages.values() if '"deleted":true' in t.replace(" ", "")]
+    names = {t["id"] for page in tombstones for t in (page.get("data") or [page]) if t.get("deleted")}
+    # The depublished paper shows as a tombstone; records never published do not exist at all.
+    assert len(names) == 1
+    assert all(url.startswith(f"{BASE_URL}/oparl/v1.1/") for url in pages)
+    assert sum(1 for text in pages.values() if '"totalElements"' in text) > 50
+
+
+def test_read_nonpublic_tokens_see_everything(client: TestClient, council: None, tokens: dict[str, str]) -> None:
+    public = ids_in(crawl(client, {}))
+    insider_pages = crawl(client, {"Authorization": tokens["insider"]})
+    insider = ids_in(insider_pages)
+    hidden = insider - public
+    texts = "".join(insider_pages.values())
+    for marker in ("Kommission", "Saal", "Bert", "Vorsitz", "Klausurpunkt", "Papier", "Hauptdatei", "Rolle", "Beratung",
+                   "Anlage", "Punkt", "Zurückgezogen"):  # fmt: skip
+        assert f"{SECRET} {marker}" in texts, marker
+    # Paper intern, Organization kommission, Location saal, Person bert, Memberships m-komm and m-bert,
+    # Meeting klausur, AgendaItems top2 and k1, Consultations c-hid and c-int, Files f-secret and f-intern.
+    # (The depublished paper is public as a tombstone.)
+    assert len(hidden) == 13
+
+
+def test_private_answers_are_marked_uncacheable(client: TestClient, council: None, tokens: dict[str, str]) -> None:
+    insider = client.get("/oparl/v1.1/body", headers={"Authorization": tokens["insider"]})
+    anonymous = client.get("/oparl/v1.1/body")
+    assert insider.headers["cache-control"] == "private"
+    assert "cache-control" not in anonymous.headers
