@@ -165,3 +165,16 @@ class TestBadInput:
             {"index": 2, "key": "missing", "status": 404, "message": missing},
         ]
         assert client.get(f"/oparl/v1.1/body/{council['stadt'].rsplit('/', 1)[1]}/paper").json()["data"] == []
+
+
+class TestEmbeddedWrites:
+    def test_patching_a_consultation_moves_its_paper(
+        self, client: TestClient, tokens: dict[str, str], council: dict[str, Any], clock: FakeClock
+    ) -> None:
+        auth = {"Authorization": tokens["writer"]}
+        url = local(client.put("/write/v1/paper/VO-1", json=paper(), headers=auth).json()["id"])
+        clock.advance(60)
+        response = client.patch("/write/v1/consultation/b1", json={"role": "Anhörung"}, headers=auth)
+        assert response.json()["result"] == "changed"
+        served = client.get(url).json()
+        assert (served["consultation"][0]["role"], served["modified"]) == ("Anhörung", "2024-06-03T10:01:01+02:00")
