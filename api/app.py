@@ -48,6 +48,27 @@ class CORSEverywhere:
         await self.app(scope, receive, send_with_cors)
 
 
+class HeadAsGet:
+    """HEAD answers what GET would, without the body (validators probe the System with HEAD)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body"):
+                    return
+                message = {"type": "http.response.body", "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
+
+
 class BodyLimit:
     """Refuses request bodies over `limit` bytes with 413, before any of it is parsed or stored."""
 
@@ -117,6 +138,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
         app.include_router(router)
     _offline_docs(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(HeadAsGet)
     app.add_middleware(CORSEverywhere)
     return app
 

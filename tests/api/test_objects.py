@@ -311,3 +311,11 @@ class TestRelations:
         assert (served["onBehalfOf"], served["votingRight"]) == (f"{API}/organization/{fraction.id}", True)
         assert get(client, f"{API}/file/{pdf.id}")["masterFile"] == f"{API}/file/{odt.id}"
         assert get(client, f"{API}/file/{odt.id}")["derivativeFile"] == [f"{API}/file/{pdf.id}"]
+
+
+def test_head_answers_like_get_without_a_body(client: TestClient, council: dict[str, Any]) -> None:
+    url = f"/oparl/v1.1/paper/{council['Paper'].id}"
+    head, full = client.head(url), client.get(url)
+    assert (head.status_code, head.content) == (200, b"")
+    assert head.headers["content-length"] == full.headers["content-length"] == str(len(full.content))
+    assert client.head("/oparl/v1.1/paper/999999").status_code == 404
