@@ -13,7 +13,6 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import add_exception_handlers, error_response
-from api.responses import OParlJSONResponse
 from api.routes import ROUTERS
 from api.settings import Settings
 from models import utcnow
@@ -70,41 +69,55 @@ class HeadAsGet:
 
 
 class BodyLimit:
-    """Refuses request bodies over `limit` bytes with 413, before any of it is parsed or stored."""
+    """Request bodies: at most `limit` bytes (413 beyond), and none read for a write without a token.
+
+    The body is read here in full before the app sees it, so an oversized one, declared or chunked,
+    is refused before anything parses it.
+    """
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app, self.limit = app, limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length", b"0")
-        if not declared.isdigit() or int(declared) > self.limit:
-            await _too_large(self.limit)(scope, receive, send)
+        headers = dict(scope["headers"])
+        if scope["path"].startswith("/write/") and not headers.get(b"authorization", b"").lower().startswith(
+            b"bearer "
+        ):
+            refused = error_response(401, "Schreiben erfordert einen Zugangsschlüssel.")
+            refused.headers["WWW-Authenticate"] = 'Bearer realm="oparl"'
+            await refused(scope, receive, send)
             return
-        seen = 0
-
-        async def counting() -> Message:
-            nonlocal seen
+        declared = headers.get(b"content-length", b"0")
+        if not declared.isdigit() or int(declared) > self.limit:
+            await self._too_large(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size, more = 0, True
+        while more:
             message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.limit:
-                raise _BodyTooLarge
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            more = message.get("more_body", False)
+            if size > self.limit:
+                await self._too_large(scope, receive, send)
+                return
+        body = b"".join(chunks)
+
+        async def replay() -> Message:
+            nonlocal body
+            message: Message = {"type": "http.request", "body": body, "more_body": False}
+            body = b""
             return message
 
-        try:
-            await self.app(scope, counting, send)
-        except _BodyTooLarge:
-            await _too_large(self.limit)(scope, receive, send)
+        await self.app(scope, replay, send)
 
-
-class _BodyTooLarge(Exception):
-    pass
-
-
-def _too_large(limit: int) -> OParlJSONResponse:
-    return error_response(413, f"Der Inhalt der Anfrage ist größer als {limit} Bytes.")
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await error_response(413, f"Der Inhalt der Anfrage ist größer als {self.limit} Bytes.")(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> FastAPI:
@@ -118,6 +131,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
             check_schema(engine)
             app.state.engine = engine
             app.state.sessionmaker = make_sessionmaker(engine)
+            app.state.write_sessionmaker = make_sessionmaker(engine.execution_options(sqlite_immediate=True))
             yield
         finally:
             engine.dispose()

@@ -28,8 +28,15 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+def get_write_session(request: Request) -> Iterator[Session]:
+    """A session for the write API: on SQLite its transaction takes the write lock at once."""
+    with request.app.state.write_sessionmaker() as session:
+        yield session
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
+WriteSessionDep = Annotated[Session, Depends(get_write_session)]
 
 
 def get_urls(settings: SettingsDep) -> UrlBuilder:

@@ -33,7 +33,10 @@ def make_engine(*, url: str, echo: bool = False) -> Engine:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # Writers take the write lock at once (and wait for it up to the busy timeout): a deferred
+    # transaction upgrading to a writer later would fail with "database is locked" instead.
+    immediate = connection.get_execution_options().get("sqlite_immediate", False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

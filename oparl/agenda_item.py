@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import selectinload
 
-from models import AgendaItem, Consultation
+from models import AgendaItem, Consultation, Meeting
 from oparl.base import DateTime, ObjectOut, Render, common
 from oparl.file import FileOut, embedded_file, embedded_files, embedded_loads
 from oparl.kind import Kind, ids_only, refs
@@ -37,7 +37,7 @@ def agenda_item_out(
         # Embedded in its Meeting the back-reference is left out (spec 4).
         meeting=None if embedded else urls.object("Meeting", item.meeting_id),
         number=item.number,
-        order=item.order if order is None else order,
+        order=_position(item, render) if order is None else order,
         name=item.name,
         public=item.public,
         # OParl allows one; several papers under one item keep the first (all link back to it).
@@ -49,6 +49,12 @@ def agenda_item_out(
         start=item.start,
         end=item.end,
     )
+
+
+def _position(item: AgendaItem, render: Render) -> int:
+    """0-based among the items this client sees, as in the Meeting (spec 8.8): no hidden item shows through."""
+    siblings = [s.id for s in render.visible(item.meeting.agenda_item)]
+    return siblings.index(item.id) if item.id in siblings else item.order
 
 
 def load_options(path: Any = None) -> tuple[Any, ...]:
@@ -64,4 +70,10 @@ def load_options(path: Any = None) -> tuple[Any, ...]:
     )
 
 
-KIND = Kind("AgendaItem", AgendaItem, agenda_item_out, load_options())
+SIBLINGS = selectinload(AgendaItem.meeting).selectinload(Meeting.agenda_item)
+KIND = Kind(
+    "AgendaItem",
+    AgendaItem,
+    agenda_item_out,
+    (*load_options(), SIBLINGS.load_only(AgendaItem.id, AgendaItem.order, AgendaItem.deleted, AgendaItem.nonpublic)),
+)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, Table, case, select, update
@@ -35,45 +36,69 @@ from models import (
 from models import links as link_tables
 
 Ids = set[int]
-Finder = Callable[[Ids], Select[Any]]
 
 
-def _by_column(model: type[OParlObject], column: str) -> Finder:
-    return lambda ids: select(model.id).where(getattr(model, column).in_(ids))
+@dataclass(frozen=True)
+class Embedding:
+    """Where a child is embedded: a column of the parent naming it, a link table, or the child's own
+    column naming its parent (embedded-only children)."""
+
+    parent: type[OParlObject]
+    column: str | None = None  # parent.<column> = child id
+    link: Table | None = None  # link(owner = parent, target = child)
+    child_column: str | None = None  # child.<child_column> = parent id
+
+    def pairs(self, session: Session, child: type[OParlObject], ids: Ids) -> set[tuple[int, int]]:
+        """(child id, parent id) for the given children."""
+        if self.column is not None:
+            column = getattr(self.parent, self.column)
+            query = select(column, self.parent.id).where(column.in_(ids))
+        elif self.link is not None:
+            query = select(self.link.c.target_id, self.link.c.owner_id).where(self.link.c.target_id.in_(ids))
+        else:
+            query = select(child.id, getattr(child, str(self.child_column))).where(child.id.in_(ids))
+        return {(c, p) for c, p in session.execute(query) if p is not None}
 
 
-def _by_link(table: Table) -> Finder:
-    return lambda ids: select(table.c.owner_id).where(table.c.target_id.in_(ids))
-
-
-def _parent(model: type[OParlObject], column: str) -> Finder:
-    return lambda ids: select(getattr(model, column)).where(model.id.in_(ids))
-
-
-# Embedded type -> (parent type, finder of the parents embedding the given ids), spec chapter 4.
-EMBEDDED_IN: dict[type[OParlObject], list[tuple[type[OParlObject], Finder]]] = {
+# Embedded type -> everywhere it can be embedded (spec chapter 4).
+EMBEDDED_IN: dict[type[OParlObject], list[Embedding]] = {
     File: [
-        (Paper, _by_column(Paper, "main_file_id")),
-        (Paper, _by_link(link_tables.paper_auxiliary_file)),
-        (Meeting, _by_column(Meeting, "invitation_id")),
-        (Meeting, _by_column(Meeting, "results_protocol_id")),
-        (Meeting, _by_column(Meeting, "verbatim_protocol_id")),
-        (Meeting, _by_link(link_tables.meeting_auxiliary_file)),
-        (AgendaItem, _by_column(AgendaItem, "resolution_file_id")),
-        (AgendaItem, _by_link(link_tables.agenda_item_auxiliary_file)),
+        Embedding(Paper, column="main_file_id"),
+        Embedding(Paper, link=link_tables.paper_auxiliary_file),
+        Embedding(Meeting, column="invitation_id"),
+        Embedding(Meeting, column="results_protocol_id"),
+        Embedding(Meeting, column="verbatim_protocol_id"),
+        Embedding(Meeting, link=link_tables.meeting_auxiliary_file),
+        Embedding(AgendaItem, column="resolution_file_id"),
+        Embedding(AgendaItem, link=link_tables.agenda_item_auxiliary_file),
     ],
     Location: [
-        (Body, _by_column(Body, "location_id")),
-        (Organization, _by_column(Organization, "location_id")),
-        (Person, _by_column(Person, "location_id")),
-        (Meeting, _by_column(Meeting, "location_id")),
-        (Paper, _by_link(link_tables.paper_location)),
+        Embedding(Body, column="location_id"),
+        Embedding(Organization, column="location_id"),
+        Embedding(Person, column="location_id"),
+        Embedding(Meeting, column="location_id"),
+        Embedding(Paper, link=link_tables.paper_location),
     ],
-    Consultation: [(Paper, _parent(Consultation, "paper_id"))],
-    AgendaItem: [(Meeting, _parent(AgendaItem, "meeting_id"))],
-    Membership: [(Person, _parent(Membership, "person_id"))],
-    LegislativeTerm: [(Body, _parent(LegislativeTerm, "body_id"))],
+    Consultation: [Embedding(Paper, child_column="paper_id")],
+    AgendaItem: [Embedding(Meeting, child_column="meeting_id")],
+    Membership: [Embedding(Person, child_column="person_id")],
+    LegislativeTerm: [Embedding(Body, child_column="body_id")],
 }
+# Shared embedded types: a File or Location can sit in many objects at once.
+SHARED = (File, Location)
+
+
+def embedding_parents(
+    session: Session, child: type[OParlObject], ids: Ids
+) -> dict[int, set[tuple[type[OParlObject], int]]]:
+    """For each child id, the objects embedding it."""
+    found: dict[int, set[tuple[type[OParlObject], int]]] = defaultdict(set)
+    for chunk in _chunks(sorted(ids)):
+        for embedding in EMBEDDED_IN.get(child, ()):
+            for child_id, parent_id in embedding.pairs(session, child, set(chunk)):
+                found[child_id].add((embedding.parent, parent_id))
+    return found
+
 
 # A change of these foreign keys changes the output of the old and the new target too, because the
 # target shows the source in a back-reference (Organization.membership, File.paper, …).
@@ -91,6 +116,11 @@ BACKREF_COLUMNS = frozenset(
         ("Meeting", "results_protocol_id"),
         ("Meeting", "verbatim_protocol_id"),
         ("AgendaItem", "resolution_file_id"),
+        # A child moved to another parent leaves the old one and joins the new one.
+        ("Consultation", "paper_id"),
+        ("AgendaItem", "meeting_id"),
+        ("Membership", "person_id"),
+        ("LegislativeTerm", "body_id"),
     }
 )
 # Link tables whose targets show their owners (File.paper, Location.papers, both ends of paper links).
@@ -123,6 +153,7 @@ class Changes:
     def __init__(self) -> None:
         self.ids: dict[type[OParlObject], Ids] = defaultdict(set)
         self.visibility: dict[type[OParlObject], Ids] = defaultdict(set)
+        self.closure: dict[type[OParlObject], Ids] = {}
 
     def add(self, model: type[OParlObject], *ids: int | None) -> None:
         self.ids[model].update(i for i in ids if i is not None)
@@ -132,11 +163,15 @@ class Changes:
         self.visibility[model].add(object_id)
         self.add(model, object_id)
 
+    def stamped(self, obj: OParlObject) -> bool:
+        """Whether the last `stamp` gave `obj` a new `modified`."""
+        return obj.id in self.closure.get(type(obj), set())
+
     def stamp(self, session: Session, moment: dt.datetime) -> int:
         for model, ids in list(self.visibility.items()):
             for neighbour, found in neighbours(session, model, ids).items():
                 self.add(neighbour, *found)
-        closure = embedding_closure(session, self.ids)
+        self.closure = closure = embedding_closure(session, self.ids)
         for model, ids in closure.items():
             for chunk in _chunks(sorted(ids)):
                 # Never backwards: a newer stamp (a write committed a moment ago) stays.
@@ -159,10 +194,10 @@ def embedding_closure(session: Session, start: dict[type[OParlObject], Ids]) -> 
         if not new:
             continue
         result[model] |= new
-        for parent, finder in EMBEDDED_IN.get(model, ()):
-            found = {i for chunk in _chunks(sorted(new)) for i in session.scalars(finder(set(chunk))) if i is not None}
-            if found - result[parent]:
-                todo.setdefault(parent, set()).update(found)
+        for parents in embedding_parents(session, model, new).values():
+            for parent, parent_id in parents:
+                if parent_id not in result[parent]:
+                    todo.setdefault(parent, set()).add(parent_id)
     return result
 
 

@@ -28,7 +28,15 @@ import models
 from models import BodyScoped, OParlObject, utcnow
 from models.base import UTCDateTime
 from oparl.base import SCHEMA_BASE
-from oparl.cascade import BACKREF_COLUMNS, BACKREF_LINKS, EMBEDDED_IN, Changes, embedded_children, link_ends
+from oparl.cascade import (
+    BACKREF_COLUMNS,
+    BACKREF_LINKS,
+    SHARED,
+    Changes,
+    embedded_children,
+    embedding_parents,
+    link_ends,
+)
 from oparl.content import ContentStore
 from oparl.errors import NotFound, Unprocessable
 from oparl.urls import SEGMENTS, UrlBuilder
@@ -234,15 +242,17 @@ class Loader:
         )
 
     def _propagate_visibility(self) -> None:
-        """`nonpublic` = `restricted`, or for embedded-only children, that or the parent's `nonpublic`."""
+        """What readers obey (`nonpublic`), from what writers said (`restricted`).
+
+        An embedded-only child is hidden with its parent. A File or Location is hidden when every live
+        object embedding it is hidden (a file only in a non-public paper is as secret as the paper).
+        """
         touched = [*self.created, *self.before]
-        parents: set[OParlObject] = set()
-        for obj in touched:
-            if not _child_of(obj):
-                self._set(obj, "nonpublic", obj.restricted)
-                parents.add(obj)
+        tops = [o for o in touched if not _child_of(o) and not isinstance(o, SHARED)]
+        for obj in tops:
+            self._set(obj, "nonpublic", obj.restricted)
         children = {o for o in touched if _child_of(o)}
-        for parent in parents:
+        for parent in tops:
             for (parent_type, attr), fk in CHILDREN.items():
                 if parent_type == type(parent).__name__:
                     child_model = inspect(type(parent)).relationships[attr].mapper.class_
@@ -251,10 +261,21 @@ class Loader:
                     )
         for child in children:
             parent_type, fk = _child_of(child) or ("", "")
-            hidden = self.session.scalar(
-                select(MODELS[parent_type].nonpublic).where(MODELS[parent_type].id == getattr(child, fk))
-            )
+            parent_model = MODELS[parent_type]
+            hidden = self.session.scalar(select(parent_model.nonpublic).where(parent_model.id == getattr(child, fk)))
             self._set(child, "nonpublic", child.restricted or bool(hidden))
+        self.session.flush()
+        shared: dict[type[OParlObject], set[int]] = embedded_children(self.session, [*tops, *children])
+        for obj in touched:
+            if isinstance(obj, SHARED):
+                shared.setdefault(type(obj), set()).add(obj.id)
+        for model, ids in shared.items():
+            parents = embedding_parents(self.session, model, ids)
+            flags = _flags(self.session, {p for found in parents.values() for p in found})
+            for item in self.session.scalars(select(model).where(model.id.in_(ids))):
+                live = [flags[p] for p in parents.get(item.id, ()) if not flags[p][0]]
+                hidden_by_parents = bool(live) and all(nonpublic for _, nonpublic in live)
+                self._set(item, "nonpublic", item.restricted or hidden_by_parents)
 
     # -- pass 1: rows and their own fields --------------------------------------------------------
 
@@ -273,7 +294,6 @@ class Loader:
         *,
         replace: bool,
         pending: list[tuple[OParlObject, dict[str, Any], str, frozenset[str]]],
-        inherit_nonpublic: bool = False,
     ) -> OParlObject:
         obj = self._row(model, record, path)
         owned = frozenset(fixed) | {a.removesuffix("_id") for a in fixed}
@@ -287,8 +307,6 @@ class Loader:
         ]
         for attr, value in fixed.items():
             self._set(obj, attr, value)
-        if inherit_nonpublic:  # a File or Location written inside a non-public object is non-public
-            self._set(obj, "restricted", True)
         self._check_complete(obj, path)
         self.session.flush()  # the row needs its id before its embedded objects point at it
         for field, attr, value, field_path in nested:
@@ -300,8 +318,8 @@ class Loader:
         if not isinstance(record, dict):
             raise RecordError(f"{path}: expected an object, got {type(record).__name__}")
         key = record.get("key")
-        if not isinstance(key, str) or not key or len(key) > 255:
-            raise RecordError(f"{path}.key: every record needs a string key of 1 to 255 characters")
+        if not isinstance(key, str) or not 0 < len(key) <= 255 or not key.isprintable():
+            raise RecordError(f"{path}.key: every record needs a key of 1 to 255 printable characters")
         obj = self.session.scalar(select(model).where(model.key == key))
         if obj is None:
             obj = model()
@@ -347,19 +365,29 @@ class Loader:
             raise RecordError(f"{path}: expected an array")
         elif field is Field.CHILDREN:
             return True
-        elif field is Field.MANY:
-            return any(isinstance(item, dict) for item in value)
-        elif field is Field.ONE and isinstance(value, dict):
-            return True
+        elif field is Field.MANY or (field is Field.ONE and isinstance(value, dict)):
+            return self._embeds(model, attr, value if isinstance(value, list) else [value], path)
         elif field is Field.ONE and not inspect(model).columns[f"{attr}_id"].nullable:
             # A required reference (the Body, an item's Meeting) must exist before the row is written.
             self._set(obj, f"{attr}_id", self._resolve(value, _fk_target(model, attr), path))
         return False
 
+    def _embeds(self, model: type[OParlObject], attr: str, values: list[Any], path: str) -> bool:
+        """Whether `values` hold embedded records; only Files and Locations are written inside others."""
+        if not any(isinstance(v, dict) for v in values):
+            return False
+        rel = inspect(model).relationships.get(attr)
+        target = rel.mapper.class_ if rel is not None and rel.secondary is not None else _fk_target(model, attr)
+        if not issubclass(target, SHARED):
+            raise RecordError(f"{path}: a {target.__name__} is referenced by key or OParl URL, not written inside")
+        return True
+
     def _plain(self, obj: OParlObject, field: Field, attr: str, value: Any, path: str, record: dict[str, Any]) -> None:
         if field is Field.CONTENT:
             self._content(obj, value, path)
         elif field is Field.NONPUBLIC:
+            if isinstance(obj, (models.System, models.Body)) and value:
+                raise RecordError(f"{path}: a {type(obj).__name__} is always public")
             self._set(obj, "restricted", bool(convert(Boolean(), value, path, attr)))
         elif not (attr == "mime_type" and "content" in record):  # the bytes decide the type
             self._set(obj, attr, convert(inspect(type(obj)).columns[attr].type, value, path, attr))
@@ -394,12 +422,10 @@ class Loader:
             target = inspect(model).relationships[attr].mapper.class_
             for index, item in enumerate(value):
                 if isinstance(item, dict):
-                    self._upsert(target, item, f"{path}[{index}]", fixed, replace=replace, pending=pending,
-                                 inherit_nonpublic=obj.restricted)  # fmt: skip
+                    self._upsert(target, item, f"{path}[{index}]", fixed, replace=replace, pending=pending)  # fmt: skip
         else:
             target = _fk_target(model, attr)
-            child = self._upsert(target, value, path, fixed, replace=replace, pending=pending,
-                                 inherit_nonpublic=obj.restricted)  # fmt: skip
+            child = self._upsert(target, value, path, fixed, replace=replace, pending=pending)  # fmt: skip
             self._set(obj, f"{attr}_id", child.id)
 
     def _drop_children(self, parent: OParlObject, attr: str, kept: set[int]) -> None:
@@ -444,14 +470,11 @@ class Loader:
         doomed_keys = {(type(o), o.id) for o in doomed}
         orphans: list[OParlObject] = []
         for child_model, ids in embedded_children(self.session, doomed).items():
+            parents = embedding_parents(self.session, child_model, ids)
+            flags = _flags(self.session, {p for found in parents.values() for p in found})
             for child in self.session.scalars(select(child_model).where(child_model.id.in_(ids))):
-                parents = {
-                    (parent_model, pid)
-                    for parent_model, finder in EMBEDDED_IN[child_model]
-                    for pid in self.session.scalars(finder({child.id}))
-                    if not self.session.get_one(parent_model, pid).deleted
-                }
-                if parents <= doomed_keys:
+                live = {p for p in parents.get(child.id, ()) if not flags[p][0]}
+                if live <= doomed_keys:
                     orphans.append(child)
         return orphans
 
@@ -518,6 +541,20 @@ class Loader:
             setattr(obj, attr, value)
 
 
+def _flags(
+    session: Session, objects: set[tuple[type[OParlObject], int]]
+) -> dict[tuple[type[OParlObject], int], tuple[bool, bool]]:
+    """(deleted, nonpublic) of each object."""
+    by_model: dict[type[OParlObject], set[int]] = {}
+    for model, object_id in objects:
+        by_model.setdefault(model, set()).add(object_id)
+    flags = {}
+    for model, ids in by_model.items():
+        for row in session.execute(select(model.id, model.deleted, model.nonpublic).where(model.id.in_(ids))):
+            flags[(model, row.id)] = (bool(row.deleted), bool(row.nonpublic))
+    return flags
+
+
 def _child_of(obj: OParlObject) -> tuple[str, str] | None:
     """(parent type, column to the parent) for embedded-only children, else None."""
     for (parent_type, attr), fk in CHILDREN.items():
@@ -551,11 +588,19 @@ def convert(column_type: Any, value: Any, path: str, attr: str = "") -> Any:
         return value if ok else _bad(path, value, "an integer")
     if isinstance(column_type, JSON):
         return _geojson(value, path) if attr == "geojson" else _strings(value, path)
-    return value if isinstance(value, str) else _bad(path, value, "a string")
+    return _text(value, path)
+
+
+def _text(value: Any, path: str) -> str:
+    # NUL cannot be stored by PostgreSQL and has no place in OParl text.
+    if isinstance(value, str) and "\x00" not in value:
+        return value
+    expected = "a string without NUL characters" if isinstance(value, str) else "a string"
+    return _bad(path, value, expected)  # type: ignore[no-any-return]
 
 
 def _strings(value: Any, path: str) -> list[str]:
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+    if isinstance(value, list) and all(isinstance(v, str) and "\x00" not in v for v in value):
         return value
     return _bad(path, value, "an array of strings")  # type: ignore[no-any-return]
 
@@ -580,6 +625,8 @@ def _datetime(value: Any, path: str) -> dt.datetime:
     try:
         parsed = dt.datetime.fromisoformat(value) if isinstance(value, str) and value[:4].isascii() else None
         if parsed is not None and parsed.tzinfo is not None:
+            # Showable in any time zone: a day either side must exist too.
+            _ = (parsed - dt.timedelta(days=1), parsed + dt.timedelta(days=1))
             return parsed.astimezone(dt.UTC).replace(microsecond=0)
     except (ValueError, OverflowError):
         pass

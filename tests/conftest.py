@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from api.app import create_app
 from api.auth import create_token, revoke_token
-from api.deps import get_session
+from api.deps import get_session, get_write_session
 from api.settings import Settings
 from models import utcnow
 from models.db import alembic_config, make_engine
@@ -141,6 +141,7 @@ def tokens(session: Session) -> dict[str, str]:
 def client(settings: Settings, session: Session, clock: FakeClock) -> Iterator[TestClient]:
     app = create_app(settings, clock=clock)
     app.dependency_overrides[get_session] = lambda: session
+    app.dependency_overrides[get_write_session] = lambda: session
     with TestClient(app, base_url="http://testserver") as test_client:
         yield test_client
 

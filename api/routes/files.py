@@ -30,7 +30,8 @@ def _content(
 ) -> FileResponse:
     file = session.scalar(select(File).where(File.id == file_id))
     hidden = file is not None and file.nonpublic and not nonpublic
-    if file is not None and (file.deleted or (hidden and file.ever_public)):
+    known = file is not None and (nonpublic or file.ever_public)  # never published: does not exist here
+    if file is not None and known and (file.deleted or hidden):
         raise Gone(f"Die Datei {file_id} wurde gelöscht.")
     if file is None or hidden or not file.stored or file.sha512_checksum is None:
         raise NotFound(f"Zur Datei {file_id} liegt auf diesem Server kein Inhalt vor.")

@@ -7,6 +7,8 @@ the fixtures take, and every request is one transaction: all of it is stored, or
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -17,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from api.deps import SessionDep, SettingsDep, UrlsDep, WriterDep
+from api.deps import SettingsDep, UrlsDep, WriterDep, WriteSessionDep
 from api.responses import OParlJSONResponse
 from models import OParlObject
 from oparl import write
@@ -82,7 +84,7 @@ def _apply(loader: Loader, op: Operation) -> OParlObject:
     if record.get("type", type_name).removeprefix("https://schema.oparl.org/1.1/") != type_name:
         raise RecordError(f"{type_name} {op.key!r}.type: differs from the type in the address")
     model = MODELS[type_name]
-    if op.op == "patch" and loader.session.scalar(select(model.id).where(model.key == op.key)) is None:
+    if op.op == "patch" and not loader.session.scalar(select(model.id).where(model.key == op.key, ~model.deleted)):
         raise NotFound(f"Kein Objekt vom Typ {type_name} mit dem Schlüssel {op.key!r}.")
     loader.load([{**record, "type": type_name, "key": op.key}], replace=op.op == "put")
     obj = loader.session.scalar(select(model).where(model.key == op.key))
@@ -90,17 +92,27 @@ def _apply(loader: Loader, op: Operation) -> OParlObject:
     return obj
 
 
-def _commit(request: Request, session: Session, loader: Loader, objs: list[OParlObject]) -> list[Outcome]:
+@contextmanager
+def _atomic(session: Session) -> Iterator[None]:
+    """Nothing of a refused write stays; a write that lost a race with another is a 409, not a 500."""
     try:
-        write.commit(session, loader, request.app.state.clock)
+        yield
     except (IntegrityError, OperationalError) as exc:
         session.rollback()
         raise Conflict("Ein gleichzeitiger Schreibvorgang kam zuvor; bitte erneut senden.", type(exc).__name__) from exc
+    except Exception:
+        session.rollback()
+        raise
+
+
+def _commit(request: Request, session: Session, loader: Loader, objs: list[OParlObject]) -> list[Outcome]:
+    with _atomic(session):
+        write.commit(session, loader, request.app.state.clock)
     outcomes = []
     for obj in objs:
         action = "deleted" if obj.deleted else "created" if obj in loader.created else "unchanged"
-        if action == "unchanged" and obj in loader.changed:
-            action = "changed"
+        if action == "unchanged" and (obj in loader.changed or loader.changes.stamped(obj)):
+            action = "changed"  # itself, or something embedded in it
         outcomes.append(Outcome(obj, action))
     return outcomes
 
@@ -112,11 +124,8 @@ def _result(urls: UrlsDep, outcome: Outcome) -> dict[str, Any]:
 
 def _one(request: Request, session: Session, settings: SettingsDep, urls: UrlsDep, op: Operation) -> Response:
     loader = _loader(session, settings, urls)
-    try:
+    with _atomic(session):
         obj = _apply(loader, op)
-    except Exception:
-        session.rollback()  # nothing of a refused write stays, not even in this session
-        raise
     (outcome,) = _commit(request, session, loader, [obj])
     status = 201 if outcome.action == "created" else 200
     return OParlJSONResponse(
@@ -126,7 +135,7 @@ def _one(request: Request, session: Session, settings: SettingsDep, urls: UrlsDe
 
 @router.put("/{segment}/{key:path}", responses=ERRORS)
 def put_record(
-    segment: Segment, key: KeyPath, record: RecordBody, request: Request, session: SessionDep,
+    segment: Segment, key: KeyPath, record: RecordBody, request: Request, session: WriteSessionDep,
     settings: SettingsDep, urls: UrlsDep, _token: WriterDep,
 ) -> Response:  # fmt: skip
     """Create or replace a record: what it leaves out is cleared. Sending it again changes nothing."""
@@ -135,7 +144,7 @@ def put_record(
 
 @router.patch("/{segment}/{key:path}", responses=ERRORS)
 def patch_record(
-    segment: Segment, key: KeyPath, record: RecordBody, request: Request, session: SessionDep,
+    segment: Segment, key: KeyPath, record: RecordBody, request: Request, session: WriteSessionDep,
     settings: SettingsDep, urls: UrlsDep, _token: WriterDep,
 ) -> Response:  # fmt: skip
     """Change the given properties of an existing record."""
@@ -144,7 +153,7 @@ def patch_record(
 
 @router.delete("/{segment}/{key:path}", responses=ERRORS)
 def delete_record(
-    segment: Segment, key: KeyPath, request: Request, session: SessionDep, settings: SettingsDep, urls: UrlsDep,
+    segment: Segment, key: KeyPath, request: Request, session: WriteSessionDep, settings: SettingsDep, urls: UrlsDep,
     _token: WriterDep,
 ) -> Response:  # fmt: skip
     """Delete a record: it and what is embedded only in it become tombstones."""
@@ -153,23 +162,23 @@ def delete_record(
 
 @router.post("/batch", responses=ERRORS)
 def batch(
-    body: Batch, request: Request, session: SessionDep, settings: SettingsDep, urls: UrlsDep, _token: WriterDep
+    body: Batch, request: Request, session: WriteSessionDep, settings: SettingsDep, urls: UrlsDep, _token: WriterDep
 ) -> Response:
     """Many operations in one transaction: all are stored, or none, with an error per failed operation."""
     loader = _loader(session, settings, urls)
     objs: list[OParlObject] = []
     errors: list[dict[str, Any]] = []
-    for index, op in enumerate(body.operations):
-        savepoint = session.begin_nested()
-        try:
-            objs.append(_apply(loader, op))
-            savepoint.commit()
-        except (Unprocessable, NotFound) as exc:
-            savepoint.rollback()
-            errors.append({"index": index, "key": op.key, "status": exc.status_code, "message": exc.message})
-    if errors:
-        session.rollback()
-        raise BatchError(errors)
+    with _atomic(session):
+        for index, op in enumerate(body.operations):
+            savepoint = session.begin_nested()
+            try:
+                objs.append(_apply(loader, op))
+                savepoint.commit()
+            except (Unprocessable, NotFound) as exc:
+                savepoint.rollback()
+                errors.append({"index": index, "key": op.key, "status": exc.status_code, "message": exc.message})
+        if errors:
+            raise BatchError(errors)
     outcomes = _commit(request, session, loader, objs)
     return OParlJSONResponse({"results": [_result(urls, o) for o in outcomes]})
 

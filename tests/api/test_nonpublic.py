@@ -184,3 +184,118 @@ def test_private_answers_are_marked_uncacheable(client: TestClient, council: Non
     anonymous = client.get("/oparl/v1.1/body")
     assert insider.headers["cache-control"] == "private"
     assert "cache-control" not in anonymous.headers
+
+
+class TestVisibilityRules:
+    """Regressions found in review: each is a way hidden data could show or stay hidden wrongly."""
+
+    @pytest.fixture
+    def auth(self, tokens: dict[str, str]) -> dict[str, str]:
+        return {"Authorization": tokens["writer"]}
+
+    @pytest.fixture
+    def body(self, client: TestClient, auth: dict[str, str]) -> str:
+        ops = [{"op": "put", "type": "System", "key": "s", "record": {}},
+               {"op": "put", "type": "Body", "key": "b", "record": {"system": "s", "name": "Stadt"}}]  # fmt: skip
+        result = client.post("/write/v1/batch", json={"operations": ops}, headers=auth).json()["results"]
+        return str(result[1]["id"]).removeprefix(BASE_URL)
+
+    def files(self, client: TestClient, body: str, headers: dict[str, str] | None = None) -> list[str]:
+        return [f.get("name", "†") for f in client.get(f"{body}/file", headers=headers or {}).json()["data"]]
+
+    def test_files_in_agenda_items_of_a_hidden_meeting_are_hidden(
+        self, client: TestClient, auth: dict[str, str], body: str
+    ) -> None:
+        record = {
+            "body": "b",
+            "nonPublic": True,
+            "agendaItem": [
+                {"key": "a", "resolutionFile": {"key": "f", "name": "Beschluss", "accessUrl": "https://x.example/f"}}
+            ],
+        }
+        assert client.put("/write/v1/meeting/m", json=record, headers=auth).status_code == 201
+        assert self.files(client, body) == []
+
+    def test_depublishing_a_paper_hides_its_files_and_republishing_shows_them(
+        self, client: TestClient, auth: dict[str, str], body: str, tokens: dict[str, str]
+    ) -> None:
+        record = {"body": "b", "name": "Vorlage", "mainFile": {"key": "f", "name": "Vorlage.pdf",
+                                                                "accessUrl": "https://x.example/f"}}  # fmt: skip
+        client.put("/write/v1/paper/p", json=record, headers=auth)
+        assert self.files(client, body) == ["Vorlage.pdf"]
+        client.patch("/write/v1/paper/p", json={"nonPublic": True}, headers=auth)
+        assert self.files(client, body) == []
+        assert self.files(client, body, {"Authorization": tokens["insider"]}) == ["Vorlage.pdf"]
+        client.patch("/write/v1/paper/p", json={"nonPublic": False}, headers=auth)
+        assert self.files(client, body) == ["Vorlage.pdf"]
+
+    def test_a_location_shared_with_a_public_object_stays_public_and_unchanged(
+        self, client: TestClient, auth: dict[str, str], body: str
+    ) -> None:
+        place = {"key": "saal", "description": "Saal"}
+        ops = [{"op": "put", "type": "Paper", "key": "pub", "record": {"body": "b", "location": [place]}},
+               {"op": "put", "type": "Meeting", "key": "priv", "record": {"body": "b", "location": "saal",
+                                                                          "nonPublic": True}}]  # fmt: skip
+        first = client.post("/write/v1/batch", json={"operations": ops}, headers=auth).json()["results"]
+        again = client.post("/write/v1/batch", json={"operations": ops}, headers=auth).json()["results"]
+        assert [r["result"] for r in first] == ["created", "created"]
+        assert [r["result"] for r in again] == ["unchanged", "unchanged"]
+        assert [loc["description"] for loc in client.get(f"{body}/location").json()["data"]] == ["Saal"]
+
+    def test_standalone_agenda_items_count_only_visible_siblings(
+        self, client: TestClient, auth: dict[str, str], body: str
+    ) -> None:
+        items = [{"key": "a"}, {"key": "b", "nonPublic": True}, {"key": "c"}]
+        client.put("/write/v1/meeting/m", json={"body": "b", "agendaItem": items}, headers=auth)
+        served = client.get(f"{body}/agenda-item").json()["data"]
+        assert [i["order"] for i in served] == [0, 1]
+
+    def test_a_never_published_deleted_file_does_not_exist(
+        self, client: TestClient, auth: dict[str, str], body: str
+    ) -> None:
+        record = {"body": "b", "name": "intern", "nonPublic": True, "accessUrl": "https://x.example/f"}
+        file_url = client.put("/write/v1/file/f", json=record, headers=auth).json()["id"].removeprefix(BASE_URL)
+        client.delete("/write/v1/file/f", headers=auth)
+        assert client.get(file_url).status_code == 404
+        assert client.get(f"{file_url}/access").status_code == 404
+
+    @pytest.mark.parametrize(
+        ("path", "record", "message"),
+        [
+            ("body/b", {"system": "s", "name": "Stadt", "nonPublic": True}, "Body 'b'.nonPublic: a Body is always"),
+            (
+                "paper/p",
+                {"body": "b", "underDirectionOf": [{"key": "o"}]},
+                "Paper 'p'.underDirectionOf: a Organization",
+            ),
+            ("paper/p", {"body": {"key": "b"}}, "Paper 'p'.body: a Body is referenced by key or OParl URL"),
+            (
+                "meeting/m",
+                {"body": "b", "start": "9999-12-31T23:30:00+00:00"},
+                "Meeting 'm'.start: expected a date-time",
+            ),
+            ("paper/p", {"body": "b", "name": "a\x00b"}, "Paper 'p'.name: expected a string without NUL characters"),
+        ],
+    )
+    def test_refused_records(
+        self, client: TestClient, auth: dict[str, str], body: str, path: str, record: dict[str, Any], message: str
+    ) -> None:
+        response = client.put(f"/write/v1/{path}", json=record, headers=auth)
+        assert response.status_code == 422
+        assert response.json()["message"].startswith(message)
+
+    def test_patching_a_deleted_record_is_404(self, client: TestClient, auth: dict[str, str], body: str) -> None:
+        client.put("/write/v1/paper/p", json={"body": "b"}, headers=auth)
+        client.delete("/write/v1/paper/p", headers=auth)
+        assert client.patch("/write/v1/paper/p", json={"name": "X"}, headers=auth).status_code == 404
+
+    def test_moving_a_consultation_stamps_both_papers(
+        self, client: TestClient, auth: dict[str, str], body: str, clock: FakeClock
+    ) -> None:
+        one = client.put("/write/v1/paper/one", json={"body": "b", "consultation": [{"key": "c"}]}, headers=auth)
+        two = client.put("/write/v1/paper/two", json={"body": "b"}, headers=auth)
+        clock.advance(3600)
+        client.patch("/write/v1/consultation/c", json={"paper": "two"}, headers=auth)
+        papers = [client.get(r.json()["id"].removeprefix(BASE_URL)).json() for r in (one, two)]
+        assert [p["modified"] for p in papers] == ["2024-06-03T11:00:01+02:00"] * 2
+        assert ["consultation" in p for p in papers] == [False, True]

@@ -256,7 +256,7 @@ class TestBadRecords:
             (("auxiliaryFile", 0, "size"), "big", None),  # derived from the bytes: ignored
             (("auxiliaryFile", 0, "accessUrl"), None, "Paper 'p'.auxiliaryFile[0].accessUrl: a File needs "
                                                       "content or an accessUrl"),
-            (("key",), "", "Paper ''.key: every record needs a string key of 1 to 255 characters"),
+            (("key",), "", "Paper ''.key: every record needs a key of 1 to 255 printable characters"),
         ],
     )  # fmt: skip
     def test_errors_name_the_field(
