@@ -6,12 +6,12 @@ from enum import StrEnum
 from typing import Any
 
 from fastapi import APIRouter
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Table, select
 from sqlalchemy.orm import Session
 
 from api.deps import IdDep, ListParamsDep, ListRenderDep, SessionDep
 from api.responses import OParlJSONResponse, oparl_response
-from models import Body, Consultation, Meeting, OParlObject, Organization
+from models import Body, OParlObject, Organization
 from models.links import consultation_organization, meeting_organization
 from oparl.base import Render
 from oparl.errors import NotFound
@@ -80,10 +80,7 @@ def list_organization_meetings(
     object_id: IdDep, session: SessionDep, params: ListParamsDep, render: ListRenderDep
 ) -> OParlJSONResponse:
     """The meetings of an Organization (inverse of Meeting.organization)."""
-    _require(session, Organization, object_id, render)
-    linked = select(meeting_organization.c.owner_id).where(meeting_organization.c.target_id == object_id)
-    url = render.urls.organization_list(object_id, "Meeting")
-    return _page(session, KINDS["Meeting"], [Meeting.id.in_(linked)], params, render, url)
+    return _organization_list(session, object_id, "Meeting", meeting_organization, params, render)
 
 
 @router.get("/organization/{object_id}/consultation", responses=ERRORS)
@@ -91,7 +88,15 @@ def list_organization_consultations(
     object_id: IdDep, session: SessionDep, params: ListParamsDep, render: ListRenderDep
 ) -> OParlJSONResponse:
     """The consultations of an Organization (inverse of Consultation.organization, OParl 1.1)."""
+    return _organization_list(session, object_id, "Consultation", consultation_organization, params, render)
+
+
+def _organization_list(
+    session: Session, object_id: int, type_name: str, link: Table, params: ListParams, render: Render
+) -> OParlJSONResponse:
+    """Objects that name the Organization in their ordered `organization` link table."""
     _require(session, Organization, object_id, render)
-    linked = select(consultation_organization.c.owner_id).where(consultation_organization.c.target_id == object_id)
-    url = render.urls.organization_list(object_id, "Consultation")
-    return _page(session, KINDS["Consultation"], [Consultation.id.in_(linked)], params, render, url)
+    kind = KINDS[type_name]
+    linked = select(link.c.owner_id).where(link.c.target_id == object_id)
+    url = render.urls.organization_list(object_id, type_name)
+    return _page(session, kind, [kind.model.id.in_(linked)], params, render, url)
