@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 from models import AgendaItem, Consultation, Meeting
 from oparl.base import DateTime, ObjectOut, Render, common
 from oparl.file import FileOut, embedded_file, embedded_files, embedded_loads
-from oparl.kind import Kind, ids_only, refs
+from oparl.kind import Kind, ids_only, refs, under
 
 
 class AgendaItemOut(ObjectOut):
@@ -59,14 +59,10 @@ def _position(item: AgendaItem, render: Render) -> int:
 
 def load_options(path: Any = None) -> tuple[Any, ...]:
     """Eager loads for agenda items, standalone or under `path` (the Meeting's relationship)."""
-
-    def load(rel: Any) -> Any:
-        return selectinload(rel) if path is None else path.selectinload(rel)
-
     return (
-        *embedded_loads(load(AgendaItem.resolution_file)),
-        *embedded_loads(load(AgendaItem.auxiliary_file)),
-        ids_only(load(AgendaItem.consultation), Consultation),
+        *embedded_loads(under(path, AgendaItem.resolution_file)),
+        *embedded_loads(under(path, AgendaItem.auxiliary_file)),
+        ids_only(under(path, AgendaItem.consultation), Consultation),
     )
 
 

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import selectinload
-
 from models import AgendaItem, Consultation, Meeting, Organization
 from oparl.base import ObjectOut, Render, common
-from oparl.kind import Kind, ids_only, refs
+from oparl.kind import Kind, ids_only, refs, under
 
 
 class ConsultationOut(ObjectOut):
@@ -36,14 +34,10 @@ def consultation_out(c: Consultation, render: Render, *, embedded: bool = False)
 
 def load_options(path: Any = None) -> tuple[Any, ...]:
     """Eager loads for consultations, standalone or under `path` (the Paper's relationship)."""
-
-    def load(rel: Any) -> Any:
-        return selectinload(rel) if path is None else path.selectinload(rel)
-
     return (
-        ids_only(load(Consultation.organization), Organization),
-        ids_only(load(Consultation.agenda_item), AgendaItem),
-        ids_only(load(Consultation.meeting), Meeting),
+        ids_only(under(path, Consultation.organization), Organization),
+        ids_only(under(path, Consultation.agenda_item), AgendaItem),
+        ids_only(under(path, Consultation.meeting), Meeting),
     )
 
 

@@ -6,6 +6,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.orm import selectinload
+
 from models import OParlObject
 from oparl.base import SCHEMA_BASE, OParlModel, Render, TombstoneOut, dump
 
@@ -41,3 +43,8 @@ def refs(render: Render, type_name: str, rows: Sequence[OParlObject]) -> list[st
 def ids_only(path: Any, model: type[OParlObject]) -> Any:
     """Eager load of referenced rows, just what a reference needs: the id and whether to show it."""
     return path.load_only(model.id, model.deleted, model.nonpublic)
+
+
+def under(path: Any, relationship: Any) -> Any:
+    """An eager load of `relationship`, on its own (path None) or nested below `path`."""
+    return selectinload(relationship) if path is None else path.selectinload(relationship)

@@ -5,11 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy.orm import selectinload
-
 from models import Membership, Organization
 from oparl.base import ObjectOut, Render, common
-from oparl.kind import Kind, ids_only
+from oparl.kind import Kind, ids_only, under
 
 
 class MembershipOut(ObjectOut):
@@ -38,13 +36,9 @@ def membership_out(m: Membership, render: Render, *, embedded: bool = False) -> 
 
 def load_options(path: Any = None) -> tuple[Any, ...]:
     """Eager loads for memberships, standalone or under `path` (the Person's relationship)."""
-
-    def load(rel: Any) -> Any:
-        return selectinload(rel) if path is None else path.selectinload(rel)
-
     return (
-        ids_only(load(Membership.organization), Organization),
-        ids_only(load(Membership.on_behalf_of), Organization),
+        ids_only(under(path, Membership.organization), Organization),
+        ids_only(under(path, Membership.on_behalf_of), Organization),
     )
 
 
