@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 import uvicorn
 from alembic import command
@@ -19,6 +22,8 @@ from models.db import SchemaNotMigrated, alembic_config, check_schema, make_engi
 from oparl import write
 from oparl.content import ContentStore
 from oparl.errors import OParlError
+from oparl.ingest.client import Politeness, SourceClient
+from oparl.ingest.harvest import Harvester, Options, Summary
 from oparl.load import Loader, read_directory
 from oparl.urls import UrlBuilder
 
@@ -72,6 +77,45 @@ def token(settings: Settings, args: argparse.Namespace) -> None:
         engine.dispose()
 
 
+def harvest(settings: Settings, args: argparse.Namespace) -> int:
+    engine = make_engine(url=settings.database_url)
+    check_schema(engine)
+    politeness = Politeness(rate=args.rate, concurrency=args.concurrency, timeout=args.timeout)
+    client = SourceClient(politeness)
+    harvester = Harvester(
+        make_sessionmaker(engine),
+        client,
+        urls=UrlBuilder(settings.public_base_url),
+        store=ContentStore(settings.files_dir),
+        clock=utcnow,
+        tz=settings.zone,
+        options=Options(files=args.files, full=args.full, overlap=dt.timedelta(hours=args.overlap_hours)),
+        progress=Progress(sys.stderr),
+    )
+    try:
+        summary = harvester.run(args.system_url)
+    finally:
+        client.close()
+        engine.dispose()
+    print("\n".join(summary.lines()))
+    return 0 if summary.usable else 3
+
+
+class Progress:
+    """One updating line at a terminal; a plain log line per 20 pages otherwise."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream, self.tty, self.started = stream, stream.isatty(), time.monotonic()
+
+    def __call__(self, summary: Summary) -> None:
+        rate = summary.objects / max(time.monotonic() - self.started, 1e-9)
+        line = f"{summary.pages} pages, {summary.objects} objects, {rate:.0f} objects/s, {len(summary.failures)} errors"
+        if self.tty:
+            print(f"\r{line}", end="", file=self.stream, flush=True)
+        elif summary.pages % 20 == 0:
+            print(line, file=self.stream, flush=True)
+
+
 def serve(settings: Settings) -> None:
     engine = make_engine(url=settings.database_url)
     try:
@@ -116,6 +160,14 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="create or upgrade the database schema")
     load = commands.add_parser("load-fixtures", help="load a folder of OParl-shaped JSON records")
     load.add_argument("path", type=Path)
+    harvest = commands.add_parser("harvest", help="mirror another OParl server into OPARL_DATABASE_URL")
+    harvest.add_argument("system_url", help="the source's System URL")
+    harvest.add_argument("--rate", type=float, default=2.0, help="requests per second per host (default 2)")
+    harvest.add_argument("--concurrency", type=int, default=2, help="requests at a time per host (default 2)")
+    harvest.add_argument("--timeout", type=float, default=60.0, help="seconds per request (default 60)")
+    harvest.add_argument("--files", action="store_true", help="download file contents too")
+    harvest.add_argument("--full", action="store_true", help="walk everything, ignoring modified_since")
+    harvest.add_argument("--overlap-hours", type=float, default=1.0, help="incremental overlap window (default 1)")
     tokens = commands.add_parser("token", help="API tokens for the write API and non-public records")
     actions = tokens.add_subparsers(dest="action", required=True)
     create = actions.add_parser("create", help="create a token and print it (once)")
@@ -135,6 +187,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             demo(settings)
         elif args.command == "serve":
             serve(settings)
+        elif args.command == "harvest":
+            return harvest(settings, args)
         elif args.command == "token":
             token(settings, args)
         elif args.command == "migrate":

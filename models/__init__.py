@@ -5,6 +5,7 @@ from models.base import Base, BodyScoped, OParlObject, utcnow
 from models.body import Body
 from models.consultation import Consultation
 from models.file import File
+from models.harvest import HarvestPending, HarvestSeen, HarvestSource
 from models.legislative_term import LegislativeTerm
 from models.location import Location
 from models.meeting import Meeting
@@ -23,6 +24,9 @@ __all__ = [
     "BodyScoped",
     "Consultation",
     "File",
+    "HarvestPending",
+    "HarvestSeen",
+    "HarvestSource",
     "LegislativeTerm",
     "Location",
     "Meeting",

@@ -12,13 +12,15 @@ The caller owns the transaction.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import Table, delete, insert, inspect, select
 from sqlalchemy.orm import Mapper, Session
@@ -54,7 +56,7 @@ POSITION = {"AgendaItem": "order", "Consultation": "position"}
 DERIVED = frozenset(
     {"id", "type", "created", "modified", "deleted", "oparl_version", "location_list",
      "legislative_term_list", "derivative_file", "bodies", "organizations", "persons", "meetings",
-     "papers", "size", "sha1_checksum", "sha512_checksum", "stored", "ever_public"}
+     "papers", "stored", "ever_public"}
 )  # fmt: skip
 DERIVED_BY_TYPE = {
     "System": {"body"},
@@ -73,6 +75,8 @@ DERIVED_BY_TYPE = {
     "AgendaItem": {"consultation"},
 }
 ALIASES = {("Person", "location_object"): "location"}
+# File metadata that the server derives from bytes it holds; given values count only for files it does not.
+FROM_BYTES = frozenset({"mime_type", "size", "sha1_checksum", "sha512_checksum"})
 INTERNAL = frozenset({"id", "key", "created", "modified", "deleted", "stored", "position", "nonpublic", "restricted"})
 # Paper-to-paper links can be written from either end; a record that leaves them out keeps them,
 # so two records describing one link never undo each other.
@@ -166,9 +170,20 @@ def properties(type_name: str) -> tuple[str, ...]:
 
 class Loader:
     def __init__(
-        self, session: Session, *, urls: UrlBuilder, store: ContentStore, base_dir: Path | None = None
+        self,
+        session: Session,
+        *,
+        urls: UrlBuilder,
+        store: ContentStore,
+        base_dir: Path | None = None,
+        stable_ids: bool = False,
+        on_missing: Callable[[str, str], None] | None = None,
     ) -> None:
+        """`stable_ids`: new rows get an id derived from their key (harvested objects keep their URL
+        whatever order they arrive in). `on_missing(path, reference)`: a reference to an object that
+        is not there is dropped and reported instead of refusing the record."""
         self.session, self.urls, self.store, self.base_dir = session, urls, store, base_dir
+        self.stable_ids, self.on_missing = stable_ids, on_missing
         self.created: list[OParlObject] = []
         self.seen: dict[OParlObject, None] = {}
         self.before: dict[OParlObject, dict[str, Any]] = {}
@@ -323,6 +338,8 @@ class Loader:
         obj = self.session.scalar(select(model).where(model.key == key))
         if obj is None:
             obj = model()
+            if self.stable_ids:
+                obj.id = stable_id(key)
             obj.key, obj.deleted, obj.ever_public = key, False, False
             obj.restricted = obj.nonpublic = False
             obj.created = obj.modified = utcnow()  # placeholders; finish() stamps the real moment
@@ -343,7 +360,7 @@ class Loader:
                 continue
             if field is Field.NONPUBLIC:
                 self._set(obj, "restricted", False)
-            elif field is Field.SCALAR and not (isinstance(obj, models.File) and obj.stored and attr == "mime_type"):
+            elif field is Field.SCALAR and not (isinstance(obj, models.File) and obj.stored and attr in FROM_BYTES):
                 if inspect(model).columns[attr].nullable:
                     self._set(obj, attr, None)
             elif field is Field.ONE and inspect(model).columns[f"{attr}_id"].nullable:
@@ -389,7 +406,7 @@ class Loader:
             if isinstance(obj, (models.System, models.Body)) and value:
                 raise RecordError(f"{path}: a {type(obj).__name__} is always public")
             self._set(obj, "restricted", bool(convert(Boolean(), value, path, attr)))
-        elif not (attr == "mime_type" and "content" in record):  # the bytes decide the type
+        elif not (attr in FROM_BYTES and ("content" in record or getattr(obj, "stored", False))):
             self._set(obj, attr, convert(inspect(type(obj)).columns[attr].type, value, path, attr))
 
     def _nested(
@@ -490,17 +507,26 @@ class Loader:
                 continue
             if field is Field.MANY:
                 rel = inspect(model).relationships[attr]
-                ids = [self._resolve(v, rel.mapper.class_, f"{path}.{name}[{i}]") for i, v in enumerate(value)]
+                ids = self._resolve_all(value, rel.mapper.class_, f"{path}.{name}")
                 self._links(obj, rel.secondary, ids, reverse=bool(rel.info.get("reverse")))
             elif field is Field.ONE and not isinstance(value, dict) and inspect(model).columns[f"{attr}_id"].nullable:
                 target = _fk_target(model, attr)
                 self._set(
                     obj,
                     f"{attr}_id",
-                    None if value is None else self._resolve(value, target, f"{path}.{name}"),
+                    None if value is None else self._resolve(value, target, f"{path}.{name}", lenient=True),
                 )
 
-    def _resolve(self, value: Any, target: type[OParlObject], path: str) -> int:
+    def _resolve_all(self, values: list[Any], target: type[OParlObject], path: str) -> list[int]:
+        found = [self._resolve(v, target, f"{path}[{i}]", lenient=True) for i, v in enumerate(values)]
+        return [i for i in found if i is not None]
+
+    @overload
+    def _resolve(self, value: Any, target: type[OParlObject], path: str) -> int: ...
+    @overload
+    def _resolve(self, value: Any, target: type[OParlObject], path: str, *, lenient: bool) -> int | None: ...
+
+    def _resolve(self, value: Any, target: type[OParlObject], path: str, *, lenient: bool = False) -> int | None:
         if isinstance(value, dict):  # an embedded object, stored in pass 1
             value = value.get("key")
         if not isinstance(value, str) or not value:
@@ -511,9 +537,12 @@ class Loader:
         else:
             query = select(target.id, target.deleted).where(target.key == value)
         found = self.session.execute(query).first()
-        if found is None:
-            raise RecordError(f"{path}: no {target.__name__} with key or URL {value!r}")
-        if found.deleted:
+        if found is None or found.deleted:
+            if lenient and self.on_missing is not None:
+                self.on_missing(path, value)
+                return None
+            if found is None:
+                raise RecordError(f"{path}: no {target.__name__} with key or URL {value!r}")
             raise RecordError(f"{path}: the {target.__name__} {value!r} is deleted")
         return int(found.id)
 
@@ -539,6 +568,11 @@ class Loader:
         if getattr(obj, attr) != value:
             self.before.setdefault(obj, {}).setdefault(attr, getattr(obj, attr))
             setattr(obj, attr, value)
+
+
+def stable_id(key: str) -> int:
+    """A positive 52-bit id from a key: the same key gets the same id in any database."""
+    return int(hashlib.sha256(key.encode()).hexdigest()[:13], 16) or 1
 
 
 def _flags(

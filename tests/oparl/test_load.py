@@ -253,7 +253,7 @@ class TestBadRecords:
              "Paper 'p'.consultation[0].authoritative: expected true or false, got 'yes'"),
             (("keyword",), {"a": 1}, "Paper 'p'.keyword: expected an array of strings, got \"{'a': 1}\""),
             (("modified",), "gestern", None),  # the server owns created and modified: ignored
-            (("auxiliaryFile", 0, "size"), "big", None),  # derived from the bytes: ignored
+            (("auxiliaryFile", 0, "size"), "big", "Paper 'p'.auxiliaryFile[0].size: expected an integer, got 'big'"),
             (("auxiliaryFile", 0, "accessUrl"), None, "Paper 'p'.auxiliaryFile[0].accessUrl: a File needs "
                                                       "content or an accessUrl"),
             (("key",), "", "Paper ''.key: every record needs a key of 1 to 255 printable characters"),

@@ -1,0 +1,1 @@
+"""Harvesting other OParl servers: a polite client, vendor-quirk normalisers, the walk."""

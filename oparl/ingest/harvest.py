@@ -1,0 +1,426 @@
+"""Harvesting another OParl server into this one: System → Bodies → every list, page by page.
+
+Each page is one transaction (its records, its tombstones and the cursor of its list), so a run that
+is killed leaves a consistent store and the next run resumes at the page it stopped at. Objects keep
+their source URL as key (and an id derived from it); references are rewritten to this server's
+URLs by the write path. A reference to an object not there yet is dropped for the moment and the
+record stored again at the end of the run, after the referenced objects that appear in no list
+have been fetched; what cannot be fetched is reported, never invented.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import re
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from models import File, HarvestPending, HarvestSeen, HarvestSource
+from oparl import write
+from oparl.content import ContentStore
+from oparl.errors import NotFound
+from oparl.ingest.client import SourceClient, SourceError
+from oparl.ingest.convert import Converter
+from oparl.ingest.quirks import Normaliser, is_error_body, list_page, next_link
+from oparl.load import MODELS, Loader, RecordError
+from oparl.urls import UrlBuilder
+
+# Body lists in the order that lets most references point backwards; 1.0 sources have the first four.
+BODY_LISTS = {
+    "organization": "Organization",
+    "person": "Person",
+    "meeting": "Meeting",
+    "paper": "Paper",
+    "legislativeTermList": "LegislativeTerm",
+    "locationList": "Location",
+    "agendaItem": "AgendaItem",
+    "consultation": "Consultation",
+    "file": "File",
+    "membership": "Membership",
+}
+PLACEHOLDER_YEARS = ("1970", "2000")
+TOP_KEY = re.compile(r"^[A-Za-z]+ ('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")")
+
+
+@dataclass
+class Summary:
+    mode: str = "full"
+    pages: int = 0
+    objects: int = 0
+    created: Counter[str] = field(default_factory=Counter)
+    changed: Counter[str] = field(default_factory=Counter)
+    deleted: Counter[str] = field(default_factory=Counter)
+    quirks: Counter[str] = field(default_factory=Counter)
+    failures: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    usable: bool = True
+
+    def lines(self) -> list[str]:
+        lines = [f"mode: {self.mode}; {self.pages} pages, {self.objects} objects"]
+        for type_name in sorted(set(self.created) | set(self.changed) | set(self.deleted)):
+            lines.append(
+                f"  {type_name}: {self.created[type_name]} created, {self.changed[type_name]} changed, "
+                f"{self.deleted[type_name]} deleted"
+            )
+        lines += [f"  quirk {name}: {count}" for name, count in sorted(self.quirks.items())]
+        lines += [f"  missing (reported, not invented): {url}" for url in self.missing[:50]]
+        lines += [f"  failed: {failure}" for failure in self.failures[:50]]
+        if len(self.failures) > 50:
+            lines.append(f"  … and {len(self.failures) - 50} more failures")
+        return lines
+
+
+@dataclass
+class Options:
+    files: bool = False  # download file contents
+    full: bool = False  # ignore modified_since and compare everything
+    overlap: dt.timedelta = dt.timedelta(hours=1)
+
+
+class Harvester:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        client: SourceClient,
+        *,
+        urls: UrlBuilder,
+        store: ContentStore,
+        clock: write.Clock,
+        tz: ZoneInfo,
+        options: Options | None = None,
+        progress: Callable[[Summary], None] = lambda _summary: None,
+    ) -> None:
+        self.sessions, self.client, self.urls, self.store = sessions, client, urls, store
+        self.clock, self.options, self.progress = clock, options or Options(), progress
+        self.summary = Summary(quirks=client.quirks)
+        self.convert = Converter(client.quirks, tz)
+        self.stamps: list[str] = []
+
+    # -- the run ----------------------------------------------------------------------------------
+
+    def run(self, system_url: str) -> Summary:
+        self.normalise = Normaliser(system_url, self.client.quirks)
+        try:
+            system = self.normalise.obj(self.client.json(system_url), "System")
+        except SourceError as exc:
+            return self._unusable(f"System: {exc}")
+        if not isinstance(system.get("body"), str):
+            return self._unusable(f"System {system_url} names no body list")
+        source_id, since = self._begin(system_url)
+        self._store(source_id, [self.convert.record(system)], [], cursor=None)
+        for body in self._walk(source_id, system["body"], "Body", since=None, body_key=None):
+            for name, type_name in BODY_LISTS.items():
+                if isinstance(body.get(name), str):
+                    self._walk(source_id, body[name], type_name, since, body_key=body["id"])
+        self._fix_up(source_id)
+        if self.options.files:
+            self._download_files()
+        self._end(source_id)
+        return self.summary
+
+    def _unusable(self, reason: str) -> Summary:
+        self.summary.failures.append(reason)
+        self.summary.usable = False
+        return self.summary
+
+    def _begin(self, system_url: str) -> tuple[int, dt.datetime | None]:
+        """The source's bookkeeping: a new run, or the one an interruption left, to resume."""
+        with self.sessions() as session:
+            source = session.scalar(select(HarvestSource).where(HarvestSource.system_url == system_url))
+            if source is None:
+                source = HarvestSource(system_url=system_url, cursors={})
+                session.add(source)
+            if source.run_started is None:
+                source.run_started, source.cursors = self.clock(), {}
+                session.execute(delete(HarvestSeen).where(HarvestSeen.source_id == source.id))
+            incremental = source.trusted and source.last_complete is not None and not self.options.full
+            self.summary.mode = "incremental (modified_since)" if incremental else "full (content comparison)"
+            since = source.last_complete - self.options.overlap if incremental and source.last_complete else None
+            session.commit()
+            return source.id, since
+
+    def _end(self, source_id: int) -> None:
+        with self.sessions() as session:
+            source = session.get_one(HarvestSource, source_id)
+            if self.summary.mode.startswith("full"):
+                self._delete_unseen(session, source)
+                placeholders = sum(1 for s in self.stamps if s[:4] in PLACEHOLDER_YEARS)
+                # `modified` that is mostly a placeholder cannot drive incremental runs.
+                source.trusted = bool(self.stamps) and placeholders * 2 < len(self.stamps)
+            source.last_complete, source.run_started, source.cursors = source.run_started, None, {}
+            session.commit()
+        if self.summary.mode.startswith("full") and not self.stamps:
+            self.summary.quirks["no_modified_dates"] += 1
+
+    # -- lists --------------------------------------------------------------------------------------
+
+    def _walk(
+        self, source_id: int, list_url: str, type_name: str, since: dt.datetime | None, *, body_key: str | None
+    ) -> list[dict[str, Any]]:
+        """Walks a list by `links.next` only, storing each page; returns the Bodies it met."""
+        carried = {"modified_since": since.isoformat()} if since else {}
+        cursors = self._cursors(source_id)
+        url: str | None = cursors.get(list_url, _with(list_url, carried))
+        bodies: list[dict[str, Any]] = []
+        visited: set[str] = set()
+        keys_in_walk: set[str] = set()
+        while url:
+            visited.add(url)
+            page = self._page(url, carried)
+            if page is None:
+                break
+            items = [self.normalise.obj(i, type_name) for i in page["data"] if isinstance(i, dict)]
+            items = self._dedupe(items, keys_in_walk)
+            if type_name == "Body":
+                bodies += items
+            next_url = next_link(page["links"].get("next"), url, visited, carried, self.client.quirks)
+            self._store_page(source_id, type_name, items, cursor=(list_url, next_url or ""), body_key=body_key)
+            url = next_url
+        return bodies
+
+    def _page(self, url: str, carried: dict[str, str]) -> dict[str, Any] | None:
+        try:
+            data = self.client.json(url)
+        except SourceError as exc:
+            if exc.status == 404 and carried:
+                self.client.quirks["not_found_for_empty_filtered_list"] += 1
+            else:
+                self.summary.failures.append(str(exc))
+            return None
+        if is_error_body(data):
+            self.client.quirks["vendor_error_for_empty_list"] += 1
+            return None
+        try:
+            return list_page(data, self.client.quirks)
+        except ValueError:
+            self.summary.failures.append(f"{url}: not an OParl list page")
+            return None
+
+    def _dedupe(self, items: list[dict[str, Any]], keys: set[str]) -> list[dict[str, Any]]:
+        latest: dict[str, dict[str, Any]] = {}
+        for item in items:
+            key = item.get("id")
+            if not isinstance(key, str):
+                self.summary.failures.append(f"object without id: {str(item)[:100]}")
+                continue
+            if key in latest or key in keys:
+                self.client.quirks["duplicate_id"] += 1
+            latest[key] = item
+            keys.add(key)
+        return list(latest.values())
+
+    def _store_page(
+        self,
+        source_id: int,
+        type_name: str,
+        items: list[dict[str, Any]],
+        cursor: tuple[str, str],
+        body_key: str | None,
+    ) -> None:
+        records, tombstones = [], []
+        for item in items:
+            if isinstance(item.get("modified"), str):
+                self.stamps.append(item["modified"])
+            if item.get("deleted"):
+                tombstones.append((type_name, item["id"]))
+            elif (record := self.convert.record(item, body=body_key)) is not None:
+                records.append(record)
+        self._store(source_id, records, tombstones, cursor=cursor)
+        self.summary.pages += 1
+        self.summary.objects += len(items)
+        self.progress(self.summary)
+
+    # -- storing --------------------------------------------------------------------------------------
+
+    def _store(
+        self,
+        source_id: int,
+        records: Sequence[dict[str, Any] | None],
+        tombstones: list[tuple[str, str]],
+        *,
+        cursor: tuple[str, str] | None,
+        pending: bool = True,
+    ) -> None:
+        """One transaction: the records, the tombstones, the pending references, the cursor."""
+        todo = [r for r in records if r is not None]
+        while True:
+            missing: dict[str, set[str]] = {}
+            with self.sessions() as session:
+                loader = self._loader(session, missing)
+                try:
+                    loader.load(todo)
+                    for type_name, key in tombstones:
+                        try:
+                            loader.delete(type_name, key)
+                        except NotFound:
+                            pass  # a tombstone for an object this server never had
+                except RecordError as exc:
+                    session.rollback()
+                    todo = self._drop_failed(todo, exc)
+                    continue
+                self._bookkeep(session, source_id, todo, missing, cursor, pending)
+                write.commit(session, loader, self.clock)
+                self._count(loader)
+                return
+
+    def _loader(self, session: Session, missing: dict[str, set[str]]) -> Loader:
+        def report(path: str, reference: str) -> None:
+            match = TOP_KEY.match(path)
+            if match:
+                missing.setdefault(ast.literal_eval(match.group(1)), set()).add(reference)
+
+        return Loader(session, urls=self.urls, store=self.store, stable_ids=True, on_missing=report)
+
+    def _drop_failed(self, records: list[dict[str, Any]], exc: RecordError) -> list[dict[str, Any]]:
+        match = TOP_KEY.match(exc.message)
+        key = ast.literal_eval(match.group(1)) if match else None
+        self.summary.failures.append(exc.message)
+        kept = [r for r in records if r.get("key") != key]
+        if len(kept) == len(records):  # the error names no record of this batch: give up on the batch
+            return []
+        return kept
+
+    def _bookkeep(
+        self,
+        session: Session,
+        source_id: int,
+        records: list[dict[str, Any]],
+        missing: dict[str, set[str]],
+        cursor: tuple[str, str] | None,
+        pending: bool,
+    ) -> None:
+        by_key = {r["key"]: r for r in records}
+        keys = _keys(records, set())
+        known = set(session.scalars(select(HarvestSeen.key).where(HarvestSeen.source_id == source_id,
+                                                                  HarvestSeen.key.in_(keys))))  # fmt: skip
+        session.add_all(HarvestSeen(source_id=source_id, key=key) for key in keys - known)
+        if pending:
+            for key in missing:
+                if key in by_key:
+                    session.add(HarvestPending(source_id=source_id, key=key, record=by_key[key]))
+        if cursor is not None:
+            source = session.get_one(HarvestSource, source_id)
+            source.cursors = {**source.cursors, cursor[0]: cursor[1]}
+
+    def _count(self, loader: Loader) -> None:
+        for obj in loader.created:
+            self.summary.created[type(obj).__name__] += 1
+        for obj in loader.changed:
+            if obj.deleted:
+                self.summary.deleted[type(obj).__name__] += 1
+            else:
+                self.summary.changed[type(obj).__name__] += 1
+
+    def _cursors(self, source_id: int) -> dict[str, str]:
+        with self.sessions() as session:
+            return dict(session.get_one(HarvestSource, source_id).cursors)
+
+    # -- after the lists ------------------------------------------------------------------------------
+
+    def _fix_up(self, source_id: int) -> None:
+        """Fetch what records referenced but no list held, then store those records again."""
+        with self.sessions() as session:
+            pending = list(session.scalars(select(HarvestPending).where(HarvestPending.source_id == source_id)))
+            records = [p.record for p in pending]
+        for reference in self._unknown_references(records):
+            try:
+                obj = self.normalise.obj(self.client.json(reference))
+            except SourceError as exc:
+                self.summary.missing.append(f"{reference} ({exc.reason})")
+                continue
+            self.summary.quirks["fetched_object_in_no_list"] += 1
+            self._store(source_id, [self.convert.record(obj)], [], cursor=None, pending=False)
+        self._store(source_id, records, [], cursor=None, pending=False)
+        with self.sessions() as session:
+            session.execute(delete(HarvestPending).where(HarvestPending.source_id == source_id))
+            session.commit()
+
+    def _unknown_references(self, records: list[dict[str, Any]]) -> list[str]:
+        references: set[str] = set()
+        for record in records:
+            _collect_urls(record, references)
+        with self.sessions() as session:
+            known = {
+                k
+                for model in MODELS.values()
+                for k in session.scalars(select(model.key).where(model.key.in_(references)))
+            }
+        return sorted(r for r in references - known if urlsplit(r).netloc == self.normalise.host)
+
+    def _delete_unseen(self, session: Session, source: HarvestSource) -> None:
+        """A full run saw every object the source still has: the rest were deleted there."""
+        prefix = source.system_url.rsplit("/", 1)[0] + "/"
+        seen = set(session.scalars(select(HarvestSeen.key).where(HarvestSeen.source_id == source.id)))
+        loader = Loader(session, urls=self.urls, store=self.store)
+        for type_name, model in MODELS.items():
+            if type_name in ("System", "Body"):
+                continue
+            for key in session.scalars(select(model.key).where(model.key.startswith(prefix), ~model.deleted)):
+                if key is not None and key not in seen:
+                    loader.delete(type_name, key)
+        write.commit(session, loader, self.clock)
+        self._count(loader)
+
+    def _download_files(self) -> None:
+        with self.sessions() as session:
+            files = list(
+                session.execute(select(File.key, File.access_url).where(~File.stored, File.access_url.isnot(None)))
+            )
+        for key, access_url in files:
+            if key is None or access_url is None:
+                continue
+            try:
+                content = self.client.get(access_url).content
+            except SourceError as exc:
+                self.summary.failures.append(f"file {key}: {exc}")
+                continue
+            with tempfile.TemporaryDirectory() as folder, self.sessions() as session:
+                name = Path(str(urlsplit(access_url).path)).name or "file"
+                (Path(folder) / name).write_bytes(content)
+                loader = Loader(session, urls=self.urls, store=self.store, base_dir=Path(folder))
+                loader.load([{"type": "File", "key": key, "content": name}], replace=False)
+                write.commit(session, loader, self.clock)
+                self._count(loader)
+
+
+def _keys(value: Any, found: set[str]) -> set[str]:
+    """The keys of a record and of every record embedded in it."""
+    if isinstance(value, dict):
+        if isinstance(value.get("key"), str):
+            found.add(value["key"])
+        for v in value.values():
+            _keys(v, found)
+    elif isinstance(value, list):
+        for v in value:
+            _keys(v, found)
+    return found
+
+
+def _collect_urls(value: Any, found: set[str]) -> None:
+    if isinstance(value, str) and value.startswith(("http://", "https://")):
+        found.add(value)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            if k not in ("key", "accessUrl", "downloadUrl", "externalServiceUrl", "web", "website", "license"):
+                _collect_urls(v, found)
+    elif isinstance(value, list):
+        for v in value:
+            _collect_urls(v, found)
+
+
+def _with(url: str, params: dict[str, str]) -> str:
+    if not params:
+        return url
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True)) | params
+    return urlunsplit(parts._replace(query=urlencode(query)))

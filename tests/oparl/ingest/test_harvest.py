@@ -1,0 +1,167 @@
+"""Harvesting an OParl server into a second database: round trip, incremental runs, interruption."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from alembic import command
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from api.app import create_app
+from api.settings import Settings
+from models.db import alembic_config, make_engine, make_sessionmaker
+from oparl.content import ContentStore
+from oparl.ingest.client import Politeness, SourceClient
+from oparl.ingest.harvest import Harvester, Summary
+from oparl.load import MODELS
+from oparl.urls import SEGMENTS, UrlBuilder
+from tests.conftest import BASE_URL, FakeClock
+
+pytestmark = pytest.mark.usefixtures("luebeck")
+MIRROR = "https://mirror.example.org"
+SYSTEM = f"{BASE_URL}/oparl/v1.1/system"
+OBJECT_URL = re.compile(rf"{re.escape(MIRROR)}/oparl/v1\.1/([a-z-]+)/(\d+)")
+TYPE_BY_SEGMENT = {segment: name for name, segment in SEGMENTS.items()}
+
+
+class Crash(Exception):
+    pass
+
+
+def forwarding(source: TestClient, *, fail_after: int | None = None) -> httpx.MockTransport:
+    """The source server behind an httpx transport, optionally dying after `fail_after` requests."""
+    calls = Counter[str]()
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        calls["n"] += 1
+        if fail_after is not None and calls["n"] > fail_after:
+            raise Crash(f"killed after {fail_after} requests")
+        answer = source.get(str(request.url).removeprefix(BASE_URL))
+        return httpx.Response(answer.status_code, headers=dict(answer.headers), content=answer.content)
+
+    return httpx.MockTransport(handle)
+
+
+@pytest.fixture
+def mirror(tmp_path: Path) -> Iterator[Engine]:
+    url = f"sqlite:///{tmp_path / 'mirror.sqlite3'}"
+    command.upgrade(alembic_config(url), "head")
+    engine = make_engine(url=url)
+    yield engine
+    engine.dispose()
+
+
+def harvest(engine: Engine, transport: httpx.BaseTransport, clock: FakeClock, store: Path) -> Summary:
+    client = SourceClient(Politeness(rate=0), transport=transport)
+    harvester = Harvester(make_sessionmaker(engine), client, urls=UrlBuilder(MIRROR), store=ContentStore(store),
+                          clock=clock, tz=ZoneInfo("Europe/Berlin"))  # fmt: skip
+    try:
+        return harvester.run(SYSTEM)
+    finally:
+        client.close()
+
+
+def crawl(client: TestClient, base: str) -> dict[str, dict[str, Any]]:
+    """Every object of every Body list: id -> object."""
+    found: dict[str, dict[str, Any]] = {}
+    for body in client.get("/oparl/v1.1/body").json()["data"]:
+        found[body["id"]] = body
+        for name in ("organization", "person", "meeting", "paper", "agendaItem", "consultation", "file",
+                     "locationList", "legislativeTermList", "membership"):  # fmt: skip
+            url: str | None = body[name]
+            while url:
+                page = client.get(url.removeprefix(base)).json()
+                found.update((o["id"], o) for o in page["data"])
+                url = page["links"].get("next")
+    return found
+
+
+def as_source(value: Any, keys: dict[tuple[str, int], str]) -> Any:
+    """A mirror object written with the source's URLs, and without the mirror's own timestamps."""
+    if isinstance(value, dict):
+        return {k: as_source(v, keys) for k, v in value.items() if k not in ("created", "modified")}
+    if isinstance(value, list):
+        return [as_source(v, keys) for v in value]
+    if isinstance(value, str):
+        value = value.replace(f"{MIRROR}/oparl/v1.1/system", SYSTEM)
+        return OBJECT_URL.sub(lambda m: keys[(TYPE_BY_SEGMENT[m.group(1)], int(m.group(2)))], value)
+    return value
+
+
+def compare(source: TestClient, engine: Engine, tmp_path: Path) -> None:
+    with Session(engine) as session:
+        keys = {(name, o.id): str(o.key) for name, model in MODELS.items() for o in session.scalars(select(model))}
+    settings = Settings(database_url=str(engine.url), public_base_url=MIRROR, data_dir=tmp_path / "mirror-data")
+    with TestClient(create_app(settings)) as mirror_client:
+        mirrored = crawl(mirror_client, MIRROR)
+    original = {k: as_source(v, {}) for k, v in crawl(source, BASE_URL).items()}
+    # The source's URLs point at objects of the source; in the mirror they were rewritten to its own.
+    assert {keys[(TYPE_BY_SEGMENT[m.group(1)], int(m.group(2)))]: as_source(v, keys)
+            for k, v in mirrored.items() if (m := OBJECT_URL.match(k))} == original  # fmt: skip
+
+
+def test_round_trip_and_a_second_harvest_changes_nothing(
+    client: TestClient, mirror: Engine, clock: FakeClock, tmp_path: Path
+) -> None:
+    first = harvest(mirror, forwarding(client), clock, tmp_path / "files")
+    assert (first.failures, first.missing, first.mode) == ([], [], "full (content comparison)")
+    assert sum(first.created.values()) == 63
+    compare(client, mirror, tmp_path)
+    clock.advance(60)
+    second = harvest(mirror, forwarding(client), clock, tmp_path / "files")
+    assert (second.mode, sum(second.created.values()), sum(second.changed.values())) == (
+        "incremental (modified_since)", 0, 0)  # fmt: skip
+    compare(client, mirror, tmp_path)
+
+
+def test_incremental_harvest_follows_edits_and_deletions(
+    client: TestClient, mirror: Engine, clock: FakeClock, tokens: dict[str, str], tmp_path: Path
+) -> None:
+    harvest(mirror, forwarding(client), clock, tmp_path / "files")
+    clock.advance(7200)
+    auth = {"Authorization": tokens["writer"]}
+    edits = [
+        client.patch("/write/v1/paper/luebeck/paper/vo-2023-11779", json={"name": "Geänderter Titel"}, headers=auth),
+        client.patch(
+            "/write/v1/consultation/luebeck/consultation/vo-2023-11779/2", json={"role": "zur Anhörung"}, headers=auth
+        ),  # fmt: skip
+        client.delete("/write/v1/meeting/luebeck/meeting/buergerschaft-2003-09-25", headers=auth),
+        client.patch("/write/v1/paper/luebeck/paper/vo-2023-11778", json={"nonPublic": True}, headers=auth),
+        client.put("/write/v1/paper/neu", json={"body": "luebeck", "name": "Neue Vorlage"}, headers=auth),
+    ]
+    assert [e.status_code for e in edits] == [200, 200, 200, 200, 201]
+    clock.advance(60)
+    summary = harvest(mirror, forwarding(client), clock, tmp_path / "files")
+    assert summary.mode == "incremental (modified_since)"
+    assert (summary.created["Paper"], summary.deleted["Meeting"], summary.deleted["Paper"]) == (1, 1, 1)
+    compare(client, mirror, tmp_path)
+
+
+def test_an_interrupted_harvest_resumes_to_the_same_store(client: TestClient, clock: FakeClock, tmp_path: Path) -> None:
+    engines = []
+    for name in ("interrupted", "straight"):
+        url = f"sqlite:///{tmp_path / name}.sqlite3"
+        command.upgrade(alembic_config(url), "head")
+        engines.append(make_engine(url=url))
+    interrupted, straight = engines
+    with pytest.raises(Crash):
+        harvest(interrupted, forwarding(client, fail_after=6), clock, tmp_path / "files")
+    resumed = harvest(interrupted, forwarding(client), clock, tmp_path / "files")
+    assert resumed.pages < 11  # it went on where it stopped instead of starting over
+    harvest(straight, forwarding(client), clock, tmp_path / "files")
+    stores = []
+    for engine in engines:
+        settings = Settings(database_url=str(engine.url), public_base_url=MIRROR, data_dir=tmp_path / "d")
+        with TestClient(create_app(settings)) as mirror_client:
+            stores.append(crawl(mirror_client, MIRROR))
+        engine.dispose()
+    assert stores[0] == stores[1]
