@@ -36,8 +36,9 @@ class PaperOut(ObjectOut):
 
 def paper_out(paper: Paper, render: Render) -> PaperOut:
     urls = render.urls
-    # relatedPaper has no direction: both ends list each other, however the link was written.
-    related = sorted({p.id: p for p in [*paper.related_paper, *paper.related_paper_of]}.values(), key=_by_id)
+    # relatedPaper has no direction: both ends list each other, however the link was written. The
+    # paper's own list comes first, in its order; papers that name it follow.
+    related = list({p.id: p for p in [*paper.related_paper, *sorted(paper.related_paper_of, key=_by_id)]}.values())
     return PaperOut(
         **common(paper, "Paper", urls.object("Paper", paper.id)),
         body=urls.object("Body", paper.body_id),
