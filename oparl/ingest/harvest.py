@@ -192,11 +192,17 @@ class Harvester:
         try:
             data = self.client.json(url)
         except SourceError as exc:
-            if exc.status == 404 and carried:
-                self.client.quirks["not_found_for_empty_filtered_list"] += 1
-            else:
+            if exc.status != 404 or not carried:
                 self.summary.failures.append(str(exc))
-            return None
+                return None
+            # SessionNet answers 404 to a percent-encoded timestamp and only takes it unencoded;
+            # SD.NET answers 404 for a filtered list that is empty.
+            try:
+                data = self.client.json(_unencoded(url, carried))
+                self.client.quirks["filters_only_unencoded"] += 1
+            except SourceError:
+                self.client.quirks["not_found_for_empty_filtered_list"] += 1
+                return None
         if is_error_body(data):
             self.client.quirks["vendor_error_for_empty_list"] += 1
             return None
@@ -416,6 +422,14 @@ def _collect_urls(value: Any, found: set[str]) -> None:
     elif isinstance(value, list):
         for v in value:
             _collect_urls(v, found)
+
+
+def _unencoded(url: str, params: dict[str, str]) -> str:
+    """`url` with `params` written raw (":" and "+" as they are), for servers that want them so."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in params]
+    raw = "&".join([urlencode(query), *(f"{k}={v}" for k, v in params.items())]).strip("&")
+    return urlunsplit(parts._replace(query=raw))
 
 
 def _with(url: str, params: dict[str, str]) -> str:

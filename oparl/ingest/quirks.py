@@ -63,6 +63,9 @@ def next_link(
     """The next page to fetch: filters the server dropped are put back; a page seen before ends the walk."""
     if not next_url:
         return None
+    if next_url in visited or next_url == requested:
+        quirks["next_loops"] += 1
+        return None
     parts = urlsplit(next_url)
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
     missing = {k: v for k, v in carried.items() if k not in query}
