@@ -345,7 +345,8 @@ class Loader:
             obj.created = obj.modified = utcnow()  # placeholders; finish() stamps the real moment
             self.session.add(obj)
             self.created.append(obj)
-        if obj in self.seen:
+        # A File or Location may sit in several objects of one write (one meeting room, many meetings).
+        if obj in self.seen and not isinstance(obj, SHARED):
             raise RecordError(f"{path}.key: the key {key!r} appears twice in one write")
         self.seen.setdefault(obj)
         self._set(obj, "deleted", False)

@@ -377,26 +377,29 @@ class Harvester:
         write.commit(session, loader, self.clock)
         self._count(loader)
 
-    def _download_files(self) -> None:
+    def _download_files(self, batch: int = 200) -> None:
+        """Fetch the bytes of files this server does not hold yet; `batch` files per transaction."""
         with self.sessions() as session:
-            files = list(
-                session.execute(select(File.key, File.access_url).where(~File.stored, File.access_url.isnot(None)))
-            )
-        for key, access_url in files:
-            if key is None or access_url is None:
-                continue
-            try:
-                content = self.client.get(access_url).content
-            except SourceError as exc:
-                self.summary.failures.append(f"file {key}: {exc}")
-                continue
-            with tempfile.TemporaryDirectory() as folder, self.sessions() as session:
-                name = Path(str(urlsplit(access_url).path)).name or "file"
-                (Path(folder) / name).write_bytes(content)
-                loader = Loader(session, urls=self.urls, store=self.store, base_dir=Path(folder))
-                loader.load([{"type": "File", "key": key, "content": name}], replace=False)
-                write.commit(session, loader, self.clock)
-                self._count(loader)
+            query = select(File.key, File.access_url).where(~File.stored, ~File.deleted, File.access_url.isnot(None))
+            files = [(k, u) for k, u in session.execute(query) if k is not None and u is not None]
+        for start in range(0, len(files), batch):
+            with tempfile.TemporaryDirectory() as folder:
+                records = []
+                for index, (key, access_url) in enumerate(files[start : start + batch]):
+                    try:
+                        content = self.client.get(access_url).content
+                    except SourceError as exc:
+                        self.summary.failures.append(f"file {key}: {exc}")
+                        continue
+                    name = f"{index}/{Path(str(urlsplit(access_url).path)).name or 'file'}"
+                    (Path(folder) / name).parent.mkdir()
+                    (Path(folder) / name).write_bytes(content)
+                    records.append({"type": "File", "key": key, "content": name})
+                with self.sessions() as session:
+                    loader = Loader(session, urls=self.urls, store=self.store, base_dir=Path(folder))
+                    loader.load(records, replace=False)
+                    write.commit(session, loader, self.clock)
+                    self._count(loader)
 
 
 def _keys(value: Any, found: set[str]) -> set[str]:

@@ -1,0 +1,89 @@
+"""A complete recorded crawl of a real SD.NET OParl 1.0 endpoint, replayed, harvested and served as 1.1."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from alembic import command
+
+from models import utcnow
+from models.db import alembic_config, make_engine, make_sessionmaker
+from oparl.content import ContentStore
+from oparl.ingest.client import Politeness, SourceClient
+from oparl.ingest.harvest import Harvester, Options
+from oparl.urls import UrlBuilder
+
+SHARED = Path(__file__).resolve().parents[4] / "shared"
+CRAWL = SHARED / "realworld" / "huertgenwald"
+PREFIX = "https://sdnetrim.kdvz-frechen.de/rim4220/webservice/oparl/v1.0/"
+ROOT = Path(__file__).resolve().parents[3]
+pytestmark = pytest.mark.skipif(not CRAWL.is_dir(), reason=f"no recorded crawl at {CRAWL}")
+
+
+def replay(request: httpx.Request) -> httpx.Response:
+    """The recording (its file naming: ../shared/realworld/README.md); file bytes were not recorded,
+    so the replay stands in a small PDF that names the file."""
+    url = str(request.url)
+    if not url.startswith(PREFIX):
+        return httpx.Response(404)
+    rest = url.removeprefix(PREFIX).removesuffix("?page=1")
+    recorded = CRAWL / f"{rest}.json"
+    if recorded.is_file():
+        return httpx.Response(200, content=recorded.read_bytes(), headers={"content-type": "application/json"})
+    if "/files/" in rest:
+        return httpx.Response(200, content=b"%PDF-1.4\n% " + url.encode() + b"\n%%EOF\n")
+    return httpx.Response(404, json={"error": "not recorded"})
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_every_object_is_imported_and_served_as_valid_oparl_1_1(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'mirror.sqlite3'}"
+    command.upgrade(alembic_config(url), "head")
+    engine = make_engine(url=url)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    client = SourceClient(Politeness(rate=0), transport=httpx.MockTransport(replay))
+    harvester = Harvester(make_sessionmaker(engine), client, urls=UrlBuilder(base),
+                          store=ContentStore(tmp_path / "data" / "files"), clock=utcnow, tz=ZoneInfo("Europe/Berlin"),
+                          options=Options(files=True))  # fmt: skip
+    summary = harvester.run(PREFIX + "system")
+    engine.dispose()
+    # The counts of the recording (../shared/realworld/README.md, "Counts").
+    assert dict(summary.created) == {
+        "System": 1, "Body": 1, "Organization": 22, "Person": 49, "Meeting": 346, "Paper": 2097,
+        "Membership": 533, "Consultation": 2228, "AgendaItem": 5106, "File": 6947, "Location": 5}  # fmt: skip
+    assert summary.quirks["tombstone_without_type"] == 21 + 18
+    assert summary.quirks["ags_without_leading_zero"] == 1
+    assert len(summary.missing) == 35  # the Person locations that only ever answered HEAD
+    assert summary.failures == []
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPARL_")}
+    env |= {"OPARL_DATABASE_URL": url, "OPARL_DATA_DIR": str(tmp_path / "data"), "OPARL_PUBLIC_BASE_URL": base}
+    server = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port)], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        for _ in range(100):
+            try:
+                httpx.get(f"{base}/oparl/v1.1/system", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        check = subprocess.run([sys.executable, str(SHARED / "tools" / "oparl_check.py"), f"{base}/oparl/v1.1/system",
+                                "--timeout", "60"], capture_output=True, text=True, timeout=900)  # fmt: skip
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert check.stdout.strip().splitlines()[-1].endswith(" passed, 0 failed"), check.stdout[-3000:]
