@@ -191,20 +191,37 @@ class Loader:
         self.changes = Changes()
         self.deleted = 0
         self.changed: set[OParlObject] = set()
+        # Rows this write touched, by key: references to them resolve without a query.
+        self.by_key: dict[tuple[type[OParlObject], str], OParlObject] = {}
 
     # -- entry points ---------------------------------------------------------------------------
 
     def load(self, records: list[Any], *, replace: bool = True) -> None:
         """Applies records (pass 1: rows and fields; pass 2: references, so records may name later ones)."""
         pending: list[tuple[OParlObject, dict[str, Any], str, frozenset[str]]] = []
+        self._prefetch(records)
         with self.session.no_autoflush:  # rows are written at explicit flushes, once complete
             for index, record in enumerate(records):
                 model = self._type_of(record, f"[{index}]")
                 path = f"{model.__name__} {record.get('key')!r}"
                 self._upsert(model, record, path, {}, replace=replace, pending=pending)
+            self.session.flush()
             for obj, record, path, owned in pending:
                 self._relations(obj, record, path, owned, replace=replace)
         self.session.flush()
+
+    def _prefetch(self, records: list[Any]) -> None:
+        """One query per type for the rows a batch of records names, instead of one per record."""
+        wanted: dict[type[OParlObject], set[str]] = {}
+        for record in records:
+            if isinstance(record, dict) and isinstance(record.get("key"), str):
+                type_name = str(record.get("type", "")).removeprefix(SCHEMA_BASE)
+                if type_name in MODELS:
+                    wanted.setdefault(MODELS[type_name], set()).add(record["key"])
+        for model, keys in wanted.items():
+            if len(keys) > 1:
+                for obj in self.session.scalars(select(model).where(model.key.in_(keys))):
+                    self.by_key[(model, str(obj.key))] = obj
 
     def delete(self, type_name: str, key: str) -> OParlObject:
         """Soft delete, with a tombstone for each object embedded only in this one."""
@@ -277,8 +294,8 @@ class Loader:
         for child in children:
             parent_type, fk = _child_of(child) or ("", "")
             parent_model = MODELS[parent_type]
-            hidden = self.session.scalar(select(parent_model.nonpublic).where(parent_model.id == getattr(child, fk)))
-            self._set(child, "nonpublic", child.restricted or bool(hidden))
+            owner = self.session.get(parent_model, getattr(child, fk))
+            self._set(child, "nonpublic", child.restricted or bool(owner is not None and owner.nonpublic))
         self.session.flush()
         shared: dict[type[OParlObject], set[int]] = embedded_children(self.session, [*tops, *children])
         for obj in touched:
@@ -323,7 +340,7 @@ class Loader:
         for attr, value in fixed.items():
             self._set(obj, attr, value)
         self._check_complete(obj, path)
-        self.session.flush()  # the row needs its id before its embedded objects point at it
+        self.session.flush()  # the row needs its id, and to exist, before its embedded objects point at it
         for field, attr, value, field_path in nested:
             self._nested(obj, field, attr, value, field_path, replace=replace, pending=pending)
         pending.append((obj, record, path, owned))
@@ -335,7 +352,7 @@ class Loader:
         key = record.get("key")
         if not isinstance(key, str) or not 0 < len(key) <= 255 or not key.isprintable():
             raise RecordError(f"{path}.key: every record needs a key of 1 to 255 printable characters")
-        obj = self.session.scalar(select(model).where(model.key == key))
+        obj = self.by_key.get((model, key)) or self.session.scalar(select(model).where(model.key == key))
         if obj is None:
             obj = model()
             if self.stable_ids:
@@ -349,6 +366,7 @@ class Loader:
         if obj in self.seen and not isinstance(obj, SHARED):
             raise RecordError(f"{path}.key: the key {key!r} appears twice in one write")
         self.seen.setdefault(obj)
+        self.by_key[(model, key)] = obj
         self._set(obj, "deleted", False)
         return obj
 
@@ -532,6 +550,9 @@ class Loader:
             value = value.get("key")
         if not isinstance(value, str) or not value:
             raise RecordError(f"{path}: expected a key or an OParl URL, got {value!r}")
+        known = self.by_key.get((target, value))
+        if known is not None and not known.deleted and known.id is not None:
+            return known.id
         prefix = f"{self.urls.api}/{SEGMENTS[target.__name__]}/"
         if value.startswith(prefix) and DIGITS.fullmatch(value[len(prefix) :]):
             query = select(target.id, target.deleted).where(target.id == int(value[len(prefix) :]))
