@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from sqlalchemy import create_engine, func, select
 from api.cli import main
 from models import Paper
 from tests.conftest import LUEBECK
+from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -70,12 +70,6 @@ def test_serve_refuses_an_unmigrated_database(data_dir: Path, capsys: pytest.Cap
     err = capsys.readouterr().err
     assert err.startswith("oparl-server: The database sqlite:///")
     assert err.endswith("has no OParl schema. Run `oparl-server migrate` first.\n")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_demo_serves_the_luebeck_records(data_dir: Path) -> None:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,14 +14,9 @@ import httpx
 import pytest
 
 from tests.conftest import _postgres_database
+from tests.servers import free_port, running
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -41,19 +34,10 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str
     created = subprocess.run([*cli, "token", "create", "t", "--scope", "write"], cwd=ROOT, env=env, check=True,
                              capture_output=True, text=True)  # fmt: skip
     token = created.stdout.strip().splitlines()[-1]
-    process = subprocess.Popen([*cli, "serve"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(150):
-            try:
-                httpx.get(f"{base}/docs", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        yield base, token
+        with running(["serve"], env, port):
+            yield f"http://127.0.0.1:{port}", token
     finally:
-        process.terminate()
-        process.wait(timeout=10)
         next(urls, None)
 
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -20,6 +18,7 @@ from oparl.content import ContentStore
 from oparl.ingest.client import Politeness, SourceClient
 from oparl.ingest.harvest import Harvester, Options
 from oparl.urls import UrlBuilder
+from tests.servers import free_port, running
 
 SHARED = Path(__file__).resolve().parents[4] / "shared"
 CRAWL = SHARED / "realworld" / "huertgenwald"
@@ -41,12 +40,6 @@ def replay(request: httpx.Request) -> httpx.Response:
     if "/files/" in rest:
         return httpx.Response(200, content=b"%PDF-1.4\n% " + url.encode() + b"\n%%EOF\n")
     return httpx.Response(404, json={"error": "not recorded"})
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_every_object_is_imported_and_served_as_valid_oparl_1_1(tmp_path: Path) -> None:
@@ -72,18 +65,7 @@ def test_every_object_is_imported_and_served_as_valid_oparl_1_1(tmp_path: Path) 
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPARL_")}
     env |= {"OPARL_DATABASE_URL": url, "OPARL_DATA_DIR": str(tmp_path / "data"), "OPARL_PUBLIC_BASE_URL": base}
-    server = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port)], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    try:
-        for _ in range(100):
-            try:
-                httpx.get(f"{base}/oparl/v1.1/system", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    with running(["serve", "--port", str(port)], env, port):
         check = subprocess.run([sys.executable, str(SHARED / "tools" / "oparl_check.py"), f"{base}/oparl/v1.1/system",
                                 "--timeout", "60"], capture_output=True, text=True, timeout=900)  # fmt: skip
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
     assert check.stdout.strip().splitlines()[-1].endswith(" passed, 0 failed"), check.stdout[-3000:]
