@@ -17,18 +17,15 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum
-from functools import cache
 from pathlib import Path
 from typing import Any, overload
 
 from sqlalchemy import Table, delete, insert, inspect, select
-from sqlalchemy.orm import Mapper, Session
-from sqlalchemy.types import JSON, BigInteger, Boolean, Date, Integer
+from sqlalchemy.orm import Session
+from sqlalchemy.types import Boolean
 
 import models
 from models import BodyScoped, OParlObject, utcnow
-from models.base import UTCDateTime
 from oparl.base import SCHEMA_BASE
 from oparl.cascade import (
     BACKREF_COLUMNS,
@@ -40,66 +37,23 @@ from oparl.cascade import (
     link_ends,
 )
 from oparl.content import ContentStore
-from oparl.errors import NotFound, Unprocessable
+from oparl.errors import NotFound
+from oparl.records import (
+    ADDITIVE,
+    CHILDREN,
+    FROM_BYTES,
+    MODELS,
+    POSITION,
+    Field,
+    RecordError,
+    classify,
+    fk_target,
+    properties,
+)
 from oparl.urls import SEGMENTS, UrlBuilder
+from oparl.values import convert
 
-# Embedded arrays (spec 4) and the column that points from each child to its parent.
-CHILDREN: dict[tuple[str, str], str] = {
-    ("Body", "legislative_term"): "body_id",
-    ("Person", "membership"): "person_id",
-    ("Meeting", "agenda_item"): "meeting_id",
-    ("Paper", "consultation"): "paper_id",
-}
-# Where a child's place in its parent's array is kept.
-POSITION = {"AgendaItem": "order", "Consultation": "position"}
-# Properties the server derives (list URLs, back-references, checksums): accepted and ignored.
-DERIVED = frozenset(
-    {"id", "type", "created", "modified", "deleted", "oparl_version", "location_list",
-     "legislative_term_list", "derivative_file", "bodies", "organizations", "persons", "meetings",
-     "papers", "stored", "ever_public"}
-)  # fmt: skip
-DERIVED_BY_TYPE = {
-    "System": {"body"},
-    "Body": {
-        "organization",
-        "person",
-        "meeting",
-        "paper",
-        "agenda_item",
-        "consultation",
-        "file",
-        "membership",
-    },
-    "Organization": {"meeting", "consultation", "membership"},
-    "File": {"meeting", "agenda_item", "paper"},
-    "AgendaItem": {"consultation"},
-}
-ALIASES = {("Person", "location_object"): "location"}
-# File metadata that the server derives from bytes it holds; given values count only for files it does not.
-FROM_BYTES = frozenset({"mime_type", "size", "sha1_checksum", "sha512_checksum"})
-INTERNAL = frozenset({"id", "key", "created", "modified", "deleted", "stored", "position", "nonpublic", "restricted"})
-# Paper-to-paper links can be written from either end; a record that leaves them out keeps them,
-# so two records describing one link never undo each other.
-ADDITIVE = frozenset({"related_paper", "superordinated_paper", "subordinated_paper"})
-MODELS: dict[str, type[OParlObject]] = {name: getattr(models, name) for name in SEGMENTS}
-TABLE_MODELS = {model.__tablename__: model for model in MODELS.values()}  # type: ignore[attr-defined]
 DIGITS = re.compile(r"[1-9][0-9]{0,17}")
-INT_RANGE = {Integer: 2**31, BigInteger: 2**63}
-
-
-class Field(Enum):
-    SKIP = "skip"
-    UNKNOWN = "unknown"
-    CONTENT = "content"  # File bytes from the fixture folder (loader-only field)
-    NONPUBLIC = "nonpublic"  # `nonPublic: true` hides the object from anonymous clients
-    SCALAR = "scalar"
-    ONE = "one"  # a reference or one embedded object, stored as <attr>_id
-    MANY = "many"  # an ordered link table: references or embedded objects
-    CHILDREN = "children"  # an embedded array whose rows point at their parent
-
-
-class RecordError(Unprocessable):
-    """A record that cannot be stored; `message` names the record and the field."""
 
 
 @dataclass
@@ -109,63 +63,6 @@ class LoadReport:
     unchanged: int = 0
     deleted: int = 0
     stamped: int = 0
-
-
-def snake(name: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
-
-
-def camel(attr: str) -> str:
-    head, *rest = attr.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
-@cache
-def _classify(type_name: str, name: str) -> tuple[Field, str]:
-    model = MODELS[type_name]
-    attr = ALIASES.get((type_name, snake(name)), snake(name))
-    mapper: Mapper[Any] = inspect(model)
-    if name in ("key", "type") or attr in DERIVED or attr in DERIVED_BY_TYPE.get(type_name, ()):
-        return Field.SKIP, attr
-    if name == "content" and model is models.File:
-        return Field.CONTENT, attr
-    if name == "nonPublic":
-        return Field.NONPUBLIC, "restricted"
-    if (type_name, attr) in CHILDREN:
-        return Field.CHILDREN, attr
-    if attr in mapper.columns and attr not in INTERNAL and not mapper.columns[attr].foreign_keys:
-        return Field.SCALAR, attr
-    if f"{attr}_id" in mapper.columns:
-        return Field.ONE, attr
-    if attr in mapper.relationships and _writable_link(model, mapper.relationships[attr]):
-        return Field.MANY, attr
-    return Field.UNKNOWN, attr
-
-
-def _writable_link(model: type[OParlObject], rel: Any) -> bool:
-    """A link table this type writes: one it owns, or the paper link it may write from the other end."""
-    if not isinstance(rel.secondary, Table):
-        return False
-    if rel.info.get("reverse"):
-        return bool(rel.key == "superordinated_paper")
-    return link_ends(rel.secondary)[0] is model
-
-
-def classify(model: type[OParlObject], name: str) -> tuple[Field, str]:
-    """What an input property of `model` is, and the attribute that stores it."""
-    return _classify(model.__name__, name)
-
-
-@cache
-def properties(type_name: str) -> tuple[str, ...]:
-    """Every input property of a type, as the camelCase names a record uses."""
-    mapper: Mapper[Any] = inspect(MODELS[type_name])
-    names = {camel(c.key) for c in mapper.columns if not c.foreign_keys}
-    names |= {camel(c.key.removesuffix("_id")) for c in mapper.columns if c.foreign_keys}
-    names |= {camel(r.key) for r in mapper.relationships}
-    names.add("nonPublic")
-    kept = {n for n in names if _classify(type_name, n)[0] not in (Field.SKIP, Field.UNKNOWN, Field.CONTENT)}
-    return tuple(sorted(kept))
 
 
 class Loader:
@@ -260,7 +157,7 @@ class Loader:
                 self.changes.add_visibility(model, obj.id)
             for type_name, column in BACKREF_COLUMNS:
                 if type_name == model.__name__ and (obj in created or column in before):
-                    target = _fk_target(model, column.removesuffix("_id"))
+                    target = fk_target(model, column.removesuffix("_id"))
                     self.changes.add(target, getattr(obj, column), before.get(column))
         self.session.flush()
         stamped = self.changes.stamp(self.session, moment)
@@ -405,7 +302,7 @@ class Loader:
             return self._embeds(model, attr, value if isinstance(value, list) else [value], path)
         elif field is Field.ONE and not inspect(model).columns[f"{attr}_id"].nullable:
             # A required reference (the Body, an item's Meeting) must exist before the row is written.
-            self._set(obj, f"{attr}_id", self._resolve(value, _fk_target(model, attr), path))
+            self._set(obj, f"{attr}_id", self._resolve(value, fk_target(model, attr), path))
         return False
 
     def _embeds(self, model: type[OParlObject], attr: str, values: list[Any], path: str) -> bool:
@@ -413,7 +310,7 @@ class Loader:
         if not any(isinstance(v, dict) for v in values):
             return False
         rel = inspect(model).relationships.get(attr)
-        target = rel.mapper.class_ if rel is not None and rel.secondary is not None else _fk_target(model, attr)
+        target = rel.mapper.class_ if rel is not None and rel.secondary is not None else fk_target(model, attr)
         if not issubclass(target, SHARED):
             raise RecordError(f"{path}: a {target.__name__} is referenced by key or OParl URL, not written inside")
         return True
@@ -460,7 +357,7 @@ class Loader:
                 if isinstance(item, dict):
                     self._upsert(target, item, f"{path}[{index}]", fixed, replace=replace, pending=pending)  # fmt: skip
         else:
-            target = _fk_target(model, attr)
+            target = fk_target(model, attr)
             child = self._upsert(target, value, path, fixed, replace=replace, pending=pending)  # fmt: skip
             self._set(obj, f"{attr}_id", child.id)
 
@@ -529,7 +426,7 @@ class Loader:
                 ids = self._resolve_all(value, rel.mapper.class_, f"{path}.{name}")
                 self._links(obj, rel.secondary, ids, reverse=bool(rel.info.get("reverse")))
             elif field is Field.ONE and not isinstance(value, dict) and inspect(model).columns[f"{attr}_id"].nullable:
-                target = _fk_target(model, attr)
+                target = fk_target(model, attr)
                 self._set(
                     obj,
                     f"{attr}_id",
@@ -621,76 +518,6 @@ def _child_of(obj: OParlObject) -> tuple[str, str] | None:
 
 def _differs(obj: OParlObject, before: dict[str, Any]) -> bool:
     return any(getattr(obj, attr) != value for attr, value in before.items())
-
-
-def _fk_target(model: type[OParlObject], attr: str) -> type[OParlObject]:
-    (fk,) = inspect(model).columns[f"{attr}_id"].foreign_keys
-    return TABLE_MODELS[fk.column.table.name]
-
-
-def convert(column_type: Any, value: Any, path: str, attr: str = "") -> Any:
-    """A JSON value as the column stores it, or a RecordError naming the field."""
-    if value is None or value == "":
-        return None
-    if isinstance(column_type, UTCDateTime):
-        return _datetime(value, path)
-    if isinstance(column_type, Date):
-        return _date(value, path)
-    if isinstance(column_type, Boolean):
-        return value if isinstance(value, bool) else _bad(path, value, "true or false")
-    if isinstance(column_type, (Integer, BigInteger)):
-        limit = INT_RANGE[BigInteger if isinstance(column_type, BigInteger) else Integer]
-        ok = isinstance(value, int) and not isinstance(value, bool) and -limit <= value < limit
-        return value if ok else _bad(path, value, "an integer")
-    if isinstance(column_type, JSON):
-        return _geojson(value, path) if attr == "geojson" else _strings(value, path)
-    return _text(value, path)
-
-
-def _text(value: Any, path: str) -> str:
-    # NUL cannot be stored by PostgreSQL and has no place in OParl text.
-    if isinstance(value, str) and "\x00" not in value:
-        return value
-    expected = "a string without NUL characters" if isinstance(value, str) else "a string"
-    return _bad(path, value, expected)  # type: ignore[no-any-return]
-
-
-def _strings(value: Any, path: str) -> list[str]:
-    if isinstance(value, list) and all(isinstance(v, str) and "\x00" not in v for v in value):
-        return value
-    return _bad(path, value, "an array of strings")  # type: ignore[no-any-return]
-
-
-def _geojson(value: Any, path: str) -> dict[str, Any]:
-    # OParl wants a full GeoJSON Feature (spec 8.12), not a bare geometry.
-    if isinstance(value, dict) and value.get("type") == "Feature" and isinstance(value.get("geometry"), dict):
-        return {"properties": {}, **value}
-    return _bad(path, value, 'a GeoJSON Feature ({"type": "Feature", "geometry": …})')  # type: ignore[no-any-return]
-
-
-def _date(value: Any, path: str) -> dt.date:
-    try:
-        if isinstance(value, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
-            return dt.date.fromisoformat(value)
-    except ValueError:
-        pass
-    return _bad(path, value, "a date yyyy-mm-dd")  # type: ignore[no-any-return]
-
-
-def _datetime(value: Any, path: str) -> dt.datetime:
-    try:
-        parsed = dt.datetime.fromisoformat(value) if isinstance(value, str) and value[:4].isascii() else None
-        if parsed is not None and parsed.tzinfo is not None:
-            # Showable in any time zone: a day either side must exist too.
-            _ = (parsed - dt.timedelta(days=1), parsed + dt.timedelta(days=1))
-            return parsed.astimezone(dt.UTC).replace(microsecond=0)
-    except (ValueError, OverflowError):
-        pass
-    return _bad(path, value, "a date-time with offset, yyyy-mm-ddThh:mm:ss+hh:mm")  # type: ignore[no-any-return]
-
-
-def _bad(path: str, value: Any, expected: str) -> Any:
-    raise RecordError(f"{path}: expected {expected}, got {str(value)[:80]!r}")
 
 
 def read_directory(folder: Path) -> list[dict[str, Any]]:

@@ -25,7 +25,8 @@ from models import OParlObject
 from oparl import write
 from oparl.content import ContentStore
 from oparl.errors import NotFound, OParlError, Unprocessable
-from oparl.load import MODELS, Loader, RecordError
+from oparl.load import Loader
+from oparl.records import MODELS, RecordError
 from oparl.urls import SEGMENTS
 
 router = APIRouter(prefix="/write/v1", tags=["write"])

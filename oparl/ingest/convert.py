@@ -13,7 +13,7 @@ from sqlalchemy.types import Date
 from models.base import BodyScoped, UTCDateTime
 from oparl.cascade import SHARED
 from oparl.ingest.quirks import body_fixes, geojson_fixes
-from oparl.load import MODELS, Field, classify, properties
+from oparl.records import MODELS, Field, classify, properties
 
 SKIPPED = frozenset({"id", "type", "created", "modified", "deleted"})
 

@@ -32,7 +32,8 @@ from oparl.errors import NotFound
 from oparl.ingest.client import SourceClient, SourceError
 from oparl.ingest.convert import Converter
 from oparl.ingest.quirks import Normaliser, is_error_body, list_page, next_link
-from oparl.load import MODELS, Loader, RecordError
+from oparl.load import Loader
+from oparl.records import MODELS, RecordError
 from oparl.urls import UrlBuilder
 
 # Body lists in the order that lets most references point backwards; 1.0 sources have the first four.

@@ -24,7 +24,8 @@ from models import (
 )
 from models.db import alembic_config, make_engine
 from oparl.content import ContentStore
-from oparl.load import Loader, LoadReport, RecordError, read_directory
+from oparl.load import Loader, LoadReport, read_directory
+from oparl.records import RecordError
 from oparl.urls import UrlBuilder
 from oparl.write import commit, stamp_for
 from tests.conftest import BASE_URL, LUEBECK, write

@@ -22,7 +22,7 @@ from models.db import alembic_config, make_engine, make_sessionmaker
 from oparl.content import ContentStore
 from oparl.ingest.client import Politeness, SourceClient
 from oparl.ingest.harvest import Harvester, Summary
-from oparl.load import MODELS
+from oparl.records import MODELS
 from oparl.urls import SEGMENTS, UrlBuilder
 from tests.conftest import BASE_URL, FakeClock
 
