@@ -21,6 +21,8 @@ class HarvestSource(Base):
     last_complete: Mapped[dt.datetime | None]
     # Whether the source's `modified` and filters can be trusted for incremental runs.
     trusted: Mapped[bool | None]
+    # The run in progress: its `modified_since` (None for a full run), kept so a resumed run keeps its mode.
+    run_since: Mapped[dt.datetime | None]
     # List URL -> the page to fetch next in the run in progress ("" once the list is done).
     cursors: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 

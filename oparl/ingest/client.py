@@ -82,6 +82,8 @@ class SourceClient:
                 assert host.slots is not None
                 with host.slots:
                     response = self.http.get(url)
+            except (httpx.TooManyRedirects, httpx.DecodingError, httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+                raise SourceError(url, f"unusable answer: {type(exc).__name__}") from exc
             except httpx.TransportError as exc:
                 if attempt == self.politeness.retries:
                     raise SourceError(url, f"no answer: {type(exc).__name__}") from exc
@@ -101,7 +103,7 @@ class SourceClient:
         name = urlsplit(url).netloc
         with self.lock:
             if name not in self.hosts:
-                self.hosts[name] = _Host(slots=threading.Semaphore(self.politeness.concurrency))
+                self.hosts[name] = _Host(slots=threading.Semaphore(max(1, self.politeness.concurrency)))
             return self.hosts[name]
 
     def _wait_turn(self, host: _Host) -> None:

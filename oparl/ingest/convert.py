@@ -59,6 +59,9 @@ class Converter:
             return self._scalar(inspect(model).columns[attr].type, value)
         if field is Field.ONE:
             return self._embedded_or_ref(value, _target(model, attr), key_base)
+        if field in (Field.MANY, Field.CHILDREN) and not isinstance(value, list):
+            self.quirks["single_value_for_array"] += 1
+            value = [value]
         if field is Field.MANY:
             target = inspect(model).relationships[attr].mapper.class_
             items = [self._embedded_or_ref(v, target, f"{key_base}[{i}]") for i, v in enumerate(value)]

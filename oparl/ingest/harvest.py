@@ -50,6 +50,7 @@ BODY_LISTS = {
     "membership": "Membership",
 }
 PLACEHOLDER_YEARS = ("1970", "2000")
+MAX_PAGES = 100_000
 TOP_KEY = re.compile(r"^[A-Za-z]+ ('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")")
 
 
@@ -112,9 +113,12 @@ class Harvester:
     def run(self, system_url: str) -> Summary:
         self.normalise = Normaliser(system_url, self.client.quirks)
         try:
-            system = self.normalise.obj(self.client.json(system_url), "System")
+            answer = self.client.json(system_url)
         except SourceError as exc:
             return self._unusable(f"System: {exc}")
+        if not isinstance(answer, dict):
+            return self._unusable(f"System {system_url}: not an object")
+        system = self.normalise.obj(answer, "System")
         if not isinstance(system.get("body"), str):
             return self._unusable(f"System {system_url} names no body list")
         source_id, since = self._begin(system_url)
@@ -142,17 +146,26 @@ class Harvester:
                 source = HarvestSource(system_url=system_url, cursors={})
                 session.add(source)
             if source.run_started is None:
+                incremental = source.trusted and source.last_complete is not None and not self.options.full
                 source.run_started, source.cursors = self.clock(), {}
+                start = source.last_complete
+                source.run_since = start - self.options.overlap if incremental and start is not None else None
                 session.execute(delete(HarvestSeen).where(HarvestSeen.source_id == source.id))
-            incremental = source.trusted and source.last_complete is not None and not self.options.full
-            self.summary.mode = "incremental (modified_since)" if incremental else "full (content comparison)"
-            since = source.last_complete - self.options.overlap if incremental and source.last_complete else None
+            # A resumed run goes on in the mode it started in.
+            since = source.run_since
+            self.summary.mode = "incremental (modified_since)" if since else "full (content comparison)"
             session.commit()
             return source.id, since
 
     def _end(self, source_id: int) -> None:
         with self.sessions() as session:
             source = session.get_one(HarvestSource, source_id)
+            if self.summary.failures:
+                # Something was not seen because it failed, not because the source dropped it: delete
+                # nothing, and let the next run ask again from the same point.
+                source.run_started, source.cursors = None, {}
+                session.commit()
+                return
             if self.summary.mode.startswith("full"):
                 self._delete_unseen(session, source)
                 placeholders = sum(1 for s in self.stamps if s[:4] in PLACEHOLDER_YEARS)
@@ -170,23 +183,33 @@ class Harvester:
     ) -> list[dict[str, Any]]:
         """Walks a list by `links.next` only, storing each page; returns the Bodies it met."""
         carried = {"modified_since": since.isoformat()} if since else {}
-        cursors = self._cursors(source_id)
+        # The Body list is walked whole every time: its items say which lists there are.
+        cursors = {} if type_name == "Body" else self._cursors(source_id)
         url: str | None = cursors.get(list_url, _with(list_url, carried))
         bodies: list[dict[str, Any]] = []
         visited: set[str] = set()
         keys_in_walk: set[str] = set()
+        unproductive = 0
         while url:
             visited.add(url)
             page = self._page(url, carried)
             if page is None:
                 break
             items = [self.normalise.obj(i, type_name) for i in page["data"] if isinstance(i, dict)]
+            before = len(keys_in_walk)
             items = self._dedupe(items, keys_in_walk)
+            new_ids = len(keys_in_walk) > before
             if type_name == "Body":
                 bodies += items
             next_url = next_link(page["links"].get("next"), url, visited, carried, self.client.quirks)
-            self._store_page(source_id, type_name, items, cursor=(list_url, next_url or ""), body_key=body_key)
+            cursor = None if type_name == "Body" else (list_url, next_url or "")
+            self._store_page(source_id, type_name, items, cursor=cursor, body_key=body_key)
             url = next_url
+            unproductive = 0 if new_ids else unproductive + 1
+            if unproductive >= 3 or len(visited) >= MAX_PAGES:
+                # The same page for every ?page=n (a shared SessionNet host), or no end in sight.
+                self.client.quirks["list_without_end"] += 1
+                break
         return bodies
 
     def _page(self, url: str, carried: dict[str, str]) -> dict[str, Any] | None:
@@ -208,7 +231,10 @@ class Harvester:
             self.client.quirks["vendor_error_for_empty_list"] += 1
             return None
         try:
-            return list_page(data, self.client.quirks)
+            page = list_page(data, self.client.quirks)
+            if not isinstance(page.get("links"), dict):
+                page["links"] = {}
+            return page
         except ValueError:
             self.summary.failures.append(f"{url}: not an OParl list page")
             return None
@@ -217,8 +243,8 @@ class Harvester:
         latest: dict[str, dict[str, Any]] = {}
         for item in items:
             key = item.get("id")
-            if not isinstance(key, str):
-                self.summary.failures.append(f"object without id: {str(item)[:100]}")
+            if not isinstance(key, str) or not key.startswith(("http://", "https://")) or len(key) > 255:
+                self.summary.failures.append(f"object without a usable id: {str(item)[:100]}")
                 continue
             if key in latest or key in keys:
                 self.client.quirks["duplicate_id"] += 1
@@ -231,7 +257,7 @@ class Harvester:
         source_id: int,
         type_name: str,
         items: list[dict[str, Any]],
-        cursor: tuple[str, str],
+        cursor: tuple[str, str] | None,
         body_key: str | None,
     ) -> None:
         records, tombstones = [], []
@@ -339,30 +365,33 @@ class Harvester:
         with self.sessions() as session:
             pending = list(session.scalars(select(HarvestPending).where(HarvestPending.source_id == source_id)))
             records = [p.record for p in pending]
-        for reference in self._unknown_references(records):
+        bodies = {url: r.get("body") for r in records for url in _collect_urls(r, set())}
+        for reference in self._unseen_references(source_id, records):
             try:
-                obj = self.normalise.obj(self.client.json(reference))
+                answer = self.client.json(reference)
             except SourceError as exc:
                 self.summary.missing.append(f"{reference} ({exc.reason})")
                 continue
+            if not isinstance(answer, dict) or answer.get("deleted"):
+                self.summary.missing.append(f"{reference} (no object there)")
+                continue
             self.summary.quirks["fetched_object_in_no_list"] += 1
-            self._store(source_id, [self.convert.record(obj)], [], cursor=None, pending=False)
+            record = self.convert.record(self.normalise.obj(answer), body=bodies.get(reference))
+            self._store(source_id, [record], [], cursor=None, pending=False)
         self._store(source_id, records, [], cursor=None, pending=False)
         with self.sessions() as session:
             session.execute(delete(HarvestPending).where(HarvestPending.source_id == source_id))
             session.commit()
 
-    def _unknown_references(self, records: list[dict[str, Any]]) -> list[str]:
+    def _unseen_references(self, source_id: int, records: list[dict[str, Any]]) -> list[str]:
+        """References of the source's own host to objects this run has not stored (again)."""
         references: set[str] = set()
         for record in records:
             _collect_urls(record, references)
         with self.sessions() as session:
-            known = {
-                k
-                for model in MODELS.values()
-                for k in session.scalars(select(model.key).where(model.key.in_(references)))
-            }
-        return sorted(r for r in references - known if urlsplit(r).netloc == self.normalise.host)
+            query = select(HarvestSeen.key).where(HarvestSeen.source_id == source_id, HarvestSeen.key.in_(references))
+            seen = set(session.scalars(query))
+        return sorted(r for r in references - seen if urlsplit(r).netloc == self.normalise.host)
 
     def _delete_unseen(self, session: Session, source: HarvestSource) -> None:
         """A full run saw every object the source still has: the rest were deleted there."""
@@ -416,7 +445,7 @@ def _keys(value: Any, found: set[str]) -> set[str]:
     return found
 
 
-def _collect_urls(value: Any, found: set[str]) -> None:
+def _collect_urls(value: Any, found: set[str]) -> set[str]:
     if isinstance(value, str) and value.startswith(("http://", "https://")):
         found.add(value)
     elif isinstance(value, dict):
@@ -426,6 +455,7 @@ def _collect_urls(value: Any, found: set[str]) -> None:
     elif isinstance(value, list):
         for v in value:
             _collect_urls(v, found)
+    return found
 
 
 def _unencoded(url: str, params: dict[str, str]) -> str:

@@ -1,8 +1,8 @@
 """Harvest bookkeeping: sources, records waiting for references, keys seen in a run.
 
-Revision ID: 4a68ebf5309f
+Revision ID: 1cb57a4c66eb
 Revises: 6cdf52e3ee52
-Create Date: 2026-11-22 04:17:32.297162
+Create Date: 2026-11-22 04:54:07.421609
 
 """
 from typing import Sequence, Union
@@ -14,7 +14,7 @@ import models.base
 
 
 # revision identifiers, used by Alembic.
-revision: str = '4a68ebf5309f'
+revision: str = '1cb57a4c66eb'
 down_revision: Union[str, Sequence[str], None] = '6cdf52e3ee52'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
@@ -29,6 +29,7 @@ def upgrade() -> None:
     sa.Column('run_started', models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_complete', models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('trusted', sa.Boolean(), nullable=True),
+    sa.Column('run_since', models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('cursors', sa.JSON(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_harvest_source')),
     sa.UniqueConstraint('system_url', name=op.f('uq_harvest_source_system_url'))

@@ -37,14 +37,17 @@ class Crash(Exception):
     pass
 
 
-def forwarding(source: TestClient, *, fail_after: int | None = None) -> httpx.MockTransport:
-    """The source server behind an httpx transport, optionally dying after `fail_after` requests."""
+def forwarding(source: TestClient, *, fail_after: int | None = None, hook: Any = None) -> httpx.MockTransport:
+    """The source server behind an httpx transport, optionally dying after `fail_after` requests;
+    `hook(request)` may answer in its place (a broken vendor)."""
     calls = Counter[str]()
 
     def handle(request: httpx.Request) -> httpx.Response:
         calls["n"] += 1
         if fail_after is not None and calls["n"] > fail_after:
             raise Crash(f"killed after {fail_after} requests")
+        if hook is not None and (answer := hook(request)) is not None:
+            return answer  # type: ignore[no-any-return]
         answer = source.get(str(request.url).removeprefix(BASE_URL))
         return httpx.Response(answer.status_code, headers=dict(answer.headers), content=answer.content)
 
@@ -146,7 +149,10 @@ def test_incremental_harvest_follows_edits_and_deletions(
     compare(client, mirror, tmp_path)
 
 
-def test_an_interrupted_harvest_resumes_to_the_same_store(client: TestClient, clock: FakeClock, tmp_path: Path) -> None:
+@pytest.mark.parametrize("fail_after", [2, 3, 6, 9])
+def test_an_interrupted_harvest_resumes_to_the_same_store(
+    client: TestClient, clock: FakeClock, tmp_path: Path, fail_after: int
+) -> None:
     engines = []
     for name in ("interrupted", "straight"):
         url = f"sqlite:///{tmp_path / name}.sqlite3"
@@ -154,9 +160,8 @@ def test_an_interrupted_harvest_resumes_to_the_same_store(client: TestClient, cl
         engines.append(make_engine(url=url))
     interrupted, straight = engines
     with pytest.raises(Crash):
-        harvest(interrupted, forwarding(client, fail_after=6), clock, tmp_path / "files")
-    resumed = harvest(interrupted, forwarding(client), clock, tmp_path / "files")
-    assert resumed.pages < 11  # it went on where it stopped instead of starting over
+        harvest(interrupted, forwarding(client, fail_after=fail_after), clock, tmp_path / "files")
+    harvest(interrupted, forwarding(client), clock, tmp_path / "files")
     harvest(straight, forwarding(client), clock, tmp_path / "files")
     stores = []
     for engine in engines:
@@ -165,3 +170,59 @@ def test_an_interrupted_harvest_resumes_to_the_same_store(client: TestClient, cl
             stores.append(crawl(mirror_client, MIRROR))
         engine.dispose()
     assert stores[0] == stores[1]
+
+
+def live_counts(engine: Engine) -> dict[str, int]:
+    with Session(engine) as session:
+        return {
+            name: len(session.scalars(select(model.id).where(~model.deleted)).all()) for name, model in MODELS.items()
+        }
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        lambda r: httpx.Response(503) if "/body/" in str(r.url) and str(r.url).endswith("/paper") else None,
+        lambda r: (
+            httpx.Response(200, json={"data": [{"id": "x"}], "links": None}) if "/meeting" in str(r.url) else None
+        ),
+        lambda r: httpx.Response(200, text="<html>Wartung</html>") if "/organization" in str(r.url) else None,
+    ],
+    ids=["5xx-list", "links-null", "html-for-json"],
+)
+def test_a_failing_full_run_deletes_nothing_and_is_asked_again(
+    client: TestClient, mirror: Engine, clock: FakeClock, tmp_path: Path, broken: Any
+) -> None:
+    harvest(mirror, forwarding(client), clock, tmp_path / "files")
+    before = live_counts(mirror)
+    clock.advance(3600)
+    from oparl.ingest.harvest import Options
+
+    source = SourceClient(Politeness(rate=0, retries=0), transport=forwarding(client, hook=broken))
+    harvester = Harvester(make_sessionmaker(mirror), source, urls=UrlBuilder(MIRROR), store=ContentStore(tmp_path),
+                          clock=clock, tz=ZoneInfo("Europe/Berlin"), options=Options(full=True))  # fmt: skip
+    summary = harvester.run(SYSTEM)
+    assert summary.failures != []
+    assert live_counts(mirror) == before
+
+
+def test_an_unusable_source_is_reported(mirror: Engine, clock: FakeClock, tmp_path: Path) -> None:
+    for answer in (httpx.Response(200, json=None), httpx.Response(302, headers={"Location": SYSTEM}),
+                   httpx.Response(404)):  # fmt: skip
+        summary = harvest(mirror, httpx.MockTransport(lambda _r, a=answer: a), clock, tmp_path)
+        assert summary.usable is False
+
+
+def test_a_list_that_never_ends_is_stopped(
+    client: TestClient, mirror: Engine, clock: FakeClock, tmp_path: Path
+) -> None:
+    def endless(request: httpx.Request) -> httpx.Response | None:
+        if not str(request.url).split("?")[0].endswith("/organization"):
+            return None
+        page = client.get("/oparl/v1.1/body/1/organization?limit=2").json()
+        number = int(request.url.params.get("page", "1"))
+        page["links"]["next"] = f"{BASE_URL}/oparl/v1.1/body/1/organization?page={number + 1}"
+        return httpx.Response(200, json=page)
+
+    summary = harvest(mirror, forwarding(client, hook=endless), clock, tmp_path)
+    assert summary.quirks["list_without_end"] == 1
