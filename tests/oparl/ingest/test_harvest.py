@@ -219,9 +219,10 @@ def test_a_list_that_never_ends_is_stopped(
     def endless(request: httpx.Request) -> httpx.Response | None:
         if not str(request.url).split("?")[0].endswith("/organization"):
             return None
-        page = client.get("/oparl/v1.1/body/1/organization?limit=2").json()
+        path = str(request.url).removeprefix(BASE_URL).split("?")[0]
+        page = client.get(f"{path}?limit=2").json()
         number = int(request.url.params.get("page", "1"))
-        page["links"]["next"] = f"{BASE_URL}/oparl/v1.1/body/1/organization?page={number + 1}"
+        page["links"]["next"] = f"{BASE_URL}{path}?page={number + 1}"
         return httpx.Response(200, json=page)
 
     summary = harvest(mirror, forwarding(client, hook=endless), clock, tmp_path)
