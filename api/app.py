@@ -12,11 +12,14 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.caching import PublicCache
 from api.errors import add_exception_handlers, error_response
 from api.routes import ROUTERS
 from api.settings import Settings
 from models import utcnow
 from models.db import check_schema, make_engine, make_sessionmaker
+from oparl.snapshot import Snapshots
+from oparl.urls import UrlBuilder
 from oparl.write import Clock
 
 DESCRIPTION = """An OParl 1.1 server: council papers, meetings, organizations, persons and their files.
@@ -147,6 +150,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
     )
     app.state.settings = settings
     app.state.clock = clock
+    app.state.snapshots = Snapshots(UrlBuilder(settings.public_base_url), settings.zone)
+    app.state.cache = PublicCache(settings.cache_mb * 1024 * 1024, settings.cache_max_age)
     add_exception_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -25,6 +25,7 @@ from oparl.errors import OParlError
 from oparl.ingest.client import Politeness, SourceClient
 from oparl.ingest.harvest import Harvester, Options, Summary
 from oparl.load import Loader, read_directory
+from oparl.snapshot import Snapshots
 from oparl.urls import UrlBuilder
 
 DEMO_FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "luebeck"
@@ -47,7 +48,8 @@ def load_fixtures(settings: Settings, folder: Path) -> None:
                 base_dir=folder,
             )
             loader.load(read_directory(folder))
-            report = write.commit(session, loader, utcnow)
+            snapshots = Snapshots(UrlBuilder(settings.public_base_url), settings.zone)
+            report = write.commit(session, loader, utcnow, snapshots)
     finally:
         engine.dispose()
     print(

@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     max_page_size: int = 1000
     # Largest request body the write API accepts.
     max_body_bytes: int = 16 * 1024 * 1024
+    # Per worker: megabytes of list pages and compressed answers kept in memory.
+    cache_mb: int = 48
+    # Cache-Control max-age of public answers; 0 lets caches keep them but revalidate each time.
+    cache_max_age: int = 0
 
     @field_validator("timezone")
     @classmethod

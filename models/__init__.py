@@ -5,6 +5,7 @@ from models.base import Base, BodyScoped, OParlObject, utcnow
 from models.body import Body
 from models.consultation import Consultation
 from models.file import File
+from models.generation import ListGeneration
 from models.harvest import HarvestPending, HarvestSeen, HarvestSource
 from models.legislative_term import LegislativeTerm
 from models.location import Location
@@ -28,6 +29,7 @@ __all__ = [
     "HarvestSeen",
     "HarvestSource",
     "LegislativeTerm",
+    "ListGeneration",
     "Location",
     "Meeting",
     "Membership",

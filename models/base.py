@@ -5,7 +5,21 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Dialect, ForeignKey, Index, Integer, MetaData, String, Text, false, true
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    false,
+    true,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -75,6 +89,13 @@ class OParlObject:
     keyword: Mapped[list[str] | None]
     web: Mapped[str | None] = mapped_column(Text)
     license: Mapped[str | None] = mapped_column(Text)
+    # Moves with every stamp, even two in one second (`modified` has whole seconds): ETags use it.
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The object as anonymous clients get it (JSON bytes), written by `oparl.snapshot` in the
+    # transaction that stamps the object; `rendered_key` names the code and settings it was
+    # rendered with. A stamp clears the key, so a stale rendering is never served.
+    rendered: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    rendered_key: Mapped[str | None] = mapped_column(String(32), deferred=True)
 
 
 class BodyScoped(OParlObject):

@@ -25,6 +25,7 @@ from models import (
     Consultation,
     File,
     LegislativeTerm,
+    ListGeneration,
     Location,
     Meeting,
     Membership,
@@ -93,7 +94,7 @@ def embedding_parents(
 ) -> dict[int, set[tuple[type[OParlObject], int]]]:
     """For each child id, the objects embedding it."""
     found: dict[int, set[tuple[type[OParlObject], int]]] = defaultdict(set)
-    for chunk in _chunks(sorted(ids)):
+    for chunk in chunks(sorted(ids)):
         for embedding in EMBEDDED_IN.get(child, ()):
             for child_id, parent_id in embedding.pairs(session, child, set(chunk)):
                 found[child_id].add((embedding.parent, parent_id))
@@ -173,15 +174,30 @@ class Changes:
                 self.add(neighbour, *found)
         self.closure = closure = embedding_closure(session, self.ids)
         for model, ids in closure.items():
-            for chunk in _chunks(sorted(ids)):
+            for chunk in chunks(sorted(ids)):
                 # Never backwards: a newer stamp (a write committed a moment ago) stays.
                 newer = case((model.modified > moment, model.modified), else_=moment)
                 session.execute(
-                    update(model).where(model.id.in_(chunk)).values(modified=newer),
+                    update(model)
+                    .where(model.id.in_(chunk))
+                    .values(modified=newer, revision=model.revision + 1, rendered_key=None),
                     execution_options={"synchronize_session": False},
                 )
+        bump_generations(session, [table_of(model).name for model in closure], moment)
         session.expire_all()
         return sum(len(ids) for ids in closure.values())
+
+
+def bump_generations(session: Session, tables: Iterable[str], moment: dt.datetime) -> None:
+    """Moves the list generation of each table written to (in one statement, one lock order)."""
+    names = sorted(set(tables))
+    if names:
+        gen = ListGeneration
+        latest = case((gen.modified > moment, gen.modified), else_=moment)
+        session.execute(
+            update(gen).where(gen.table_name.in_(names)).values(value=gen.value + 1, modified=latest),
+            execution_options={"synchronize_session": False},
+        )
 
 
 def embedding_closure(session: Session, start: dict[type[OParlObject], Ids]) -> dict[type[OParlObject], Ids]:
@@ -267,6 +283,6 @@ def _scalars(session: Session, query: Select[Any]) -> Ids:
     return {i for i in session.scalars(query) if i is not None}
 
 
-def _chunks(ids: list[int], size: int = 500) -> Iterable[list[int]]:
+def chunks(ids: list[int], size: int = 500) -> Iterable[list[int]]:
     for start in range(0, len(ids), size):
         yield ids[start : start + size]

@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import orjson
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from models import OParlObject
 from oparl.base import Render
 from oparl.filters import ListParams
+from oparl.kind import Kind
+from oparl.snapshot import Snapshots
 from oparl.urls import with_query
 
 
@@ -39,6 +42,16 @@ def filter_clauses(model: type[OParlObject], params: ListParams, *, nonpublic: b
     return clauses
 
 
+def list_where(
+    model: type[OParlObject], scope: Sequence[ColumnElement[bool]], params: ListParams, *, nonpublic: bool
+) -> list[ColumnElement[bool]]:
+    return [*scope, *filter_clauses(model, params, nonpublic=nonpublic)]
+
+
+def count(session: Session, model: type[OParlObject], where: Sequence[ColumnElement[bool]]) -> int:
+    return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
 def paginate(
     session: Session,
     model: type[OParlObject],
@@ -55,25 +68,59 @@ def paginate(
     Ordered by the immutable id and continued with `after=<last id>`, so a page deep in the list
     costs what the first costs, and rows changing mid-walk never shift the others.
     """
-    where = [*scope, *filter_clauses(model, params, nonpublic=render.nonpublic)]
+    where = list_where(model, scope, params, nonpublic=render.nonpublic)
     page_query = select(model).where(*where).order_by(model.id).limit(params.limit + 1).options(*options)
     if params.after is not None:
         page_query = page_query.where(model.id > params.after)
     rows: Sequence[Any] = session.scalars(page_query).all()
-    total = session.scalar(select(func.count()).select_from(model).where(*where))
     more = len(rows) > params.limit
     rows = rows[: params.limit]
+    return {
+        "data": [to_json(row, render) for row in rows],
+        **envelope(list_url, params, count(session, model, where), rows[-1].id if more else None),
+    }
+
+
+def rendered_page(
+    session: Session,
+    kind: Kind,
+    where: Sequence[ColumnElement[bool]],
+    params: ListParams,
+    *,
+    snapshots: Snapshots,
+    list_url: str,
+    total: int,
+) -> bytes:
+    """The anonymous page of `paginate`, as JSON bytes joined from the stored renderings.
+
+    Rows without a current rendering (not refreshed yet, or rendered by other code or settings)
+    are rendered live, so the answer is the same either way.
+    """
+    model = kind.model
+    query = select(model.id, model.rendered, model.rendered_key).where(*where).order_by(model.id)
+    if params.after is not None:
+        query = query.where(model.id > params.after)
+    rows = session.execute(query.limit(params.limit + 1)).all()
+    more = len(rows) > params.limit
+    rows = rows[: params.limit]
+    parts: dict[int, bytes] = {row.id: row.rendered for row in rows if row.rendered_key == snapshots.key}
+    stale = [row.id for row in rows if row.id not in parts]
+    if stale:
+        live = session.scalars(select(model).where(model.id.in_(stale)).options(*kind.load_options))
+        parts.update((row.id, snapshots.dumps(kind, row)) for row in live)
+    tail = orjson.dumps(envelope(list_url, params, total, rows[-1].id if more else None))
+    return b'{"data":[' + b",".join(parts[row.id] for row in rows) + b"]," + tail[1:]
+
+
+def envelope(list_url: str, params: ListParams, total: int, next_after: int | None) -> dict[str, Any]:
+    """The pagination and links members of a page; `next_after` is the last id when more follow."""
     links = {
         "first": with_query(list_url, params.canonical),
         "self": with_query(list_url, _with_after(params.canonical, params.after)),
     }
-    if more:
-        links["next"] = with_query(list_url, _with_after(params.canonical, rows[-1].id))
-    return {
-        "data": [to_json(row, render) for row in rows],
-        "pagination": {"totalElements": total, "elementsPerPage": params.limit},
-        "links": links,
-    }
+    if next_after is not None:
+        links["next"] = with_query(list_url, _with_after(params.canonical, next_after))
+    return {"pagination": {"totalElements": total, "elementsPerPage": params.limit}, "links": links}
 
 
 def _with_after(canonical: dict[str, str], after: int | None) -> dict[str, str]:

@@ -49,7 +49,10 @@ DERIVED_BY_TYPE = {
 ALIASES = {("Person", "location_object"): "location"}
 # File metadata that the server derives from bytes it holds; given values count only for files it does not.
 FROM_BYTES = frozenset({"mime_type", "size", "sha1_checksum", "sha512_checksum"})
-INTERNAL = frozenset({"id", "key", "created", "modified", "deleted", "stored", "position", "nonpublic", "restricted"})
+INTERNAL = frozenset(
+    {"id", "key", "created", "modified", "deleted", "stored", "position", "nonpublic", "restricted", "revision",
+     "rendered", "rendered_key"}
+)  # fmt: skip
 # Paper-to-paper links can be written from either end; a record that leaves them out keeps them,
 # so two records describing one link never undo each other.
 ADDITIVE = frozenset({"related_paper", "superordinated_paper", "subordinated_paper"})

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session
 
 from oparl.load import Loader, LoadReport
+from oparl.snapshot import Snapshots
 
 Clock = Callable[[], dt.datetime]
 MARGIN = dt.timedelta(seconds=1)
@@ -33,12 +34,20 @@ def stamp_for(now: dt.datetime) -> dt.datetime:
     return rounded if rounded == ahead else rounded + dt.timedelta(seconds=1)
 
 
-def commit(session: Session, loader: Loader, clock: Clock) -> LoadReport:
-    """Stamps what the loader changed and commits; the stamp is never earlier than the commit."""
+def commit(session: Session, loader: Loader, clock: Clock, snapshots: Snapshots | None = None) -> LoadReport:
+    """Stamps what the loader changed, renders it again, and commits; the stamp is never earlier
+    than the commit. Without `snapshots` the changed objects are rendered on read until refreshed."""
     moment = stamp_for(clock())
     report = loader.finish(moment)
-    while clock() + GUARD >= moment:  # the stamping itself took the whole margin: stamp later
-        moment = stamp_for(clock())
+    while True:
+        started = clock()
+        if snapshots is not None:
+            snapshots.refresh(session, loader.changes.closure)
+        rendering = clock() - started
+        if clock() + GUARD < moment:
+            break
+        # Stamping and rendering took the whole margin: stamp later, leaving room to render again.
+        moment = stamp_for(clock() + rendering)
         loader.changes.stamp(session, moment)
     session.commit()
     return report

@@ -5,21 +5,24 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 from sqlalchemy import ColumnElement, Table, select
 from sqlalchemy.orm import Session
 
+from api.caching import PublicCache, etag_for, generations
 from api.deps import IdDep, ListParamsDep, ListRenderDep, SessionDep
-from api.responses import OParlJSONResponse, oparl_response
+from api.responses import oparl_response
 from models import Body, OParlObject, Organization
 from models.links import consultation_organization, meeting_organization
 from oparl.base import Render
+from oparl.cascade import table_of
 from oparl.errors import NotFound
 from oparl.filters import ListParams
 from oparl.kind import Kind
-from oparl.pagination import paginate
+from oparl.pagination import count, list_where, paginate, rendered_page
 from oparl.registry import BODY_LISTED, KINDS
-from oparl.urls import API_PATH
+from oparl.snapshot import Snapshots
+from oparl.urls import API_PATH, with_query
 
 router = APIRouter(prefix=API_PATH, tags=["lists"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -31,24 +34,49 @@ BodyList = StrEnum("BodyList", {seg: seg for seg in BODY_LISTED})  # type: ignor
 
 
 def _page(
+    request: Request,
     session: Session,
     kind: Kind,
     scope: list[ColumnElement[bool]],
     params: ListParams,
     render: Render,
     list_url: str,
-) -> OParlJSONResponse:
-    page: dict[str, Any] = paginate(
-        session,
-        kind.model,
-        scope,
-        params,
-        options=kind.load_options,
-        render=render,
-        list_url=list_url,
-        to_json=kind.to_json,
-    )
-    return oparl_response(page, render)
+    parent: type[OParlObject] | None,
+) -> Response:
+    if render.nonpublic or render.omit_internal:  # rendered per request; never in a shared cache
+        page: dict[str, Any] = paginate(
+            session,
+            kind.model,
+            scope,
+            params,
+            options=kind.load_options,
+            render=render,
+            list_url=list_url,
+            to_json=kind.to_json,
+        )
+        return oparl_response(page, render)
+    cache: PublicCache = request.app.state.cache
+    snapshots: Snapshots = request.app.state.snapshots
+    tables = [table_of(kind.model).name, *([table_of(parent).name] if parent is not None else [])]
+    gens, last_modified = generations(session, tables)
+    page_url = with_query(list_url, {**params.canonical, "after": str(params.after or "")})
+    etag = etag_for(snapshots.key, gens, page_url)
+
+    def body() -> bytes:
+        cached = cache.pages.get(etag)
+        if cached is not None:
+            return cached
+        where = list_where(kind.model, scope, params, nonpublic=False)
+        count_key = (gens, with_query(list_url, params.canonical))
+        total = cache.counts.get(count_key)
+        if total is None:
+            total = count(session, kind.model, where)
+            cache.counts.put(count_key, total)
+        page = rendered_page(session, kind, where, params, snapshots=snapshots, list_url=list_url, total=total)
+        cache.pages.put(etag, page)
+        return page
+
+    return cache.respond(request, etag, last_modified, body)
 
 
 def _require(session: Session, model: type[OParlObject], object_id: int, render: Render) -> None:
@@ -59,44 +87,50 @@ def _require(session: Session, model: type[OParlObject], object_id: int, render:
 
 
 @router.get("/body", responses=ERRORS)
-def list_bodies(session: SessionDep, params: ListParamsDep, render: ListRenderDep) -> OParlJSONResponse:
+def list_bodies(request: Request, session: SessionDep, params: ListParamsDep, render: ListRenderDep) -> Response:
     """The System's Bodies."""
-    return _page(session, KINDS["Body"], [], params, render, render.urls.bodies())
+    return _page(request, session, KINDS["Body"], [], params, render, render.urls.bodies(), None)
 
 
 @router.get("/body/{object_id}/{list_name}", responses=ERRORS)
 def list_body_objects(
-    list_name: BodyList, object_id: IdDep, session: SessionDep, params: ListParamsDep, render: ListRenderDep
-) -> OParlJSONResponse:
+    request: Request,
+    list_name: BodyList,
+    object_id: IdDep,
+    session: SessionDep,
+    params: ListParamsDep,
+    render: ListRenderDep,
+) -> Response:
     """One of a Body's ten lists, paged by a cursor in links.next."""
     _require(session, Body, object_id, render)
     kind = BODY_LISTED[list_name.value]
     scope = [kind.model.body_id == object_id]  # type: ignore[attr-defined]
-    return _page(session, kind, scope, params, render, render.urls.body_list(object_id, kind.type_name))
+    url = render.urls.body_list(object_id, kind.type_name)
+    return _page(request, session, kind, scope, params, render, url, Body)
 
 
 @router.get("/organization/{object_id}/meeting", responses=ERRORS)
 def list_organization_meetings(
-    object_id: IdDep, session: SessionDep, params: ListParamsDep, render: ListRenderDep
-) -> OParlJSONResponse:
+    request: Request, object_id: IdDep, session: SessionDep, params: ListParamsDep, render: ListRenderDep
+) -> Response:
     """The meetings of an Organization (inverse of Meeting.organization)."""
-    return _organization_list(session, object_id, "Meeting", meeting_organization, params, render)
+    return _organization_list(request, session, object_id, "Meeting", meeting_organization, params, render)
 
 
 @router.get("/organization/{object_id}/consultation", responses=ERRORS)
 def list_organization_consultations(
-    object_id: IdDep, session: SessionDep, params: ListParamsDep, render: ListRenderDep
-) -> OParlJSONResponse:
+    request: Request, object_id: IdDep, session: SessionDep, params: ListParamsDep, render: ListRenderDep
+) -> Response:
     """The consultations of an Organization (inverse of Consultation.organization, OParl 1.1)."""
-    return _organization_list(session, object_id, "Consultation", consultation_organization, params, render)
+    return _organization_list(request, session, object_id, "Consultation", consultation_organization, params, render)
 
 
 def _organization_list(
-    session: Session, object_id: int, type_name: str, link: Table, params: ListParams, render: Render
-) -> OParlJSONResponse:
+    request: Request, session: Session, object_id: int, type_name: str, link: Table, params: ListParams, render: Render
+) -> Response:
     """Objects that name the Organization in their ordered `organization` link table."""
     _require(session, Organization, object_id, render)
     kind = KINDS[type_name]
     linked = select(link.c.owner_id).where(link.c.target_id == object_id)
     url = render.urls.organization_list(object_id, type_name)
-    return _page(session, kind, [kind.model.id.in_(linked)], params, render, url)
+    return _page(request, session, kind, [kind.model.id.in_(linked)], params, render, url, Organization)

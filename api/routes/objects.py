@@ -5,14 +5,19 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from api.caching import PublicCache, etag_for
 from api.deps import IdDep, ObjectRenderDep, SessionDep
-from api.responses import OParlJSONResponse, oparl_response
+from api.responses import oparl_response
 from models import System
+from oparl.base import Render
 from oparl.errors import NotFound
+from oparl.kind import Kind
 from oparl.registry import BY_SEGMENT, KINDS
+from oparl.snapshot import Snapshots
 from oparl.urls import API_PATH
 
 router = APIRouter(prefix=API_PATH, tags=["objects"])
@@ -22,20 +27,46 @@ Segment = StrEnum("Segment", {seg: seg for seg in BY_SEGMENT if seg != "system"}
 
 
 @router.get("/system", responses=ERRORS)
-def get_system(session: SessionDep, render: ObjectRenderDep) -> OParlJSONResponse:
+def get_system(request: Request, session: SessionDep, render: ObjectRenderDep) -> Response:
     """The System object: the entry point of the API."""
-    system = session.scalars(select(System).order_by(System.id).limit(1)).first()
-    if system is None:
+    system_id = session.scalar(select(System.id).order_by(System.id).limit(1))
+    if system_id is None:
         raise NotFound("Dieser Server hat noch kein System-Objekt: bitte Daten laden.")
-    return oparl_response(KINDS["System"].to_json(system, render), render)
+    return _object(request, session, KINDS["System"], system_id, render)
 
 
 @router.get("/{segment}/{object_id}", responses=ERRORS)
-def get_object(segment: Segment, object_id: IdDep, session: SessionDep, render: ObjectRenderDep) -> OParlJSONResponse:
+def get_object(
+    request: Request, segment: Segment, object_id: IdDep, session: SessionDep, render: ObjectRenderDep
+) -> Response:
     """One object of any type; a deleted one answers 200 as a tombstone (spec 6)."""
-    kind = BY_SEGMENT[segment.value]
-    row = session.scalar(select(kind.model).where(kind.model.id == object_id).options(*kind.load_options))
+    return _object(request, session, BY_SEGMENT[segment.value], object_id, render)
+
+
+def _object(request: Request, session: Session, kind: Kind, object_id: int, render: Render) -> Response:
+    model = kind.model
+    missing = NotFound(f"Kein Objekt vom Typ {kind.type_name} mit der Kennung {object_id}.")
+    if render.nonpublic:  # rendered per request; never in a shared cache
+        row = session.scalar(select(model).where(model.id == object_id).options(*kind.load_options))
+        if row is None:
+            raise missing
+        return oparl_response(kind.to_json(row, render), render)
+    stored = session.execute(
+        select(model.revision, model.modified, model.ever_public, model.rendered, model.rendered_key).where(
+            model.id == object_id
+        )
+    ).first()
     # An object never published does not exist for anonymous clients; a depublished one is a tombstone.
-    if row is None or not (render.nonpublic or row.ever_public):
-        raise NotFound(f"Kein Objekt vom Typ {kind.type_name} mit der Kennung {object_id}.")
-    return oparl_response(kind.to_json(row, render), render)
+    if stored is None or not stored.ever_public:
+        raise missing
+    snapshots: Snapshots = request.app.state.snapshots
+    cache: PublicCache = request.app.state.cache
+
+    def body() -> bytes:
+        if stored.rendered_key == snapshots.key:
+            return bytes(stored.rendered)
+        row = session.scalar(select(model).where(model.id == object_id).options(*kind.load_options))
+        return snapshots.dumps(kind, row)
+
+    etag = etag_for(snapshots.key, kind.type_name, object_id, stored.revision)
+    return cache.respond(request, etag, stored.modified, body)

@@ -108,7 +108,7 @@ def _atomic(session: Session) -> Iterator[None]:
 
 def _commit(request: Request, session: Session, loader: Loader, objs: list[OParlObject]) -> list[Outcome]:
     with _atomic(session):
-        write.commit(session, loader, request.app.state.clock)
+        write.commit(session, loader, request.app.state.clock, request.app.state.snapshots)
     outcomes = []
     for obj in objs:
         action = "deleted" if obj.deleted else "created" if obj in loader.created else "unchanged"

@@ -34,6 +34,7 @@ from oparl.ingest.convert import Converter
 from oparl.ingest.quirks import Normaliser, is_error_body, list_page, next_link
 from oparl.load import Loader
 from oparl.records import MODELS, RecordError
+from oparl.snapshot import Snapshots
 from oparl.urls import UrlBuilder
 
 # Body lists in the order that lets most references point backwards; 1.0 sources have the first four.
@@ -106,6 +107,7 @@ class Harvester:
         self.clock, self.options, self.progress = clock, options or Options(), progress
         self.summary = Summary(quirks=client.quirks)
         self.convert = Converter(client.quirks, tz)
+        self.snapshots = Snapshots(urls, tz)
         self.stamps: list[str] = []
 
     # -- the run ----------------------------------------------------------------------------------
@@ -302,7 +304,7 @@ class Harvester:
                     todo = self._drop_failed(todo, exc)
                     continue
                 self._bookkeep(session, source_id, todo, missing, cursor, pending)
-                write.commit(session, loader, self.clock)
+                write.commit(session, loader, self.clock, self.snapshots)
                 self._count(loader)
                 return
 
@@ -404,7 +406,7 @@ class Harvester:
             for key in session.scalars(select(model.key).where(model.key.startswith(prefix), ~model.deleted)):
                 if key is not None and key not in seen:
                     loader.delete(type_name, key)
-        write.commit(session, loader, self.clock)
+        write.commit(session, loader, self.clock, self.snapshots)
         self._count(loader)
 
     def _download_files(self, batch: int = 200) -> None:
@@ -428,7 +430,7 @@ class Harvester:
                 with self.sessions() as session:
                     loader = Loader(session, urls=self.urls, store=self.store, base_dir=Path(folder))
                     loader.load(records, replace=False)
-                    write.commit(session, loader, self.clock)
+                    write.commit(session, loader, self.clock, self.snapshots)
                     self._count(loader)
 
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Organization
+from api.settings import Settings
+from models import Organization, Paper
 from models.links import consultation_organization, paper_auxiliary_file, paper_originator_person
+from oparl.snapshot import Snapshots
+from oparl.urls import UrlBuilder
 from tests.conftest import QueryCounter
 from tests.factories import (
     link,
@@ -48,4 +52,25 @@ def test_paper_page_queries_do_not_grow_with_page_size(
         assert [len(p["auxiliaryFile"]) for p in page["data"]] == [2] * size
         counts[size] = count_queries.count
     assert counts[1] == counts[10] == counts[100]
-    assert counts[100] == 16  # the Body check, the page, the count, and one query per eager load
+    # Not rendered yet: the Body check, the list generations, the stored page, the count, the rows
+    # rendered live and one query per eager load.
+    assert counts[100] == 18
+
+
+def test_rendered_pages_cost_four_queries_and_cached_ones_two(
+    client: TestClient, session: Session, settings: Settings, count_queries: QueryCounter
+) -> None:
+    body_id = council_with_papers(session, 100)
+    live = client.get(f"/oparl/v1.1/body/{body_id}/paper?limit=100&created_since=2000-01-01").content
+    snapshots = Snapshots(UrlBuilder(settings.public_base_url), settings.zone)
+    assert snapshots.refresh(session, {Paper: set(session.scalars(select(Paper.id)))}) == 100
+    for size in (1, 10, 100):
+        count_queries.count = 0
+        client.get(f"/oparl/v1.1/body/{body_id}/paper?limit={size}")
+        assert count_queries.count == 4  # the Body check, the list generations, the stored page, the count
+        count_queries.count = 0
+        client.get(f"/oparl/v1.1/body/{body_id}/paper?limit={size}")
+        assert count_queries.count == 2  # the Body check and the generations: the page is cached
+    # Stored renderings join into the same bytes as live rendering (another URL: no cached page).
+    stored = client.get(f"/oparl/v1.1/body/{body_id}/paper?limit=100&created_since=2000-01-02").content
+    assert stored.split(b'"pagination"')[0] == live.split(b'"pagination"')[0]

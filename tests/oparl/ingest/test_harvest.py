@@ -49,7 +49,9 @@ def forwarding(source: TestClient, *, fail_after: int | None = None, hook: Any =
         if hook is not None and (answer := hook(request)) is not None:
             return answer  # type: ignore[no-any-return]
         answer = source.get(str(request.url).removeprefix(BASE_URL))
-        return httpx.Response(answer.status_code, headers=dict(answer.headers), content=answer.content)
+        # The test client has decoded the body already: forward it as plain bytes.
+        headers = {k: v for k, v in answer.headers.items() if k not in ("content-encoding", "content-length")}
+        return httpx.Response(answer.status_code, headers=headers, content=answer.content)
 
     return httpx.MockTransport(handle)
 

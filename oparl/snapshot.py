@@ -1,0 +1,108 @@
+"""Stored renderings: each object's anonymous JSON, written when the object is stamped.
+
+Rendering an object (loading what it embeds and references, building the wire model) costs far
+more than sending it; list pages of stored bytes cost little more than the bytes. The write path
+clears an object's `rendered_key` whenever it stamps the object (`oparl.cascade`), and `refresh`
+renders the stamped objects again in the same transaction, so readers see new bytes exactly when
+they see the change. A rendering counts only if its key matches this process's `Snapshots.key`
+(the rendering code, base URL and time zone); any other row is rendered live on read, so a stale
+rendering is never served, after an upgrade or a configuration change either.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy.orm import Session
+
+from models import OParlObject
+from oparl.base import Render
+from oparl.cascade import chunks
+from oparl.kind import Kind
+from oparl.registry import KINDS
+from oparl.urls import UrlBuilder
+
+Ids = Iterable[int]
+_PACKAGE = Path(__file__).parent
+
+
+def _code_hash() -> str:
+    """Digest of the wire-format code: any change to it makes every stored rendering stale."""
+    digest = hashlib.sha256()
+    for path in sorted(_PACKAGE.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+CODE_HASH = _code_hash()
+KIND_OF: dict[type[OParlObject], Kind] = {kind.model: kind for kind in KINDS.values()}
+
+
+@dataclass(frozen=True)
+class Snapshots:
+    urls: UrlBuilder
+    tz: ZoneInfo
+    key: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        seed = f"{CODE_HASH}\0{self.urls.api}\0{self.tz.key}".encode()
+        object.__setattr__(self, "key", hashlib.sha256(seed).hexdigest()[:32])
+
+    @property
+    def render(self) -> Render:
+        return Render(urls=self.urls, tz=self.tz)
+
+    def dumps(self, kind: Kind, row: Any) -> bytes:
+        return orjson.dumps(kind.to_json(row, self.render))
+
+    def refresh(self, session: Session, objects: dict[type[OParlObject], set[int]]) -> int:
+        """Renders `objects` again (in the caller's transaction); returns how many."""
+        done = 0
+        for model, ids in objects.items():
+            for chunk in chunks(sorted(ids)):
+                done += self._render_rows(session, model, chunk, guard=False)
+        return done
+
+    def refresh_stale(
+        self, session: Session, *, batch: int = 500, progress: Callable[[str, int], None] | None = None
+    ) -> int:
+        """Renders every object whose stored rendering is missing or stale, committing per batch.
+
+        Runs beside live traffic: a row stamped by a writer meanwhile is left to that writer.
+        """
+        done = 0
+        for kind in KINDS.values():
+            model = kind.model
+            after = 0
+            while True:
+                stale = or_(model.rendered_key.is_(None), model.rendered_key != self.key)
+                ids = list(
+                    session.scalars(select(model.id).where(stale, model.id > after).order_by(model.id).limit(batch))
+                )
+                if not ids:
+                    break
+                done += self._render_rows(session, model, ids, guard=True)
+                session.commit()
+                after = ids[-1]
+                if progress is not None:
+                    progress(kind.type_name, done)
+        return done
+
+    def _render_rows(self, session: Session, model: type[OParlObject], ids: list[int], *, guard: bool) -> int:
+        kind = KIND_OF[model]
+        rows = session.scalars(select(model).where(model.id.in_(ids)).options(*kind.load_options)).all()
+        values = [{"_id": row.id, "_rev": row.revision, "_bytes": self.dumps(kind, row)} for row in rows]
+        if values:
+            statement = update(model).where(model.id == bindparam("_id"))
+            if guard:  # written only if no writer stamped the row since it was read
+                statement = statement.where(model.revision == bindparam("_rev"))
+            session.connection().execute(statement.values(rendered=bindparam("_bytes"), rendered_key=self.key), values)
+        session.expire_all()
+        return len(values)
