@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import swagger_ui_bundle
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.caching import PublicCache
+from api.caching import JSON, PublicCache
 from api.errors import add_exception_handlers, error_response
 from api.routes import ROUTERS
 from api.settings import Settings
@@ -156,10 +157,24 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
     for router in ROUTERS:
         app.include_router(router)
     _offline_docs(app)
+    if settings.bench_ceiling_file is not None:
+        _bench_ceiling(app, settings.bench_ceiling_file)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(HeadAsGet)
     app.add_middleware(CORSEverywhere)
     return app
+
+
+def _bench_ceiling(app: FastAPI, path: Path) -> None:
+    """The benchmark's ceiling: the same bytes as a real page, through the same middleware, from
+    memory. Read on first use, so the benchmark can write the file after the server started."""
+    held: list[bytes] = []
+
+    @app.get("/bench/ceiling", include_in_schema=False)
+    async def ceiling() -> Response:
+        if not held:
+            held.append(path.read_bytes())
+        return Response(held[0], media_type=JSON)
 
 
 def _offline_docs(app: FastAPI) -> None:

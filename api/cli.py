@@ -1,12 +1,17 @@
-"""`oparl-server`: demo, serve, migrate, load-fixtures. Wiring only: the work is in models/ and oparl/."""
+"""`oparl-server`: demo, serve, migrate, load-fixtures, harvest, token, generate, render.
+
+Wiring only: the work is in models/ and oparl/."""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import multiprocessing
+import os
 import sys
 import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TextIO
 
@@ -26,6 +31,7 @@ from oparl.ingest.client import Politeness, SourceClient
 from oparl.ingest.harvest import Harvester, Options, Summary
 from oparl.load import Loader, read_directory
 from oparl.snapshot import Snapshots
+from oparl.synthetic import Generator
 from oparl.urls import UrlBuilder
 
 DEMO_FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "luebeck"
@@ -118,6 +124,62 @@ class Progress:
             print(line, file=self.stream, flush=True)
 
 
+def generate(settings: Settings, args: argparse.Namespace) -> None:
+    """A synthetic council into an empty database, rendered and ready to serve."""
+    engine = make_engine(url=settings.database_url)
+    check_schema(engine)
+    try:
+        with make_sessionmaker(engine)() as session:
+            started = time.monotonic()
+            generator = Generator(
+                session, ContentStore(settings.files_dir), papers=args.papers, seed=args.seed, tz=settings.zone
+            )
+            counts = generator.run()
+            session.commit()
+            took = time.monotonic() - started
+            print(f"generated {counts.total} rows in {took:.1f} s ({counts.total / took:,.0f} rows/s)", flush=True)
+            for table, rows in sorted(counts.rows.items()):
+                print(f"  {table}: {rows}")
+        if not args.no_render:
+            render(settings, args.jobs)
+    finally:
+        engine.dispose()
+
+
+def render(settings: Settings, jobs: int | None = None) -> None:
+    """Stores the rendering of every object that has none or a stale one (after an upgrade, say),
+    in one process per core: rendering is CPU-bound Python."""
+    engine = make_engine(url=settings.database_url)
+    try:
+        check_schema(engine)
+    finally:
+        engine.dispose()
+    jobs = jobs or os.cpu_count() or 1
+    started = time.monotonic()
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        done = sum(pool.map(_render_part, [settings] * jobs, [(k, jobs) for k in range(jobs)]))
+    took = time.monotonic() - started
+    print(f"rendered {done} objects in {took:.1f} s ({done / took:,.0f}/s, {jobs} processes)", flush=True)
+
+
+def _render_part(settings: Settings, part: tuple[int, int]) -> int:
+    engine = make_engine(url=settings.database_url)
+    snapshots = Snapshots(UrlBuilder(settings.public_base_url), settings.zone)
+    started, last = time.monotonic(), [time.monotonic()]
+
+    def progress(type_name: str, done: int) -> None:
+        now = time.monotonic()
+        if part[0] == 0 and now - last[0] >= 15:
+            last[0] = now
+            print(f"  process 1: {done} objects, now {type_name}, {done / (now - started):,.0f}/s", flush=True)
+
+    try:
+        with make_sessionmaker(engine)() as session:
+            return snapshots.refresh_stale(session, part=part, progress=progress)
+    finally:
+        engine.dispose()
+
+
 def serve(settings: Settings) -> None:
     engine = make_engine(url=settings.database_url)
     try:
@@ -126,7 +188,14 @@ def serve(settings: Settings) -> None:
         engine.dispose()
     print(f"OParl System: {settings.public_base_url}/oparl/v1.1/system", flush=True)
     print(f"API docs:     {settings.public_base_url}/docs", flush=True)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
+    if settings.workers > 1:  # each worker builds its app from the same OPARL_* environment
+        os.environ.update({"OPARL_DATABASE_URL": settings.database_url, "OPARL_HOST": settings.host})
+        os.environ.update({"OPARL_PORT": str(settings.port), "OPARL_PUBLIC_BASE_URL": settings.public_base_url})
+        uvicorn.run(
+            "api.app:create_app", factory=True, host=settings.host, port=settings.port, workers=settings.workers
+        )
+    else:
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
 
 
 def demo(settings: Settings) -> None:
@@ -145,7 +214,8 @@ def demo(settings: Settings) -> None:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    overrides = {k: v for k, v in (("host", getattr(args, "host", None)), ("port", getattr(args, "port", None))) if v}
+    options = ("host", "port", "workers")
+    overrides = {k: v for k in options if (v := getattr(args, k, None))}
     return Settings(**overrides)
 
 
@@ -159,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=text)
         sub.add_argument("--host", help="interface to listen on (OPARL_HOST, default 127.0.0.1)")
         sub.add_argument("--port", type=int, help="port to listen on (OPARL_PORT, default 8000)")
+        sub.add_argument("--workers", type=int, help="worker processes (OPARL_WORKERS, default 1)")
     commands.add_parser("migrate", help="create or upgrade the database schema")
     load = commands.add_parser("load-fixtures", help="load a folder of OParl-shaped JSON records")
     load.add_argument("path", type=Path)
@@ -170,6 +241,13 @@ def build_parser() -> argparse.ArgumentParser:
     harvest.add_argument("--files", action="store_true", help="download file contents too")
     harvest.add_argument("--full", action="store_true", help="walk everything, ignoring modified_since")
     harvest.add_argument("--overlap-hours", type=float, default=1.0, help="incremental overlap window (default 1)")
+    gen = commands.add_parser("generate", help="a synthetic council of any size into an empty database")
+    gen.add_argument("--papers", type=int, default=10_000, help="number of papers (default 10000)")
+    gen.add_argument("--seed", type=int, default=1, help="random seed: the same seed gives the same data (default 1)")
+    gen.add_argument("--no-render", action="store_true", help="skip storing renderings (see 'render')")
+    gen.add_argument("--jobs", type=int, help="rendering processes (default: one per core)")
+    rend = commands.add_parser("render", help="store renderings of objects that have none or a stale one")
+    rend.add_argument("--jobs", type=int, help="processes (default: one per core)")
     tokens = commands.add_parser("token", help="API tokens for the write API and non-public records")
     actions = tokens.add_subparsers(dest="action", required=True)
     create = actions.add_parser("create", help="create a token and print it (once)")
@@ -193,6 +271,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return harvest(settings, args)
         elif args.command == "token":
             token(settings, args)
+        elif args.command == "generate":
+            generate(settings, args)
+        elif args.command == "render":
+            render(settings, args.jobs)
         elif args.command == "migrate":
             migrate(settings)
             print(f"migrated {settings.database_url}")

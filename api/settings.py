@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     cache_mb: int = 48
     # Cache-Control max-age of public answers; 0 lets caches keep them but revalidate each time.
     cache_max_age: int = 0
+    # Worker processes of `oparl-server serve` (each with its own cache; all share the database).
+    workers: int = 1
+    # Benchmark only: GET /bench/ceiling answers this file's bytes, the ceiling of the app stack.
+    bench_ceiling_file: Path | None = None
 
     @field_validator("timezone")
     @classmethod

@@ -71,38 +71,55 @@ class Snapshots:
         return done
 
     def refresh_stale(
-        self, session: Session, *, batch: int = 500, progress: Callable[[str, int], None] | None = None
+        self,
+        session: Session,
+        *,
+        batch: int = 500,
+        part: tuple[int, int] = (0, 1),
+        progress: Callable[[str, int], None] | None = None,
     ) -> int:
         """Renders every object whose stored rendering is missing or stale, committing per batch.
 
         Runs beside live traffic: a row stamped by a writer meanwhile is left to that writer.
+        `part=(k, n)` takes only the ids that are k modulo n, so n processes can share the work.
         """
         done = 0
+        share, parts = part
         for kind in KINDS.values():
             model = kind.model
             after = 0
             while True:
                 stale = or_(model.rendered_key.is_(None), model.rendered_key != self.key)
-                ids = list(
-                    session.scalars(select(model.id).where(stale, model.id > after).order_by(model.id).limit(batch))
-                )
+                mine = model.id % parts == share
+                query = select(model.id).where(stale, mine, model.id > after).order_by(model.id).limit(batch)
+                ids = list(session.scalars(query))
                 if not ids:
                     break
-                done += self._render_rows(session, model, ids, guard=True)
+                values = self._dump_rows(session, model, ids)
+                session.expunge_all()  # cheaper than expiring thousands of objects one by one
+                session.commit()  # ends the read: SQLite lets a writer in only on a current snapshot
+                self._store(session, model, values, guard=True)
                 session.commit()
+                done += len(values)
                 after = ids[-1]
                 if progress is not None:
                     progress(kind.type_name, done)
         return done
 
     def _render_rows(self, session: Session, model: type[OParlObject], ids: list[int], *, guard: bool) -> int:
+        values = self._dump_rows(session, model, ids)
+        self._store(session, model, values, guard=guard)
+        session.expire_all()
+        return len(values)
+
+    def _dump_rows(self, session: Session, model: type[OParlObject], ids: list[int]) -> list[dict[str, Any]]:
         kind = KIND_OF[model]
         rows = session.scalars(select(model).where(model.id.in_(ids)).options(*kind.load_options)).all()
-        values = [{"_id": row.id, "_rev": row.revision, "_bytes": self.dumps(kind, row)} for row in rows]
+        return [{"_id": row.id, "_rev": row.revision, "_bytes": self.dumps(kind, row)} for row in rows]
+
+    def _store(self, session: Session, model: type[OParlObject], values: list[dict[str, Any]], *, guard: bool) -> None:
         if values:
             statement = update(model).where(model.id == bindparam("_id"))
             if guard:  # written only if no writer stamped the row since it was read
                 statement = statement.where(model.revision == bindparam("_rev"))
             session.connection().execute(statement.values(rendered=bindparam("_bytes"), rendered_key=self.key), values)
-        session.expire_all()
-        return len(values)

@@ -6,20 +6,23 @@ paper moves on through its Beratungsfolge (1–6 consultations, the last one dec
 committees. So every row is written after the rows it references, and the generator streams:
 memory stays flat at a million papers. Rows go in with bulk inserts, not through the write path
 (`oparl.load`), which checks and cascades one record at a time; `snapshot.refresh_all` renders
-them afterwards.
+them afterwards (`Snapshots.refresh_stale`). New papers are paced evenly over the years the
+council runs, so every year has its share of papers, meetings and files.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import heapq
+import json
 import random
 from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import JSON, Boolean, Table, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from models import (
@@ -36,6 +39,8 @@ from models import (
     Person,
     System,
 )
+from models.base import Base, UTCDateTime
+from models.generation import ListGeneration
 from models.links import (
     consultation_organization,
     meeting_organization,
@@ -53,6 +58,7 @@ LAST_CHANGE = dt.datetime(2026, 6, 30, 12, 0, tzinfo=dt.UTC)
 TERMS = [(dt.date(y, 6, 1), dt.date(y + 5, 5, 31)) for y in range(2003, 2024, 5)]
 FIXED_ITEMS = ("Eröffnung und Feststellung der Tagesordnung", "Genehmigung der Niederschrift")
 LAST_ITEM = "Mitteilungen und Verschiedenes"
+REPORTS = ("Bericht der Verwaltung", "Anfragen der Mitglieder", "Sachstandsbericht", "Einwohnerfragestunde")
 PAPER_TYPES = ("Beschlussvorlage", "Mitteilungsvorlage", "Antrag", "Anfrage", "Bericht", "Dringlichkeitsvorlage")
 TOPICS = (
     "Radverkehrskonzept",
@@ -118,8 +124,17 @@ class Size:
 
     @property
     def committees(self) -> int:
-        # Enough agenda slots for ~3.5 consultations per paper over about 21 years.
-        return max(6, -(-self.papers // 2500))
+        # Agenda slots to spare for ~3.5 consultations per paper over about 21 years.
+        return max(6, -(-self.papers // 2000))
+
+    @property
+    def meeting_gap(self) -> int:
+        """Fewest days between two meetings of one committee: as often as its share of ~3.5
+        consultations per paper needs (about 15 of a meeting's slots go to papers), from
+        fortnightly in a big council to yearly in a tiny one."""
+        meetings = 3.5 * self.papers / ((self.committees + 1) * 15)
+        span = (LAST_CHANGE.date() - START).days
+        return int(min(365, max(14, span / max(meetings, 1.0) / 1.25)))
 
     @property
     def persons(self) -> int:
@@ -157,6 +172,10 @@ class Generator:
         self.seed = seed
         self.contents = [store.put(_pdf(seed, n), f"dokument-{n}.pdf") for n in range(16)]
         self.buffers: dict[Table, list[dict[str, Any]]] = {}
+        self.buffered = 0
+        # Only this thread touches the session's connection between `run`'s start and end.
+        self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="synthetic-writer")
+        self.pending: Future[None] | None = None
         self.counts = Counts()
         self.next_id: dict[str, int] = {}
         self.body_id = 1
@@ -170,9 +189,28 @@ class Generator:
         rooms = self._locations()
         council, committees, fractions = self._organizations(rooms)
         self._persons([council, *committees], fractions)
-        self._meetings(council, committees, fractions, rooms)
-        self._flush()
+        try:
+            self._meetings(council, committees, fractions, rooms)
+            self._flush()
+        finally:
+            self.writer.shutdown(wait=True)
+        if self.pending is not None:
+            self.pending.result()
+        self._move_generations()
         return self.counts
+
+    def _move_generations(self) -> None:
+        """Cached list pages of whatever was served before are stale now (the write path does this per write)."""
+        for name in self.counts.rows:
+            table = Base.metadata.tables[name]
+            latest = select(func.max(table.c.modified)).scalar_subquery() if "modified" in table.c else None
+            if latest is None:
+                continue
+            self.session.execute(
+                update(ListGeneration)
+                .where(ListGeneration.table_name == table.name)
+                .values(value=ListGeneration.value + 1, modified=latest)
+            )
 
     def _id(self, table: str) -> int:
         self.next_id[table] = self.next_id.get(table, 0) + 1
@@ -181,16 +219,24 @@ class Generator:
     def _add(self, model_or_table: Any, **row: Any) -> None:
         table: Table = getattr(model_or_table, "__table__", model_or_table)
         self.buffers.setdefault(table, []).append(row)
-        if sum(len(rows) for rows in self.buffers.values()) >= self.FLUSH_ROWS:
+        self.buffered += 1
+        if self.buffered >= self.FLUSH_ROWS:
             self._flush()
 
     def _flush(self) -> None:
-        # Parents before children: the buffers were created in dependency order, link tables last.
-        for table, rows in sorted(self.buffers.items(), key=lambda item: _ORDER.index(item[0].name)):
+        """Hands the buffered rows to the writer thread: the database works while the next batch is made."""
+        if self.pending is not None:
+            self.pending.result()  # one batch in flight at most: memory stays flat
+        batch = sorted(self.buffers.items(), key=lambda item: _ORDER.index(item[0].name))
+        self.buffers, self.buffered = {}, 0
+        self.pending = self.writer.submit(self._write, batch)
+
+    def _write(self, batch: list[tuple[Table, list[dict[str, Any]]]]) -> None:
+        # Parents before children: dependency order, link tables last.
+        for table, rows in batch:
             if rows:
-                self.session.execute(insert(table), rows)
+                _insert_many(self.session, table, rows)
                 self.counts.rows[table.name] = self.counts.rows.get(table.name, 0) + len(rows)
-                rows.clear()
 
     def _common(self, table: str, created: dt.datetime, modified: dt.datetime | None = None) -> dict[str, Any]:
         object_id = self._id(table)
@@ -217,7 +263,9 @@ class Generator:
 
     def _system_and_body(self) -> None:
         created = self._at(START)
-        self._add(System, **self._common("system", created), name="Synthetischer Rat", vendor="oparl-server")
+        self._add(
+            System, **self._common("system", created), name="Synthetischer Rat", vendor="https://www.example.org/"
+        )
         body = self._common("body", created)
         self._add(
             Body,
@@ -324,11 +372,19 @@ class Generator:
             day, org = heapq.heappop(calendar)
             numbers[org] = numbers.get(org, 0) + 1
             room = self.rng.choice(rooms)
+            due = self._papers_due(day)
             created_papers = self._meeting(
-                day, org, numbers[org], room, waiting, created_papers, council, committees, fractions
+                day, org, numbers[org], room, waiting, created_papers, due, council, committees, fractions
             )
             if created_papers < self.size.papers or any(waiting.values()):
-                heapq.heappush(calendar, (day + dt.timedelta(days=self.rng.randint(14, 21)), org))
+                gap = self.size.meeting_gap
+                heapq.heappush(calendar, (day + dt.timedelta(days=self.rng.randint(gap, gap * 3 // 2)), org))
+
+    def _papers_due(self, day: dt.date) -> int:
+        """How many papers exist by `day`: an even pace from START to two months before LAST_CHANGE."""
+        span = (LAST_CHANGE.date() - START).days - 60
+        share = min(1.0, (day - START).days / span)
+        return min(self.size.papers, int(self.size.papers * share) + 1)
 
     def _meeting(
         self,
@@ -338,6 +394,7 @@ class Generator:
         room: int,
         waiting: dict[int, deque[_Pending]],
         created_papers: int,
+        due: int,
         council: int,
         committees: list[int],
         fractions: list[int],
@@ -369,13 +426,15 @@ class Generator:
         while slots and queue and queue[0].ready <= day:
             agenda.append((queue[0].name, queue.popleft()))
             slots -= 1
-        while slots and created_papers < self.size.papers:
+        while slots and created_papers < due:
             fresh = self._paper(day, org, council, committees, fractions)
             created_papers += 1
             agenda.append((fresh.name, fresh))
             slots -= 1
             if self.rng.random() < 0.005:  # a withdrawn paper: only its tombstone remains
                 self._tombstone(invited)
+        # Slots no paper needs: reports and questions without a paper of their own.
+        agenda += [(f"{self.rng.choice(REPORTS)}: {self.rng.choice(TOPICS)}", None) for _ in range(slots)]
         agenda.append((LAST_ITEM, None))
         for order, (name, on_agenda) in enumerate(agenda, start=1):
             item = self._common("agenda_item", invited, meeting["modified"])
@@ -428,7 +487,7 @@ class Generator:
             waiting[nxt].append(pending)
 
     def _paper(self, day: dt.date, org: int, council: int, committees: list[int], fractions: list[int]) -> _Pending:
-        dated = day - dt.timedelta(days=self.rng.randint(10, 40))
+        dated = max(START, day - dt.timedelta(days=self.rng.randint(10, 40)))
         created = self._at(dated, self.rng.randint(8, 15), self.rng.randrange(60))
         name = f"{self.rng.choice(VERBS)} {self.rng.choice(TOPICS)} {self.rng.choice(PLACES)}"
         row = self._common("paper", created, self._later(created, 120))
@@ -507,6 +566,48 @@ _ORDER = [
     "paper_related_paper",
     "consultation_organization",
 ]
+
+
+def _insert_many(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Driver-level bulk insert (COPY on PostgreSQL): SQLAlchemy's per-row parameter handling would
+    cost more than the database does. Values still pass through each column type's bind processor."""
+    connection = session.connection()
+    dialect = connection.dialect
+    compiled = insert(table).compile(dialect=dialect, column_keys=list(rows[0]))
+    order = list(compiled.positiontup or []) if compiled.positional else list(compiled.binds)
+    # Columns with a Python-side default (such as `revision`) that the rows leave out.
+    defaults = {k: table.c[k].default.arg for k in order if k not in rows[0]}  # type: ignore[union-attr]
+    processors = [(n, p) for n, k in enumerate(order) if (p := _bind_processor(table.c[k].type, dialect)) is not None]
+    params: list[list[Any]] = []
+    for row in rows:
+        values = [row[k] if k in row else defaults[k] for k in order]
+        for n, process in processors:
+            values[n] = process(values[n])
+        params.append(values)
+    if dialect.name == "postgresql":
+        columns = ", ".join(dialect.identifier_preparer.quote(k) for k in order)
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(f"COPY {dialect.identifier_preparer.format_table(table)} ({columns}) FROM STDIN") as copy:
+            for values in params:
+                copy.write_row(values)
+        return
+    if compiled.positional:
+        connection.exec_driver_sql(str(compiled), [tuple(values) for values in params])
+    else:
+        connection.exec_driver_sql(str(compiled), [dict(zip(order, values, strict=True)) for values in params])
+
+
+def _bind_processor(kind: Any, dialect: Any) -> Any:
+    if isinstance(kind, Boolean):  # both drivers take Python bools as they are
+        return None
+    if isinstance(kind, UTCDateTime):  # the generator's datetimes are UTC in whole seconds already
+        if dialect.name == "sqlite":  # SQLAlchemy's own SQLite format, which string comparisons rely on
+            return lambda value: value and value.replace(tzinfo=None).isoformat(" ", "microseconds")
+        return None
+    process = kind.dialect_impl(dialect).bind_processor(dialect)
+    if process is None and isinstance(kind, JSON):  # psycopg adapts JSON only inside SQLAlchemy's own path
+        return lambda value: None if value is None else json.dumps(value, ensure_ascii=False)
+    return process
 
 
 def _pdf(seed: int, n: int) -> bytes:

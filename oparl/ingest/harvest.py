@@ -133,6 +133,11 @@ class Harvester:
         if self.options.files:
             self._download_files()
         self._end(source_id)
+        # Rendered once at the end, not per page: a file or agenda item stamps everything it is embedded
+        # in, and meetings would be rendered again for every page that touches them. Until then the
+        # changed objects are rendered on read.
+        with self.sessions() as session:
+            self.snapshots.refresh_stale(session)
         return self.summary
 
     def _unusable(self, reason: str) -> Summary:
@@ -304,7 +309,7 @@ class Harvester:
                     todo = self._drop_failed(todo, exc)
                     continue
                 self._bookkeep(session, source_id, todo, missing, cursor, pending)
-                write.commit(session, loader, self.clock, self.snapshots)
+                write.commit(session, loader, self.clock)
                 self._count(loader)
                 return
 
@@ -406,7 +411,7 @@ class Harvester:
             for key in session.scalars(select(model.key).where(model.key.startswith(prefix), ~model.deleted)):
                 if key is not None and key not in seen:
                     loader.delete(type_name, key)
-        write.commit(session, loader, self.clock, self.snapshots)
+        write.commit(session, loader, self.clock)
         self._count(loader)
 
     def _download_files(self, batch: int = 200) -> None:
@@ -430,7 +435,7 @@ class Harvester:
                 with self.sessions() as session:
                     loader = Loader(session, urls=self.urls, store=self.store, base_dir=Path(folder))
                     loader.load(records, replace=False)
-                    write.commit(session, loader, self.clock, self.snapshots)
+                    write.commit(session, loader, self.clock)
                     self._count(loader)
 
 
