@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import swagger_ui_bundle
+from anyio import to_thread
 from fastapi import FastAPI, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.caching import JSON, PublicCache
+from api.caching import JSON, CachedAnswers, GenerationReader, PublicCache
 from api.errors import add_exception_handlers, error_response
 from api.routes import ROUTERS
 from api.settings import Settings
@@ -130,14 +132,19 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(url=settings.database_url)
+        engine = make_engine(url=settings.database_url, pool_size=settings.threads)
+        to_thread.current_default_thread_limiter().total_tokens = settings.threads
+        reader = app.state.read_generations = GenerationReader(engine)  # for CachedAnswers; tests replace it
         try:
             check_schema(engine)
             app.state.engine = engine
             app.state.sessionmaker = make_sessionmaker(engine)
             app.state.write_sessionmaker = make_sessionmaker(engine.execution_options(sqlite_immediate=True))
+            # What start-up built lives as long as the process: keep the collector from walking it.
+            gc.freeze()
             yield
         finally:
+            reader.close()
             engine.dispose()
 
     app = FastAPI(
@@ -159,6 +166,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
     _offline_docs(app)
     if settings.bench_ceiling_file is not None:
         _bench_ceiling(app, settings.bench_ceiling_file)
+    app.add_middleware(CachedAnswers)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(HeadAsGet)
     app.add_middleware(CORSEverywhere)

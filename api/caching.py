@@ -8,24 +8,29 @@ no worker, on any host, serves a page older than the last committed write.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gzip
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from email.utils import format_datetime, parsedate_to_datetime
+from typing import Any, Generic, TypeVar
 
 import brotli
 from fastapi import Request, Response
-from sqlalchemy import select
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.orm import Session
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from models import ListGeneration
 
 JSON = "application/json; charset=utf-8"
 # Below this, compressing costs more than it saves.
 MIN_COMPRESS = 1024
+V = TypeVar("V")
 
 
 class ByteCache:
@@ -55,38 +60,52 @@ class ByteCache:
                 self.size -= len(evicted)
 
 
-class Counts:
-    """totalElements per list and filter, valid while the list generations stay put."""
+class Lru(Generic[V]):
+    """A thread-safe LRU with a fixed number of entries."""
 
     def __init__(self, entries: int = 4096) -> None:
         self.entries = entries
-        self.items: OrderedDict[object, int] = OrderedDict()
+        self.items: OrderedDict[object, V] = OrderedDict()
         self.lock = threading.Lock()
 
-    def get(self, key: object) -> int | None:
+    def get(self, key: object) -> V | None:
         with self.lock:
-            return self.items.get(key)
+            value = self.items.get(key)
+            if value is not None:
+                self.items.move_to_end(key)
+            return value
 
-    def put(self, key: object, value: int) -> None:
+    def put(self, key: object, value: V) -> None:
         with self.lock:
             self.items[key] = value
             if len(self.items) > self.entries:
                 self.items.popitem(last=False)
 
 
-def generations(session: Session, tables: list[str]) -> tuple[tuple[int, ...], dt.datetime | None]:
+_GENERATIONS = select(ListGeneration.table_name, ListGeneration.value, ListGeneration.modified)
+
+
+def generations(connection: Connection | Session, tables: Sequence[str]) -> tuple[tuple[int, ...], dt.datetime | None]:
     """The current generation of each table (in the given order) and the latest stamp among them."""
-    rows = {
-        row.table_name: row
-        for row in session.execute(
-            select(ListGeneration.table_name, ListGeneration.value, ListGeneration.modified).where(
-                ListGeneration.table_name.in_(tables)
-            )
-        )
-    }
+    rows = {row.table_name: row for row in connection.execute(_GENERATIONS)}
     values = tuple(rows[t].value if t in rows else -1 for t in tables)
     stamps = [rows[t].modified for t in tables if t in rows and rows[t].modified is not None]
     return values, max(stamps, default=None)
+
+
+@dataclass(frozen=True)
+class Validity:
+    """What a cached answer was built from: the list generations of the tables it shows."""
+
+    tables: tuple[str, ...]
+    generations: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Entry:
+    validity: Validity
+    etag: str
+    last_modified: dt.datetime | None
 
 
 def etag_for(*parts: object) -> str:
@@ -120,7 +139,8 @@ class PublicCache:
     def __init__(self, budget: int, max_age: int) -> None:
         self.pages = ByteCache(budget // 2)
         self.compressed = ByteCache(budget // 2)
-        self.counts = Counts()
+        self.counts: Lru[int] = Lru()  # totalElements per list and filter, by generations
+        self.entries: Lru[Entry] = Lru(100_000)  # (path, query) -> how its last answer can be reused
         self.cache_control = f"public, max-age={max_age}" if max_age > 0 else "public, no-cache"
 
     def headers(self, etag: str, last_modified: dt.datetime | None) -> dict[str, str]:
@@ -130,13 +150,42 @@ class PublicCache:
         return headers
 
     def respond(
-        self, request: Request, etag: str, last_modified: dt.datetime | None, body: Callable[[], bytes]
+        self,
+        request: Request,
+        etag: str,
+        last_modified: dt.datetime | None,
+        body: Callable[[], bytes],
+        validity: Validity | None = None,
     ) -> Response:
-        """304 when the client's copy is current (`body` is then never called), else the body."""
-        headers = self.headers(etag, last_modified)
+        """304 when the client's copy is current (`body` is then never called), else the body.
+
+        With `validity`, the answer is kept for `answer_cached` to give again while it holds."""
+        if validity is not None:
+            self.entries.put(_entry_key(request.scope), Entry(validity, etag, last_modified))
         if not_modified(request, etag, last_modified):
-            return Response(status_code=304, headers=headers)
-        content = body()
+            return Response(status_code=304, headers=self.headers(etag, last_modified))
+        content = self.pages.get(etag)
+        if content is None:
+            content = body()
+            self.pages.put(etag, content)
+        return self._full(request, etag, last_modified, content)
+
+    def entry_for(self, scope: Scope) -> Entry | None:
+        return self.entries.get(_entry_key(scope))
+
+    def answer_cached(self, scope: Scope, entry: Entry, current: tuple[int, ...]) -> Response | None:
+        """The answer to an anonymous GET from this worker's cache, if the list generations it was
+        built at are `current` still; None otherwise."""
+        if current != entry.validity.generations:
+            return None
+        request = Request(scope)
+        if not_modified(request, entry.etag, entry.last_modified):
+            return Response(status_code=304, headers=self.headers(entry.etag, entry.last_modified))
+        content = self.pages.get(entry.etag)
+        return None if content is None else self._full(request, entry.etag, entry.last_modified, content)
+
+    def _full(self, request: Request, etag: str, last_modified: dt.datetime | None, content: bytes) -> Response:
+        headers = self.headers(etag, last_modified)
         encoding = _pick_encoding(request.headers.get("accept-encoding", "")) if len(content) >= MIN_COMPRESS else None
         if encoding is not None:
             content = self._compress(content, etag, encoding)
@@ -150,6 +199,73 @@ class PublicCache:
             packed = brotli.compress(body, quality=4) if encoding == "br" else gzip.compress(body, 5, mtime=0)
             self.compressed.put(key, packed)
         return packed
+
+
+def _entry_key(scope: Scope) -> tuple[str, bytes]:
+    return scope["path"], scope["query_string"]
+
+
+class CachedAnswers:
+    """ASGI middleware: anonymous GETs the worker has answered before, and whose tables have not
+    moved since, are answered here, before routing, dependencies and the thread pool. The check
+    is one query of a 12-row table; blocking the event loop for it costs less than a thread hop."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET" and not _has_authorization(scope):
+            state = scope["app"].state
+            cache: PublicCache = state.cache
+            entry = cache.entry_for(scope)
+            if entry is not None:
+                try:
+                    current = state.read_generations(entry.validity.tables)
+                except Exception:  # the database is away: the routes answer (or say so) properly
+                    current = None
+                answer = None if current is None else cache.answer_cached(scope, entry, current)
+                if answer is not None:
+                    await answer(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
+
+
+class GenerationReader:
+    """The list generations, read on one autocommit connection of its own, from the event loop only:
+    each read sees every commit before it, at the cost of one tiny query."""
+
+    SQL = "SELECT table_name, value FROM list_generation"
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.connection: Any = None
+
+    def __call__(self, tables: Sequence[str]) -> tuple[int, ...]:
+        try:
+            if self.connection is None:
+                pooled = self.engine.raw_connection()
+                pooled.detach()  # kept for good, outside the pool
+                self.connection = pooled
+                if self.engine.dialect.name == "postgresql":
+                    pooled.driver_connection.autocommit = True  # type: ignore[union-attr]
+            cursor = self.connection.cursor()
+            cursor.execute(self.SQL)
+            values = dict(cursor.fetchall())
+            cursor.close()
+        except Exception:  # a lost connection: the next read opens a new one
+            self.close()
+            raise
+        return tuple(values.get(t, -1) for t in tables)
+
+    def close(self) -> None:
+        if self.connection is not None:
+            with contextlib.suppress(Exception):
+                self.connection.close()
+            self.connection = None
+
+
+def _has_authorization(scope: Scope) -> bool:
+    return any(name == b"authorization" for name, _ in scope["headers"])
 
 
 def _pick_encoding(header: str) -> str | None:

@@ -191,11 +191,17 @@ def serve(settings: Settings) -> None:
     if settings.workers > 1:  # each worker builds its app from the same OPARL_* environment
         os.environ.update({"OPARL_DATABASE_URL": settings.database_url, "OPARL_HOST": settings.host})
         os.environ.update({"OPARL_PORT": str(settings.port), "OPARL_PUBLIC_BASE_URL": settings.public_base_url})
+        os.environ["OPARL_ACCESS_LOG"] = str(settings.access_log)
         uvicorn.run(
-            "api.app:create_app", factory=True, host=settings.host, port=settings.port, workers=settings.workers
+            "api.app:create_app",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            access_log=settings.access_log,
         )
     else:
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, access_log=settings.access_log)
 
 
 def demo(settings: Settings) -> None:

@@ -1,12 +1,18 @@
-"""Dependencies shared by the routes, as Annotated aliases."""
+"""Dependencies shared by the routes, as Annotated aliases.
+
+They are `async def` although they do no I/O (or hand it to the thread pool themselves):
+FastAPI runs each plain `def` dependency in a thread of its own, and those hops would cost more
+than the cached answers they lead to.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from api.auth import Forbidden, Unauthorized, check_token
@@ -18,17 +24,19 @@ from oparl.filters import ListParams
 from oparl.urls import UrlBuilder
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """Opening a session does no I/O (it connects on first use, in the route's thread); closing
+    hands the connection back to the pool."""
     with request.app.state.sessionmaker() as session:
         yield session
 
 
-def get_write_session(request: Request) -> Iterator[Session]:
+async def get_write_session(request: Request) -> AsyncIterator[Session]:
     """A session for the write API: on SQLite its transaction takes the write lock at once."""
     with request.app.state.write_sessionmaker() as session:
         yield session
@@ -39,7 +47,7 @@ SessionDep = Annotated[Session, Depends(get_session)]
 WriteSessionDep = Annotated[Session, Depends(get_write_session)]
 
 
-def get_urls(settings: SettingsDep) -> UrlBuilder:
+async def get_urls(settings: SettingsDep) -> UrlBuilder:
     return UrlBuilder(settings.public_base_url)
 
 
@@ -49,7 +57,7 @@ UrlsDep = Annotated[UrlBuilder, Depends(get_urls)]
 CANONICAL_ID = re.compile(r"[1-9][0-9]{0,17}")
 
 
-def object_id(object_id: Annotated[str, Path(description="Numeric id of the object")]) -> int:
+async def object_id(object_id: Annotated[str, Path(description="Numeric id of the object")]) -> int:
     """Ids are canonical decimal numbers; anything else names no object (404, never a redirect)."""
     if not CANONICAL_ID.fullmatch(object_id):
         raise NotFound(f"Kein Objekt mit der Kennung {object_id!r}.")
@@ -59,7 +67,7 @@ def object_id(object_id: Annotated[str, Path(description="Numeric id of the obje
 IdDep = Annotated[int, Depends(object_id)]
 
 
-def list_params(
+async def list_params(
     request: Request,
     settings: SettingsDep,
     created_since: Annotated[str | None, Query(description="only objects created at or after (date-time)")] = None,
@@ -84,21 +92,24 @@ def list_params(
 ListParamsDep = Annotated[ListParams, Depends(list_params)]
 
 
-def get_token(request: Request, session: SessionDep) -> ApiToken | None:
-    return check_token(session, request.headers.get("authorization"))
+async def get_token(request: Request, session: SessionDep) -> ApiToken | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    return await run_in_threadpool(check_token, session, header)
 
 
 TokenDep = Annotated[ApiToken | None, Depends(get_token)]
 
 
-def may_read_nonpublic(token: TokenDep) -> bool:
+async def may_read_nonpublic(token: TokenDep) -> bool:
     return token is not None and "read-nonpublic" in token.scopes
 
 
 NonPublicDep = Annotated[bool, Depends(may_read_nonpublic)]
 
 
-def require_write(token: TokenDep) -> ApiToken:
+async def require_write(token: TokenDep) -> ApiToken:
     if token is None:
         raise Unauthorized("Schreiben erfordert einen Zugangsschlüssel.", "send Authorization: Bearer oparl_…")
     if "write" not in token.scopes:
@@ -109,11 +120,13 @@ def require_write(token: TokenDep) -> ApiToken:
 WriterDep = Annotated[ApiToken, Depends(require_write)]
 
 
-def render_for_object(settings: SettingsDep, urls: UrlsDep, nonpublic: NonPublicDep) -> Render:
+async def render_for_object(settings: SettingsDep, urls: UrlsDep, nonpublic: NonPublicDep) -> Render:
     return Render(urls=urls, tz=settings.zone, nonpublic=nonpublic)
 
 
-def render_for_list(settings: SettingsDep, urls: UrlsDep, params: ListParamsDep, nonpublic: NonPublicDep) -> Render:
+async def render_for_list(
+    settings: SettingsDep, urls: UrlsDep, params: ListParamsDep, nonpublic: NonPublicDep
+) -> Render:
     return Render(urls=urls, tz=settings.zone, omit_internal=params.omit_internal, nonpublic=nonpublic)
 
 

@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     cache_mb: int = 48
     # Cache-Control max-age of public answers; 0 lets caches keep them but revalidate each time.
     cache_max_age: int = 0
+    # Threads per worker that run requests (each with a pooled database connection): more only
+    # wait for Python's GIL.
+    threads: int = 8
+    # One log line per request from `oparl-server serve` (a proxy in front usually logs them already).
+    access_log: bool = True
     # Worker processes of `oparl-server serve` (each with its own cache; all share the database).
     workers: int = 1
     # Benchmark only: GET /bench/ceiling answers this file's bytes, the ceiling of the app stack.

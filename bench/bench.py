@@ -66,6 +66,7 @@ class Dataset:
             "OPARL_DATA_DIR": str(self.folder),
             "OPARL_PUBLIC_BASE_URL": BASE,
             "OPARL_PORT": str(PORT),
+            "OPARL_ACCESS_LOG": "false",
             **extra,
         }
 

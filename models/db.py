@@ -15,9 +15,13 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
-def make_engine(*, url: str, echo: bool = False) -> Engine:
+def make_engine(*, url: str, echo: bool = False, pool_size: int = 5) -> Engine:
+    """`pool_size`: connections kept open, at least one per thread that serves requests (opening
+    one per request costs more than most requests)."""
     kwargs: dict[str, Any] = {"echo": echo}
     sqlite_file = make_url(url).database if url.startswith("sqlite") else None
+    if not url.startswith("sqlite") or (sqlite_file and sqlite_file != ":memory:"):
+        kwargs.update(pool_size=pool_size, max_overflow=10)
     if sqlite_file and sqlite_file != ":memory:":
         Path(sqlite_file).parent.mkdir(parents=True, exist_ok=True)
     if url.startswith("sqlite"):

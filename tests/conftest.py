@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from api.app import create_app
 from api.auth import create_token, revoke_token
+from api.caching import generations
 from api.deps import get_session, get_write_session
 from api.settings import Settings
 from models import utcnow
@@ -143,6 +144,7 @@ def client(settings: Settings, session: Session, clock: FakeClock) -> Iterator[T
     app.dependency_overrides[get_session] = lambda: session
     app.dependency_overrides[get_write_session] = lambda: session
     with TestClient(app, base_url="http://testserver") as test_client:
+        app.state.read_generations = lambda tables: generations(session, tables)[0]
         yield test_client
 
 

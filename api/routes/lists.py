@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy import ColumnElement, Table, select
 from sqlalchemy.orm import Session
 
-from api.caching import PublicCache, etag_for, generations
+from api.caching import PublicCache, Validity, etag_for, generations
 from api.deps import IdDep, ListParamsDep, ListRenderDep, SessionDep
 from api.responses import oparl_response
 from models import Body, OParlObject, Organization
@@ -57,26 +57,21 @@ def _page(
         return oparl_response(page, render)
     cache: PublicCache = request.app.state.cache
     snapshots: Snapshots = request.app.state.snapshots
-    tables = [table_of(kind.model).name, *([table_of(parent).name] if parent is not None else [])]
+    tables = (table_of(kind.model).name, *((table_of(parent).name,) if parent is not None else ()))
     gens, last_modified = generations(session, tables)
     page_url = with_query(list_url, {**params.canonical, "after": str(params.after or "")})
     etag = etag_for(snapshots.key, gens, page_url)
 
     def body() -> bytes:
-        cached = cache.pages.get(etag)
-        if cached is not None:
-            return cached
         where = list_where(kind.model, scope, params, nonpublic=False)
         count_key = (gens, with_query(list_url, params.canonical))
         total = cache.counts.get(count_key)
         if total is None:
             total = count(session, kind.model, where)
             cache.counts.put(count_key, total)
-        page = rendered_page(session, kind, where, params, snapshots=snapshots, list_url=list_url, total=total)
-        cache.pages.put(etag, page)
-        return page
+        return rendered_page(session, kind, where, params, snapshots=snapshots, list_url=list_url, total=total)
 
-    return cache.respond(request, etag, last_modified, body)
+    return cache.respond(request, etag, last_modified, body, Validity(tables, gens))
 
 
 def _require(session: Session, model: type[OParlObject], object_id: int, render: Render) -> None:

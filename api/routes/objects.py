@@ -9,11 +9,12 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.caching import PublicCache, etag_for
+from api.caching import PublicCache, Validity, etag_for, generations
 from api.deps import IdDep, ObjectRenderDep, SessionDep
 from api.responses import oparl_response
 from models import System
 from oparl.base import Render
+from oparl.cascade import table_of
 from oparl.errors import NotFound
 from oparl.kind import Kind
 from oparl.registry import BY_SEGMENT, KINDS
@@ -51,6 +52,8 @@ def _object(request: Request, session: Session, kind: Kind, object_id: int, rend
         if row is None:
             raise missing
         return oparl_response(kind.to_json(row, render), render)
+    table = (table_of(model).name,)
+    gens, _ = generations(session, table)
     stored = session.execute(
         select(model.revision, model.modified, model.ever_public, model.rendered, model.rendered_key).where(
             model.id == object_id
@@ -69,4 +72,4 @@ def _object(request: Request, session: Session, kind: Kind, object_id: int, rend
         return snapshots.dumps(kind, row)
 
     etag = etag_for(snapshots.key, kind.type_name, object_id, stored.revision)
-    return cache.respond(request, etag, stored.modified, body)
+    return cache.respond(request, etag, stored.modified, body, Validity(table, gens))
