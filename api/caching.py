@@ -140,7 +140,7 @@ class PublicCache:
         self.pages = ByteCache(budget // 2)
         self.compressed = ByteCache(budget // 2)
         self.counts: Lru[int] = Lru()  # totalElements per list and filter, by generations
-        self.entries: Lru[Entry] = Lru(100_000)  # (path, query) -> how its last answer can be reused
+        self.entries: Lru[Entry] = Lru(20_000)  # (path, query) -> how its last answer can be reused
         self.cache_control = f"public, max-age={max_age}" if max_age > 0 else "public, no-cache"
 
     def headers(self, etag: str, last_modified: dt.datetime | None) -> dict[str, str]:
