@@ -185,6 +185,10 @@ class Generator:
     def run(self) -> Counts:
         if self.session.scalar(select(func.count()).select_from(Body)):
             raise ValueError("the database already holds a Body: generate into an empty database")
+        if self.session.get_bind().dialect.name == "sqlite":
+            # One long transaction: with SQLite's default 2 MB page cache, index pages would be
+            # written to the WAL again and again as they spill.
+            self.session.connection().exec_driver_sql("PRAGMA cache_size = -524288")
         self._system_and_body()
         rooms = self._locations()
         council, committees, fractions = self._organizations(rooms)
