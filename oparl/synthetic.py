@@ -13,6 +13,7 @@ council runs, so every year has its share of papers, meetings and files.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import heapq
 import json
 import random
@@ -380,7 +381,9 @@ class Generator:
             created_papers = self._meeting(
                 day, org, numbers[org], room, waiting, created_papers, due, council, committees, fractions
             )
-            if created_papers < self.size.papers or any(waiting.values()):
+            # Papers still waiting a year after the last change stay undecided (as some do).
+            busy = created_papers < self.size.papers or any(waiting.values())
+            if busy and day <= LAST_CHANGE.date() + dt.timedelta(days=365):
                 gap = self.size.meeting_gap
                 heapq.heappush(calendar, (day + dt.timedelta(days=self.rng.randint(gap, gap * 3 // 2)), org))
 
@@ -485,8 +488,10 @@ class Generator:
         )
         self._add(consultation_organization, owner_id=row["id"], target_id=org, position=0)
         if not last:
-            # The next committee, or the council for the final decision.
-            nxt = council if pending.step + 1 == pending.steps else self.rng.choice(committees)
+            # The next committee; the council decides one paper in ten (it meets no more often
+            # than a committee, so it could not take more).
+            final = pending.step + 1 == pending.steps and self.rng.random() < 0.1
+            nxt = council if final else self.rng.choice(committees)
             pending.ready = day + dt.timedelta(days=self.rng.randint(7, 30))
             waiting[nxt].append(pending)
 
@@ -601,12 +606,17 @@ def _insert_many(session: Session, table: Table, rows: list[dict[str, Any]]) -> 
         connection.exec_driver_sql(str(compiled), [dict(zip(order, values, strict=True)) for values in params])
 
 
+@functools.lru_cache(maxsize=8192)  # a meeting's items and consultations share their stamps
+def _sqlite_datetime(value: dt.datetime | None) -> str | None:
+    return value and value.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
 def _bind_processor(kind: Any, dialect: Any) -> Any:
     if isinstance(kind, Boolean):  # both drivers take Python bools as they are
         return None
     if isinstance(kind, UTCDateTime):  # the generator's datetimes are UTC in whole seconds already
         if dialect.name == "sqlite":  # SQLAlchemy's own SQLite format, which string comparisons rely on
-            return lambda value: value and value.replace(tzinfo=None).isoformat(" ", "microseconds")
+            return _sqlite_datetime
         return None
     process = kind.dialect_impl(dialect).bind_processor(dialect)
     if process is None and isinstance(kind, JSON):  # psycopg adapts JSON only inside SQLAlchemy's own path
