@@ -244,10 +244,12 @@ class GenerationReader:
         try:
             if self.connection is None:
                 pooled = self.engine.raw_connection()
-                pooled.detach()  # kept for good, outside the pool
-                self.connection = pooled
+                driver = pooled.driver_connection
                 if self.engine.dialect.name == "postgresql":
-                    pooled.driver_connection.autocommit = True  # type: ignore[union-attr]
+                    driver.rollback()  # type: ignore[union-attr]  # the pool's ping left a transaction open
+                    driver.autocommit = True  # type: ignore[union-attr]
+                pooled.detach()  # kept for good, outside the pool
+                self.connection = driver
             cursor = self.connection.cursor()
             cursor.execute(self.SQL)
             values = dict(cursor.fetchall())

@@ -608,7 +608,7 @@ def _insert_many(session: Session, table: Table, rows: list[dict[str, Any]]) -> 
 
 @functools.lru_cache(maxsize=8192)  # a meeting's items and consultations share their stamps
 def _sqlite_datetime(value: dt.datetime | None) -> str | None:
-    return value and value.replace(tzinfo=None).isoformat(" ", "microseconds")
+    return None if value is None else value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _bind_processor(kind: Any, dialect: Any) -> Any:

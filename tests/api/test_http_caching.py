@@ -10,10 +10,12 @@ from typing import Any
 import brotli
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Connection, update
 
-from api.caching import Lru
+from api.caching import GenerationReader, Lru
+from models import ListGeneration
 from tests.api.test_write import council, paper  # noqa: F401 - the fixture
-from tests.conftest import FakeClock
+from tests.conftest import Database, FakeClock
 
 LIST = "/oparl/v1.1/body/{body}/paper"
 
@@ -133,3 +135,27 @@ def test_small_answers_are_not_compressed(client: TestClient, written: dict[str,
     response = client.get("/oparl/v1.1/system", headers={"Accept-Encoding": "gzip"})
     assert len(response.content) < 1024
     assert "content-encoding" not in response.headers
+
+
+def test_the_generation_reader_sees_every_commit(database: Database) -> None:
+    """CachedAnswers' own connection, on both engines: autocommit, so no read is older than a commit."""
+    reader = GenerationReader(database.engine)
+    try:
+        before = reader(("paper", "body"))
+        with database.engine.begin() as connection:
+            bump_generations_for(connection, "paper")
+        assert reader(("paper", "body")) == (before[0] + 1, before[1])
+        with database.engine.begin() as connection:
+            bump_generations_for(connection, "paper")
+        assert reader(("paper",)) == (before[0] + 2,)
+    finally:
+        with database.engine.begin() as connection:
+            connection.execute(
+                update(ListGeneration).where(ListGeneration.table_name == "paper").values(value=before[0])
+            )
+        reader.close()
+
+
+def bump_generations_for(connection: Connection, table: str) -> None:
+    gen = ListGeneration
+    connection.execute(update(gen).where(gen.table_name == table).values(value=gen.value + 1))
