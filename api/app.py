@@ -139,7 +139,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
         reader = app.state.read_generations = GenerationReader(engine)  # for CachedAnswers; tests replace it
         try:
             check_schema(engine)
-            app.state.engine = engine
             app.state.sessionmaker = make_sessionmaker(engine)
             app.state.write_sessionmaker = make_sessionmaker(engine.execution_options(sqlite_immediate=True))
             # What start-up built lives as long as the process: keep the collector from walking it.

@@ -33,33 +33,6 @@ MIN_COMPRESS = 1024
 V = TypeVar("V")
 
 
-class ByteCache:
-    """A thread-safe LRU of byte strings with a total size budget."""
-
-    def __init__(self, budget: int) -> None:
-        self.budget, self.size = budget, 0
-        self.items: OrderedDict[object, bytes] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key: object) -> bytes | None:
-        with self.lock:
-            value = self.items.get(key)
-            if value is not None:
-                self.items.move_to_end(key)
-            return value
-
-    def put(self, key: object, value: bytes) -> None:
-        if len(value) > self.budget // 8:  # one huge page must not flush everything else
-            return
-        with self.lock:
-            old = self.items.pop(key, None)
-            self.size += len(value) - (len(old) if old is not None else 0)
-            self.items[key] = value
-            while self.size > self.budget:
-                _, evicted = self.items.popitem(last=False)
-                self.size -= len(evicted)
-
-
 class Lru(Generic[V]):
     """A thread-safe LRU with a fixed number of entries."""
 
@@ -80,6 +53,25 @@ class Lru(Generic[V]):
             self.items[key] = value
             if len(self.items) > self.entries:
                 self.items.popitem(last=False)
+
+
+class ByteCache(Lru[bytes]):
+    """An LRU of byte strings bounded by their total size, not their number."""
+
+    def __init__(self, budget: int) -> None:
+        super().__init__()
+        self.budget, self.size = budget, 0
+
+    def put(self, key: object, value: bytes) -> None:
+        if len(value) > self.budget // 8:  # one huge page must not flush everything else
+            return
+        with self.lock:
+            old = self.items.pop(key, None)
+            self.size += len(value) - (len(old) if old is not None else 0)
+            self.items[key] = value
+            while self.size > self.budget:
+                _, evicted = self.items.popitem(last=False)
+                self.size -= len(evicted)
 
 
 _GENERATIONS = select(ListGeneration.table_name, ListGeneration.value, ListGeneration.modified)
