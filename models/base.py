@@ -74,6 +74,10 @@ class OParlObject:
     so re-loading the same data updates rows in place and ids never change.
     """
 
+    # Every column has a Python default, so an INSERT need not read anything back: without this,
+    # SQLAlchemy asks for RETURNING, which on SQLite turns a batch insert into one statement per row.
+    __mapper_args__ = {"eager_defaults": False}
+
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str | None] = mapped_column(String(255), unique=True)
     created: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -13,7 +13,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, Table, case, select, update
 from sqlalchemy.orm import Session
@@ -37,6 +37,7 @@ from models import (
 from models import links as link_tables
 
 Ids = set[int]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -172,7 +173,12 @@ class Changes:
         for model, ids in list(self.visibility.items()):
             for neighbour, found in neighbours(session, model, ids).items():
                 self.add(neighbour, *found)
-        self.closure = closure = embedding_closure(session, self.ids)
+        self.closure = embedding_closure(session, self.ids)
+        return self.restamp(session, moment)
+
+    def restamp(self, session: Session, moment: dt.datetime) -> int:
+        """Stamps the closure of the last `stamp` again, with a later moment."""
+        closure = self.closure
         for model, ids in closure.items():
             for chunk in chunks(sorted(ids)):
                 # Never backwards: a newer stamp (a write committed a moment ago) stays.
@@ -283,6 +289,6 @@ def _scalars(session: Session, query: Select[Any]) -> Ids:
     return {i for i in session.scalars(query) if i is not None}
 
 
-def chunks(ids: list[int], size: int = 500) -> Iterable[list[int]]:
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
+def chunks(items: list[T], size: int = 500) -> Iterable[list[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

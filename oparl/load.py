@@ -15,13 +15,15 @@ import datetime as dt
 import hashlib
 import json
 import re
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any, overload
 
-from sqlalchemy import Table, delete, insert, inspect, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, delete, insert, inspect, select, update
+from sqlalchemy.orm import Mapper, Session
 from sqlalchemy.types import Boolean
 
 import models
@@ -32,6 +34,7 @@ from oparl.cascade import (
     BACKREF_LINKS,
     SHARED,
     Changes,
+    chunks,
     embedded_children,
     embedding_parents,
     link_ends,
@@ -54,6 +57,10 @@ from oparl.urls import SEGMENTS, UrlBuilder
 from oparl.values import convert
 
 DIGITS = re.compile(r"[1-9][0-9]{0,17}")
+# Every foreign key of a new row points at an earlier type here, except `Body.location` (a Body is
+# written before what it embeds, then points at it) and references set in pass 2 (after all inserts).
+INSERT_ORDER = ("System", "Body", "Location", "File", "LegislativeTerm", "Organization", "Person", "Membership",
+                "Meeting", "AgendaItem", "Paper", "Consultation")  # fmt: skip
 
 
 @dataclass
@@ -90,6 +97,13 @@ class Loader:
         self.changed: set[OParlObject] = set()
         # Rows this write touched, by key: references to them resolve without a query.
         self.by_key: dict[tuple[type[OParlObject], str], OParlObject] = {}
+        # What the batch's prefetch found missing, and (id, deleted) of referenced rows by key.
+        self.absent: set[tuple[type[OParlObject], str]] = set()
+        self.refs: dict[tuple[type[OParlObject], str], tuple[int, bool] | None] = {}
+        self.new: set[OParlObject] = set()
+        self.unsaved: dict[str, list[OParlObject]] = defaultdict(list)  # new rows to add at the next flush
+        # Link rows of this write, inserted together at the end of `load`.
+        self.link_rows: dict[tuple[Table, str, int], list[dict[str, int]]] = {}
 
     # -- entry points ---------------------------------------------------------------------------
 
@@ -102,23 +116,44 @@ class Loader:
                 model = self._type_of(record, f"[{index}]")
                 path = f"{model.__name__} {record.get('key')!r}"
                 self._upsert(model, record, path, {}, replace=replace, pending=pending)
-            self.session.flush()
+            self._flush()
             for obj, record, path, owned in pending:
                 self._relations(obj, record, path, owned, replace=replace)
+            self._insert_links()
+        self.session.flush()
+
+    def _flush(self) -> None:
+        """Writes pending rows, new ones type by type in INSERT_ORDER: the unit of work's own order
+        follows the relationships and does not see every foreign key (`body_id`, or models in a cycle),
+        so new rows join the session only at their turn."""
+        for type_name in INSERT_ORDER:
+            if self.unsaved.get(type_name):
+                self.session.add_all(self.unsaved.pop(type_name))
+                self.session.flush()
         self.session.flush()
 
     def _prefetch(self, records: list[Any]) -> None:
-        """One query per type for the rows a batch of records names, instead of one per record."""
-        wanted: dict[type[OParlObject], set[str]] = {}
+        """A few queries per type for the rows a batch writes (embedded ones too) and the rows it
+        references, instead of several per record."""
+        wanted: dict[type[OParlObject], set[str]] = defaultdict(set)
+        referenced: dict[type[OParlObject], set[str]] = defaultdict(set)
         for record in records:
-            if isinstance(record, dict) and isinstance(record.get("key"), str):
+            if isinstance(record, dict):
                 type_name = str(record.get("type", "")).removeprefix(SCHEMA_BASE)
                 if type_name in MODELS:
-                    wanted.setdefault(MODELS[type_name], set()).add(record["key"])
+                    _named(MODELS[type_name], record, wanted, referenced, f"{self.urls.api}/")
         for model, keys in wanted.items():
-            if len(keys) > 1:
-                for obj in self.session.scalars(select(model).where(model.key.in_(keys))):
+            for chunk in chunks(sorted(keys)):
+                for obj in self.session.scalars(select(model).where(model.key.in_(chunk))):
                     self.by_key[(model, str(obj.key))] = obj
+            self.absent.update((model, key) for key in keys if (model, key) not in self.by_key)
+        for model, keys in referenced.items():
+            for chunk in chunks(sorted(keys - wanted.get(model, set()))):
+                found = {row.key: (int(row.id), bool(row.deleted))
+                         for row in self.session.execute(select(model.id, model.key, model.deleted)
+                                                         .where(model.key.in_(chunk)))}  # fmt: skip
+                for ref in chunk:
+                    self.refs[(model, ref)] = found.get(ref)
 
     def delete(self, type_name: str, key: str) -> OParlObject:
         """Soft delete, with a tombstone for each object embedded only in this one."""
@@ -129,9 +164,10 @@ class Loader:
         doomed: list[OParlObject] = [obj]
         for (parent_type, attr), fk in CHILDREN.items():
             if parent_type == type_name:
-                child = inspect(model).relationships[attr].mapper.class_
+                child = _mapper(model).relationships[attr].mapper.class_
                 doomed += self.session.scalars(select(child).where(getattr(child, fk) == obj.id))
         doomed += self._embedded_only_in(doomed)
+        self.refs.clear()  # some of them may have been found alive before
         for gone in doomed:
             self.seen.setdefault(gone)
             if not gone.deleted:
@@ -147,10 +183,11 @@ class Loader:
         changed = {o for o, before in self.before.items() if o not in created and _differs(o, before)}
         changed |= self.relinked - created
         self.changed = changed
-        for obj in created:
-            obj.created = obj.modified = moment
-        for obj in created | changed:
+        for obj in changed:
             obj.ever_public = obj.ever_public or not obj.nonpublic
+        self.session.flush()
+        self._stamp_created(moment)
+        for obj in created | changed:
             model, before = type(obj), self.before.get(obj, {})
             self.changes.add(model, obj.id)
             if obj not in created and ("deleted" in before or "nonpublic" in before):
@@ -170,6 +207,21 @@ class Loader:
             stamped=stamped,
         )
 
+    def _stamp_created(self, moment: dt.datetime) -> None:
+        """New rows get `moment` (they were inserted with placeholders), a few statements per type
+        instead of an UPDATE per row; `Changes.stamp` expires the loaded objects afterwards."""
+        ids: dict[type[OParlObject], list[int]] = defaultdict(list)
+        for obj in self.created:
+            ids[type(obj)].append(obj.id)
+        for model, found in ids.items():
+            for chunk in chunks(sorted(found)):
+                self.session.execute(
+                    update(model)
+                    .where(model.id.in_(chunk))
+                    .values(created=moment, modified=moment, ever_public=~model.nonpublic),
+                    execution_options={"synchronize_session": False},
+                )
+
     def _propagate_visibility(self) -> None:
         """What readers obey (`nonpublic`), from what writers said (`restricted`).
 
@@ -181,13 +233,13 @@ class Loader:
         for obj in tops:
             self._set(obj, "nonpublic", obj.restricted)
         children = {o for o in touched if _child_of(o)}
+        parent_ids: dict[str, list[int]] = defaultdict(list)
         for parent in tops:
-            for (parent_type, attr), fk in CHILDREN.items():
-                if parent_type == type(parent).__name__:
-                    child_model = inspect(type(parent)).relationships[attr].mapper.class_
-                    children.update(
-                        self.session.scalars(select(child_model).where(getattr(child_model, fk) == parent.id))
-                    )
+            parent_ids[type(parent).__name__].append(parent.id)
+        for (parent_type, attr), fk in CHILDREN.items():
+            child_model = _mapper(MODELS[parent_type]).relationships[attr].mapper.class_
+            for chunk in chunks(sorted(parent_ids.get(parent_type, []))):
+                children.update(self.session.scalars(select(child_model).where(getattr(child_model, fk).in_(chunk))))
         for child in children:
             parent_type, fk = _child_of(child) or ("", "")
             parent_model = MODELS[parent_type]
@@ -237,7 +289,8 @@ class Loader:
         for attr, value in fixed.items():
             self._set(obj, attr, value)
         self._check_complete(obj, path)
-        self.session.flush()  # the row needs its id, and to exist, before its embedded objects point at it
+        if obj.id is None or isinstance(obj, models.Body):  # its embedded objects need it to exist
+            self._flush()
         for field, attr, value, field_path in nested:
             self._nested(obj, field, attr, value, field_path, replace=replace, pending=pending)
         pending.append((obj, record, path, owned))
@@ -249,7 +302,9 @@ class Loader:
         key = record.get("key")
         if not isinstance(key, str) or not 0 < len(key) <= 255 or not key.isprintable():
             raise RecordError(f"{path}.key: every record needs a key of 1 to 255 printable characters")
-        obj = self.by_key.get((model, key)) or self.session.scalar(select(model).where(model.key == key))
+        obj = self.by_key.get((model, key))
+        if obj is None and (model, key) not in self.absent:
+            obj = self.session.scalar(select(model).where(model.key == key))
         if obj is None:
             obj = model()
             if self.stable_ids:
@@ -257,8 +312,9 @@ class Loader:
             obj.key, obj.deleted, obj.ever_public = key, False, False
             obj.restricted = obj.nonpublic = False
             obj.created = obj.modified = utcnow()  # placeholders; finish() stamps the real moment
-            self.session.add(obj)
+            self.unsaved[model.__name__].append(obj)
             self.created.append(obj)
+            self.new.add(obj)
         # A File or Location may sit in several objects of one write (one meeting room, many meetings).
         if obj in self.seen and not isinstance(obj, SHARED):
             raise RecordError(f"{path}.key: the key {key!r} appears twice in one write")
@@ -269,6 +325,8 @@ class Loader:
 
     def _clear_absent(self, obj: OParlObject, record: dict[str, Any], owned: frozenset[str], path: str) -> None:
         """Replace mode: a property the record leaves out is empty afterwards."""
+        if obj in self.new:
+            return  # a new row starts empty
         model = type(obj)
         for name in properties(model.__name__):
             field, attr = classify(model, name)
@@ -277,14 +335,14 @@ class Loader:
             if field is Field.NONPUBLIC:
                 self._set(obj, "restricted", False)
             elif field is Field.SCALAR and not (isinstance(obj, models.File) and obj.stored and attr in FROM_BYTES):
-                if inspect(model).columns[attr].nullable:
+                if _mapper(model).columns[attr].nullable:
                     self._set(obj, attr, None)
-            elif field is Field.ONE and inspect(model).columns[f"{attr}_id"].nullable:
+            elif field is Field.ONE and _mapper(model).columns[f"{attr}_id"].nullable:
                 self._set(obj, f"{attr}_id", None)
-            elif field is Field.CHILDREN and obj not in self.created:
+            elif field is Field.CHILDREN and obj not in self.new:
                 self._drop_children(obj, attr, kept=set())
-            elif field is Field.MANY and obj not in self.created:
-                rel = inspect(model).relationships[attr]
+            elif field is Field.MANY and obj not in self.new:
+                rel = _mapper(model).relationships[attr]
                 self._links(obj, rel.secondary, [], reverse=bool(rel.info.get("reverse")))
 
     def _field(self, obj: OParlObject, field: Field, attr: str, value: Any, path: str, record: dict[str, Any]) -> bool:
@@ -300,7 +358,7 @@ class Loader:
             return True
         elif field is Field.MANY or (field is Field.ONE and isinstance(value, dict)):
             return self._embeds(model, attr, value if isinstance(value, list) else [value], path)
-        elif field is Field.ONE and not inspect(model).columns[f"{attr}_id"].nullable:
+        elif field is Field.ONE and not _mapper(model).columns[f"{attr}_id"].nullable:
             # A required reference (the Body, an item's Meeting) must exist before the row is written.
             self._set(obj, f"{attr}_id", self._resolve(value, fk_target(model, attr), path))
         return False
@@ -309,7 +367,7 @@ class Loader:
         """Whether `values` hold embedded records; only Files and Locations are written inside others."""
         if not any(isinstance(v, dict) for v in values):
             return False
-        rel = inspect(model).relationships.get(attr)
+        rel = _mapper(model).relationships.get(attr)
         target = rel.mapper.class_ if rel is not None and rel.secondary is not None else fk_target(model, attr)
         if not issubclass(target, SHARED):
             raise RecordError(f"{path}: a {target.__name__} is referenced by key or OParl URL, not written inside")
@@ -323,7 +381,7 @@ class Loader:
                 raise RecordError(f"{path}: a {type(obj).__name__} is always public")
             self._set(obj, "restricted", bool(convert(Boolean(), value, path, attr)))
         elif not (attr in FROM_BYTES and ("content" in record or getattr(obj, "stored", False))):
-            self._set(obj, attr, convert(inspect(type(obj)).columns[attr].type, value, path, attr))
+            self._set(obj, attr, convert(_mapper(type(obj)).columns[attr].type, value, path, attr))
 
     def _nested(
         self,
@@ -341,7 +399,7 @@ class Loader:
         fixed: dict[str, Any] = {"body_id": body_id}
         if field is Field.CHILDREN:
             fk = CHILDREN[(model.__name__, attr)]
-            target = inspect(model).relationships[attr].mapper.class_
+            target = _mapper(model).relationships[attr].mapper.class_
             kept: set[int] = set()
             for index, item in enumerate(value):
                 child_fixed = {**fixed, fk: obj.id}
@@ -352,7 +410,7 @@ class Loader:
                 kept.add(child.id)
             self._drop_children(obj, attr, kept)
         elif field is Field.MANY:
-            target = inspect(model).relationships[attr].mapper.class_
+            target = _mapper(model).relationships[attr].mapper.class_
             for index, item in enumerate(value):
                 if isinstance(item, dict):
                     self._upsert(target, item, f"{path}[{index}]", fixed, replace=replace, pending=pending)  # fmt: skip
@@ -362,8 +420,10 @@ class Loader:
             self._set(obj, f"{attr}_id", child.id)
 
     def _drop_children(self, parent: OParlObject, attr: str, kept: set[int]) -> None:
+        if parent in self.new:
+            return  # no row points at a parent that did not exist
         fk = CHILDREN[(type(parent).__name__, attr)]
-        target: type[OParlObject] = inspect(type(parent)).relationships[attr].mapper.class_
+        target: type[OParlObject] = _mapper(type(parent)).relationships[attr].mapper.class_
         for gone in self.session.scalars(select(target).where(getattr(target, fk) == parent.id)):
             if gone.id not in kept and not gone.deleted:
                 self.seen.setdefault(gone)
@@ -422,10 +482,10 @@ class Loader:
             if attr in owned:
                 continue
             if field is Field.MANY:
-                rel = inspect(model).relationships[attr]
+                rel = _mapper(model).relationships[attr]
                 ids = self._resolve_all(value, rel.mapper.class_, f"{path}.{name}")
                 self._links(obj, rel.secondary, ids, reverse=bool(rel.info.get("reverse")))
-            elif field is Field.ONE and not isinstance(value, dict) and inspect(model).columns[f"{attr}_id"].nullable:
+            elif field is Field.ONE and not isinstance(value, dict) and _mapper(model).columns[f"{attr}_id"].nullable:
                 target = fk_target(model, attr)
                 self._set(
                     obj,
@@ -450,41 +510,69 @@ class Loader:
         known = self.by_key.get((target, value))
         if known is not None and not known.deleted and known.id is not None:
             return known.id
-        prefix = f"{self.urls.api}/{SEGMENTS[target.__name__]}/"
-        if value.startswith(prefix) and DIGITS.fullmatch(value[len(prefix) :]):
-            query = select(target.id, target.deleted).where(target.id == int(value[len(prefix) :]))
+        if (target, value) in self.refs:
+            found = self.refs[(target, value)]
         else:
-            query = select(target.id, target.deleted).where(target.key == value)
-        found = self.session.execute(query).first()
-        if found is None or found.deleted:
+            prefix = f"{self.urls.api}/{SEGMENTS[target.__name__]}/"
+            if value.startswith(prefix) and DIGITS.fullmatch(value[len(prefix) :]):
+                query = select(target.id, target.deleted).where(target.id == int(value[len(prefix) :]))
+            else:
+                query = select(target.id, target.deleted).where(target.key == value)
+            row = self.session.execute(query).first()
+            found = self.refs[(target, value)] = None if row is None else (int(row.id), bool(row.deleted))
+        if found is None or found[1]:
             if lenient and self.on_missing is not None:
                 self.on_missing(path, value)
                 return None
             if found is None:
                 raise RecordError(f"{path}: no {target.__name__} with key or URL {value!r}")
             raise RecordError(f"{path}: the {target.__name__} {value!r} is deleted")
-        return int(found.id)
+        return found[0]
 
     def _links(self, obj: OParlObject, table: Any, ids: list[int], *, reverse: bool) -> None:
         assert isinstance(table, Table)
         mine, theirs = (table.c.target_id, table.c.owner_id) if reverse else (table.c.owner_id, table.c.target_id)
-        current = list(self.session.scalars(select(theirs).where(mine == obj.id).order_by(table.c.position)))
+        slot = (table, mine.key, obj.id)
+        # Rows of a table written from both ends (superordinatedPaper / subordinatedPaper) are read
+        # and written at once; the others are collected and inserted together at the end of `load`.
+        two_sided = table.name in _two_sided_links()
+        if slot in self.link_rows:  # set before in this write (a File in two records of one batch)
+            current = [row[theirs.key] for row in self.link_rows[slot]]
+        elif obj in self.new and not two_sided:
+            current = []
+        else:
+            current = list(self.session.scalars(select(theirs).where(mine == obj.id).order_by(table.c.position)))
         wanted = list(dict.fromkeys(ids))
         if current == wanted:
             return
-        self.session.execute(delete(table).where(mine == obj.id))
-        if wanted:
-            rows = [{mine.key: obj.id, theirs.key: other, "position": pos} for pos, other in enumerate(wanted)]
-            self.session.execute(insert(table), rows)
+        if slot not in self.link_rows and (obj not in self.new or two_sided):
+            self.session.execute(delete(table).where(mine == obj.id))
+        rows = [{mine.key: obj.id, theirs.key: to, "position": pos} for pos, to in enumerate(wanted)]
+        if two_sided:
+            if rows:
+                self.session.execute(insert(table), rows)
+        else:
+            self.link_rows[slot] = rows
         self.relinked.add(obj)
         if table.name in BACKREF_LINKS:
             owner, target = link_ends(table)
             self.changes.add(owner if reverse else target, *current, *wanted)
 
+    def _insert_links(self) -> None:
+        by_table: dict[Table, list[dict[str, int]]] = defaultdict(list)
+        for (table, _, _), rows in self.link_rows.items():
+            by_table[table] += rows
+        for table, rows in by_table.items():
+            if rows:
+                self.session.execute(insert(table), rows)
+        self.link_rows.clear()
+
     # -- bookkeeping ----------------------------------------------------------------------------
 
     def _set(self, obj: OParlObject, attr: str, value: Any) -> None:
-        if getattr(obj, attr) != value:
+        if obj in self.new:  # nothing to compare a new row with
+            setattr(obj, attr, value)
+        elif getattr(obj, attr) != value:
             self.before.setdefault(obj, {}).setdefault(attr, getattr(obj, attr))
             setattr(obj, attr, value)
 
@@ -492,6 +580,32 @@ class Loader:
 def stable_id(key: str) -> int:
     """A positive 52-bit id from a key: the same key gets the same id in any database."""
     return int(hashlib.sha256(key.encode()).hexdigest()[:13], 16) or 1
+
+
+def _named(
+    model: type[OParlObject],
+    record: dict[str, Any],
+    wanted: dict[type[OParlObject], set[str]],
+    referenced: dict[type[OParlObject], set[str]],
+    local: str,
+) -> None:
+    """Collects the keys `record` writes (itself and what it embeds) and the keys it references
+    (not this server's URLs, starting with `local`)."""
+    if isinstance(record.get("key"), str):
+        wanted[model].add(record["key"])
+    for name, value in record.items():
+        field, attr = classify(model, name)
+        if field is Field.CHILDREN or field is Field.MANY:
+            target = _mapper(model).relationships[attr].mapper.class_
+        elif field is Field.ONE:
+            target = fk_target(model, attr)
+        else:
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, dict):
+                _named(target, item, wanted, referenced, local)
+            elif isinstance(item, str) and not item.startswith(local):
+                referenced[target].add(item)
 
 
 def _flags(
@@ -510,10 +624,39 @@ def _flags(
 
 def _child_of(obj: OParlObject) -> tuple[str, str] | None:
     """(parent type, column to the parent) for embedded-only children, else None."""
+    return _parent_of(type(obj).__name__)
+
+
+@cache
+def _parent_of(type_name: str) -> tuple[str, str] | None:
     for (parent_type, attr), fk in CHILDREN.items():
-        if inspect(MODELS[parent_type]).relationships[attr].mapper.class_ is type(obj):
+        if _mapper(MODELS[parent_type]).relationships[attr].mapper.class_ is MODELS[type_name]:
             return parent_type, fk
     return None
+
+
+@cache
+def _two_sided_links() -> frozenset[str]:
+    """Link tables that records write from both ends (one end as a reversed relationship)."""
+    return frozenset(
+        str(getattr(rel.secondary, "name", ""))
+        for type_name, model in MODELS.items()
+        for name in properties(type_name)
+        if (rel := _mapper(model).relationships.get(classify(model, name)[1])) is not None
+        and rel.secondary is not None
+        and rel.info.get("reverse")
+    )
+
+
+_MAPPERS: dict[type[OParlObject], Mapper[Any]] = {}
+
+
+def _mapper(model: type[OParlObject]) -> Mapper[Any]:
+    """`inspect(model)`, which costs more than a dict lookup and is asked for every field."""
+    found = _MAPPERS.get(model)
+    if found is None:
+        found = _MAPPERS[model] = inspect(model)
+    return found
 
 
 def _differs(obj: OParlObject, before: dict[str, Any]) -> bool:

@@ -48,6 +48,6 @@ def commit(session: Session, loader: Loader, clock: Clock, snapshots: Snapshots 
             break
         # Stamping and rendering took the whole margin: stamp later, leaving room to render again.
         moment = stamp_for(clock() + rendering)
-        loader.changes.stamp(session, moment)
+        loader.changes.restamp(session, moment)
     session.commit()
     return report

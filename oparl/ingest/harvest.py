@@ -14,6 +14,7 @@ import ast
 import datetime as dt
 import re
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,11 +23,12 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import File, HarvestPending, HarvestSeen, HarvestSource
 from oparl import write
+from oparl.cascade import chunks
 from oparl.content import ContentStore
 from oparl.errors import NotFound
 from oparl.ingest.client import SourceClient, SourceError
@@ -88,6 +90,23 @@ class Options:
     files: bool = False  # download file contents
     full: bool = False  # ignore modified_since and compare everything
     overlap: dt.timedelta = dt.timedelta(hours=1)
+    # Pages are stored together, in one transaction, until they hold `batch` objects or the first of
+    # them waited `batch_seconds`: a fast source fills batches (fewer, larger writes), a slow one has
+    # every page stored as it arrives, so an interruption loses little.
+    batch: int = 1000
+    batch_seconds: float = 5.0
+
+
+@dataclass
+class _Batch:
+    """Pages fetched and not stored yet. Records are stored before tombstones, so a record met after
+    a tombstone of its key replaces the tombstone, and a later record an earlier one."""
+
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tombstones: dict[str, str] = field(default_factory=dict)
+    pages: int = 0
+    items: int = 0
+    started: float = field(default_factory=time.monotonic)
 
 
 class Harvester:
@@ -197,6 +216,7 @@ class Harvester:
         visited: set[str] = set()
         keys_in_walk: set[str] = set()
         unproductive = 0
+        batch = _Batch()
         while url:
             visited.add(url)
             page = self._page(url, carried)
@@ -209,14 +229,18 @@ class Harvester:
             if type_name == "Body":
                 bodies += items
             next_url = next_link(page["links"].get("next"), url, visited, carried, self.client.quirks)
-            cursor = None if type_name == "Body" else (list_url, next_url or "")
-            self._store_page(source_id, type_name, items, cursor=cursor, body_key=body_key)
+            self._add_page(batch, type_name, items, body_key)
             url = next_url
             unproductive = 0 if new_ids else unproductive + 1
             if unproductive >= 3 or len(visited) >= MAX_PAGES:
                 # The same page for every ?page=n (a shared SessionNet host), or no end in sight.
                 self.client.quirks["list_without_end"] += 1
-                break
+                url = None
+            full = len(batch.records) + len(batch.tombstones) >= self.options.batch
+            if url is None or full or time.monotonic() - batch.started >= self.options.batch_seconds:
+                cursor = None if type_name == "Body" else (list_url, url or "")
+                self._store_batch(source_id, batch, cursor)
+                batch = _Batch()
         return bodies
 
     def _page(self, url: str, carried: dict[str, str]) -> dict[str, Any] | None:
@@ -259,25 +283,25 @@ class Harvester:
             keys.add(key)
         return list(latest.values())
 
-    def _store_page(
-        self,
-        source_id: int,
-        type_name: str,
-        items: list[dict[str, Any]],
-        cursor: tuple[str, str] | None,
-        body_key: str | None,
-    ) -> None:
-        records, tombstones = [], []
+    def _add_page(self, batch: _Batch, type_name: str, items: list[dict[str, Any]], body_key: str | None) -> None:
         for item in items:
             if isinstance(item.get("modified"), str):
                 self.stamps.append(item["modified"])
+            key = item["id"]
             if item.get("deleted"):
-                tombstones.append((type_name, item["id"]))
+                # Kept with its record: stored first, then deleted, as two pages would do it.
+                batch.tombstones[key] = type_name
             elif (record := self.convert.record(item, body=body_key)) is not None:
-                records.append(record)
-        self._store(source_id, records, tombstones, cursor=cursor)
-        self.summary.pages += 1
-        self.summary.objects += len(items)
+                batch.tombstones.pop(key, None)
+                batch.records[key] = record
+        batch.pages += 1
+        batch.items += len(items)
+
+    def _store_batch(self, source_id: int, batch: _Batch, cursor: tuple[str, str] | None) -> None:
+        tombstones = [(type_name, key) for key, type_name in batch.tombstones.items()]
+        self._store(source_id, list(batch.records.values()), tombstones, cursor=cursor)
+        self.summary.pages += batch.pages
+        self.summary.objects += batch.items
         self.progress(self.summary)
 
     # -- storing --------------------------------------------------------------------------------------
@@ -341,9 +365,13 @@ class Harvester:
     ) -> None:
         by_key = {r["key"]: r for r in records}
         keys = _keys(records, set())
-        known = set(session.scalars(select(HarvestSeen.key).where(HarvestSeen.source_id == source_id,
-                                                                  HarvestSeen.key.in_(keys))))  # fmt: skip
-        session.add_all(HarvestSeen(source_id=source_id, key=key) for key in keys - known)
+        known: set[str] = set()
+        for chunk in chunks(sorted(keys)):
+            query = select(HarvestSeen.key).where(HarvestSeen.source_id == source_id, HarvestSeen.key.in_(chunk))
+            known.update(session.scalars(query))
+        if keys - known:
+            rows = [{"source_id": source_id, "key": key} for key in sorted(keys - known)]
+            session.execute(insert(HarvestSeen), rows)
         if pending:
             for key in missing:
                 if key in by_key:

@@ -21,7 +21,7 @@ from api.settings import Settings
 from models.db import alembic_config, make_engine, make_sessionmaker
 from oparl.content import ContentStore
 from oparl.ingest.client import Politeness, SourceClient
-from oparl.ingest.harvest import Harvester, Summary
+from oparl.ingest.harvest import Harvester, Options, Summary
 from oparl.records import MODELS
 from oparl.urls import SEGMENTS, UrlBuilder
 from tests.conftest import BASE_URL, FakeClock
@@ -65,12 +65,19 @@ def mirror(tmp_path: Path) -> Iterator[Engine]:
     engine.dispose()
 
 
-def harvest(engine: Engine, transport: httpx.BaseTransport, clock: FakeClock, store: Path) -> Summary:
+def harvest(
+    engine: Engine,
+    transport: httpx.BaseTransport,
+    clock: FakeClock,
+    store: Path,
+    options: Options | None = None,
+    system: str = SYSTEM,
+) -> Summary:
     client = SourceClient(Politeness(rate=0), transport=transport)
     harvester = Harvester(make_sessionmaker(engine), client, urls=UrlBuilder(MIRROR), store=ContentStore(store),
-                          clock=clock, tz=ZoneInfo("Europe/Berlin"))  # fmt: skip
+                          clock=clock, tz=ZoneInfo("Europe/Berlin"), options=options)  # fmt: skip
     try:
-        return harvester.run(SYSTEM)
+        return harvester.run(system)
     finally:
         client.close()
 
@@ -151,9 +158,10 @@ def test_incremental_harvest_follows_edits_and_deletions(
     compare(client, mirror, tmp_path)
 
 
+@pytest.mark.parametrize("batch", [1, 1000], ids=["page-by-page", "batched"])
 @pytest.mark.parametrize("fail_after", [2, 3, 6, 9])
 def test_an_interrupted_harvest_resumes_to_the_same_store(
-    client: TestClient, clock: FakeClock, tmp_path: Path, fail_after: int
+    client: TestClient, clock: FakeClock, tmp_path: Path, fail_after: int, batch: int
 ) -> None:
     engines = []
     for name in ("interrupted", "straight"):
@@ -161,10 +169,11 @@ def test_an_interrupted_harvest_resumes_to_the_same_store(
         command.upgrade(alembic_config(url), "head")
         engines.append(make_engine(url=url))
     interrupted, straight = engines
+    options = Options(batch=batch)
     with pytest.raises(Crash):
-        harvest(interrupted, forwarding(client, fail_after=fail_after), clock, tmp_path / "files")
-    harvest(interrupted, forwarding(client), clock, tmp_path / "files")
-    harvest(straight, forwarding(client), clock, tmp_path / "files")
+        harvest(interrupted, forwarding(client, fail_after=fail_after), clock, tmp_path / "files", options)
+    harvest(interrupted, forwarding(client), clock, tmp_path / "files", options)
+    harvest(straight, forwarding(client), clock, tmp_path / "files", options)
     stores = []
     for engine in engines:
         settings = Settings(database_url=str(engine.url), public_base_url=MIRROR, data_dir=tmp_path / "d")
@@ -229,3 +238,48 @@ def test_a_list_that_never_ends_is_stopped(
 
     summary = harvest(mirror, forwarding(client, hook=endless), clock, tmp_path)
     assert summary.quirks["list_without_end"] == 1
+
+
+def paged_source() -> httpx.MockTransport:
+    """A source whose paper list repeats a paper on a later page, and deletes one and brings it back."""
+    root = "https://source.example.org/oparl"
+    paper = {"type": "https://schema.oparl.org/1.1/Paper", "modified": "2024-05-01T10:00:00+02:00"}
+    pages = [
+        [{**paper, "id": f"{root}/paper/1", "name": "erste Fassung"}, {**paper, "id": f"{root}/paper/2", "name": "B"},
+         {**paper, "id": f"{root}/paper/3", "name": "C"}],
+        [{**paper, "id": f"{root}/paper/1", "name": "zweite Fassung"}, {"id": f"{root}/paper/2", "deleted": True},
+         {**paper, "id": f"{root}/paper/3", "deleted": True}],
+        [{**paper, "id": f"{root}/paper/3", "name": "C wieder da"}],
+    ]  # fmt: skip
+    answers: dict[str, Any] = {
+        f"{root}/system": {"id": f"{root}/system", "type": "https://schema.oparl.org/1.1/System",
+                           "oparlVersion": "https://schema.oparl.org/1.1/", "body": f"{root}/bodies"},
+        f"{root}/bodies": {"data": [{"id": f"{root}/body/1", "type": "https://schema.oparl.org/1.1/Body",
+                                     "system": f"{root}/system", "name": "Rat", "paper": f"{root}/papers",
+                                     "modified": "2024-05-01T10:00:00+02:00"}], "links": {}},
+    }  # fmt: skip
+    for index, data in enumerate(pages):
+        more = {"next": f"{root}/papers?page={index + 2}"} if index + 1 < len(pages) else {}
+        answers[f"{root}/papers" + (f"?page={index + 1}" if index else "")] = {"data": data, "links": more}
+    return httpx.MockTransport(lambda request: httpx.Response(200, json=answers[str(request.url)]))
+
+
+def test_pages_stored_in_one_batch_end_as_page_by_page(clock: FakeClock, tmp_path: Path) -> None:
+    """A later page wins over an earlier one in a batch, as it does when every page is stored alone."""
+    stores = []
+    for batch in (1, 1000):
+        url = f"sqlite:///{tmp_path / f'batch-{batch}'}.sqlite3"
+        command.upgrade(alembic_config(url), "head")
+        engine = make_engine(url=url)
+        summary = harvest(engine, paged_source(), clock, tmp_path / "files", Options(batch=batch),
+                          "https://source.example.org/oparl/system")  # fmt: skip
+        assert (summary.failures, summary.pages, summary.quirks["duplicate_id"]) == ([], 4, 4)
+        with Session(engine) as session:
+            stores.append(sorted(session.execute(select(MODELS["Paper"].key, MODELS["Paper"].name,
+                                                        MODELS["Paper"].deleted))))  # fmt: skip
+        engine.dispose()
+    assert stores[0] == stores[1] == [
+        ("https://source.example.org/oparl/paper/1", "zweite Fassung", False),
+        ("https://source.example.org/oparl/paper/2", "B", True),
+        ("https://source.example.org/oparl/paper/3", "C wieder da", False),
+    ]

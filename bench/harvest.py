@@ -1,0 +1,103 @@
+"""Harvest throughput: the importer alone, and a harvest of this server over HTTP.
+
+`--replay`: the recorded Hürtgenwald crawl (../shared/realworld/huertgenwald, an SD.NET 1.0
+endpoint) answered from memory by an httpx MockTransport, so the figure is the importer's own:
+parsing, normalising, converting and storing, page by page, into a fresh SQLite file.
+
+`--source SYSTEM_URL`: a real harvest over HTTP with no rate limit, e.g. of `oparl-server serve`
+on a synthetic council (`bench/run`'s data sets), into a fresh SQLite file.
+
+Each run reports objects, pages, the time of the list walk (fetch + store) and of the final
+rendering of the changed objects separately, and objects/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+from alembic import command
+
+from models import utcnow
+from models.db import alembic_config, make_engine, make_sessionmaker
+from oparl.content import ContentStore
+from oparl.ingest.client import Politeness, SourceClient
+from oparl.ingest.harvest import Harvester, Options
+from oparl.urls import UrlBuilder
+
+ROOT = Path(__file__).resolve().parent.parent
+CRAWL = ROOT.parent / "shared" / "realworld" / "huertgenwald"
+PREFIX = "https://sdnetrim.kdvz-frechen.de/rim4220/webservice/oparl/v1.0/"
+
+
+def replay_transport() -> httpx.MockTransport:
+    """The recording, read into memory first so that disk reads are not timed."""
+    answers = {PREFIX + str(p.relative_to(CRAWL).with_suffix("")): p.read_bytes() for p in CRAWL.rglob("*.json")}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        url = str(request.url).removesuffix("?page=1")
+        if url in answers:
+            return httpx.Response(200, content=answers[url], headers={"content-type": "application/json"})
+        return httpx.Response(404, json={"error": "not recorded"})
+
+    return httpx.MockTransport(answer)
+
+
+def harvest(system_url: str, transport: httpx.BaseTransport | None, folder: Path) -> list[str]:
+    url = f"sqlite:///{folder / 'mirror.sqlite3'}"
+    command.upgrade(alembic_config(url), "head")
+    engine = make_engine(url=url)
+    client = SourceClient(Politeness(rate=0, concurrency=4), transport=transport)
+    harvester = Harvester(make_sessionmaker(engine), client, urls=UrlBuilder("http://127.0.0.1:8000"),
+                          store=ContentStore(folder / "files"), clock=utcnow, tz=ZoneInfo("Europe/Berlin"),
+                          options=Options(files=False))  # fmt: skip
+    rendering = [0.0]
+    refresh: Callable[..., Any] = harvester.snapshots.refresh_stale
+
+    def timed_refresh(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return refresh(*args, **kwargs)
+        finally:
+            rendering[0] += time.perf_counter() - start
+
+    object.__setattr__(harvester.snapshots, "refresh_stale", timed_refresh)  # a frozen dataclass
+    start = time.perf_counter()
+    summary = harvester.run(system_url)
+    total = time.perf_counter() - start
+    engine.dispose()
+    walk = total - rendering[0]
+    # Every object written, embedded ones too (a first harvest creates them all).
+    objects = sum(summary.created.values()) + sum(summary.changed.values()) + sum(summary.deleted.values())
+    return [
+        f"objects written {objects:,} ({summary.objects:,} list items), pages {summary.pages:,}, "
+        f"requests {client.requests:,}, failures {len(summary.failures)}",
+        f"walk (fetch + store): {walk:.1f} s = {objects / walk:,.0f} objects/s",
+        f"rendering at the end: {rendering[0]:.1f} s",
+        f"total: {total:.1f} s = {objects / total:,.0f} objects/s",
+    ]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="bench/harvest.py", description=__doc__.split("\n\n")[0])
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--replay", action="store_true", help="the recorded Hürtgenwald crawl, from memory")
+    which.add_argument("--source", metavar="SYSTEM_URL", help="harvest this System over HTTP")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as folder:
+        if args.replay:
+            lines = harvest(PREFIX + "system", replay_transport(), Path(folder))
+        else:
+            lines = harvest(args.source, None, Path(folder))
+    sys.stdout.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
