@@ -278,8 +278,12 @@ def test_pages_stored_in_one_batch_end_as_page_by_page(clock: FakeClock, tmp_pat
             stores.append(sorted(session.execute(select(MODELS["Paper"].key, MODELS["Paper"].name,
                                                         MODELS["Paper"].deleted))))  # fmt: skip
         engine.dispose()
-    assert stores[0] == stores[1] == [
-        ("https://source.example.org/oparl/paper/1", "zweite Fassung", False),
-        ("https://source.example.org/oparl/paper/2", "B", True),
-        ("https://source.example.org/oparl/paper/3", "C wieder da", False),
-    ]
+    assert (
+        stores[0]
+        == stores[1]
+        == [
+            ("https://source.example.org/oparl/paper/1", "zweite Fassung", False),
+            ("https://source.example.org/oparl/paper/2", "B", True),
+            ("https://source.example.org/oparl/paper/3", "C wieder da", False),
+        ]
+    )
