@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from api.app import create_app
 from api.settings import Settings
+from models import Paper
 from models.db import alembic_config, make_engine, make_sessionmaker
 from oparl.content import ContentStore
 from oparl.ingest.client import Politeness, SourceClient
@@ -275,8 +276,7 @@ def test_pages_stored_in_one_batch_end_as_page_by_page(clock: FakeClock, tmp_pat
                           "https://source.example.org/oparl/system")  # fmt: skip
         assert (summary.failures, summary.pages, summary.quirks["duplicate_id"]) == ([], 4, 4)
         with Session(engine) as session:
-            stores.append(sorted(session.execute(select(MODELS["Paper"].key, MODELS["Paper"].name,
-                                                        MODELS["Paper"].deleted))))  # fmt: skip
+            stores.append(sorted(session.execute(select(Paper.key, Paper.name, Paper.deleted)).tuples()))
         engine.dispose()
     assert (
         stores[0]
