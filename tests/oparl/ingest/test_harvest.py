@@ -276,7 +276,7 @@ def test_pages_stored_in_one_batch_end_as_page_by_page(clock: FakeClock, tmp_pat
                           "https://source.example.org/oparl/system")  # fmt: skip
         assert (summary.failures, summary.pages, summary.quirks["duplicate_id"]) == ([], 4, 4)
         with Session(engine) as session:
-            stores.append(sorted(session.execute(select(Paper.key, Paper.name, Paper.deleted)).tuples()))
+            stores.append(sorted(tuple(row) for row in session.execute(select(Paper.key, Paper.name, Paper.deleted))))
         engine.dispose()
     assert (
         stores[0]
