@@ -97,7 +97,9 @@ def harvest(settings: Settings, args: argparse.Namespace) -> int:
         store=ContentStore(settings.files_dir),
         clock=utcnow,
         tz=settings.zone,
-        options=Options(files=args.files, full=args.full, overlap=dt.timedelta(hours=args.overlap_hours)),
+        options=Options(
+            files=args.files, full=args.full, overlap=dt.timedelta(hours=args.overlap_hours), batch=args.batch
+        ),
         progress=Progress(sys.stderr),
     )
     try:
@@ -247,6 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
     harvest.add_argument("--files", action="store_true", help="download file contents too")
     harvest.add_argument("--full", action="store_true", help="walk everything, ignoring modified_since")
     harvest.add_argument("--overlap-hours", type=float, default=1.0, help="incremental overlap window (default 1)")
+    harvest.add_argument(
+        "--batch", type=int, default=1000, help="store pages together up to this many objects (default 1000)"
+    )
     gen = commands.add_parser("generate", help="a synthetic council of any size into an empty database")
     gen.add_argument("--papers", type=int, default=10_000, help="number of papers (default 10000)")
     gen.add_argument("--seed", type=int, default=1, help="random seed: the same seed gives the same data (default 1)")

@@ -4,8 +4,9 @@
 endpoint) answered from memory by an httpx MockTransport, so the figure is the importer's own:
 parsing, normalising, converting and storing, page by page, into a fresh SQLite file.
 
-`--source SYSTEM_URL`: a real harvest over HTTP with no rate limit, e.g. of `oparl-server serve`
-on a synthetic council (`bench/run`'s data sets), into a fresh SQLite file.
+`--papers N`: a real harvest over HTTP, with no rate limit, of this server (`oparl-server serve`,
+one worker) serving a synthetic council of N papers on SQLite (the data set `bench/run` builds and
+reuses), into a fresh SQLite file. `--source SYSTEM_URL` harvests any other server the same way.
 
 Each run reports objects, pages, the time of the list walk (fetch + store) and of the final
 rendering of the changed objects separately, and objects/s.
@@ -25,6 +26,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from alembic import command
 
+from bench import API, Dataset, Server  # bench/bench.py, beside this file
 from models import utcnow
 from models.db import alembic_config, make_engine, make_sessionmaker
 from oparl.content import ContentStore
@@ -89,11 +91,24 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="bench/harvest.py", description=__doc__.split("\n\n")[0])
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--replay", action="store_true", help="the recorded Hürtgenwald crawl, from memory")
+    which.add_argument("--papers", type=int, help="serve a synthetic council of this size and harvest it")
     which.add_argument("--source", metavar="SYSTEM_URL", help="harvest this System over HTTP")
+    parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         if args.replay:
             lines = harvest(PREFIX + "system", replay_transport(), Path(folder))
+        elif args.papers:
+            dataset = Dataset("sqlite", args.papers, args.seed)
+            if not dataset.ready():
+                dataset.build(render=True)
+            ceiling = Path(folder) / "ceiling.json"
+            ceiling.write_bytes(b"{}")
+            server = Server(dataset, workers=1, ceiling=ceiling, cache_mb=None)
+            try:
+                lines = harvest(f"{API}/system", None, Path(folder))
+            finally:
+                server.stop()
         else:
             lines = harvest(args.source, None, Path(folder))
     sys.stdout.write("\n".join(lines) + "\n")

@@ -17,6 +17,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -207,7 +208,9 @@ class Harvester:
     def _walk(
         self, source_id: int, list_url: str, type_name: str, since: dt.datetime | None, *, body_key: str | None
     ) -> list[dict[str, Any]]:
-        """Walks a list by `links.next` only, storing each page; returns the Bodies it met."""
+        """Walks a list by `links.next` only, storing its pages in batches; returns the Bodies it met.
+
+        The next page is fetched while this one is stored (one request at a time all the same)."""
         carried = {"modified_since": since.isoformat()} if since else {}
         # The Body list is walked whole every time: its items say which lists there are.
         cursors = {} if type_name == "Body" else self._cursors(source_id)
@@ -217,30 +220,33 @@ class Harvester:
         keys_in_walk: set[str] = set()
         unproductive = 0
         batch = _Batch()
-        while url:
-            visited.add(url)
-            page = self._page(url, carried)
-            if page is None:
-                break
-            items = [self.normalise.obj(i, type_name) for i in page["data"] if isinstance(i, dict)]
-            before = len(keys_in_walk)
-            items = self._dedupe(items, keys_in_walk)
-            new_ids = len(keys_in_walk) > before
-            if type_name == "Body":
-                bodies += items
-            next_url = next_link(page["links"].get("next"), url, visited, carried, self.client.quirks)
-            self._add_page(batch, type_name, items, body_key)
-            url = next_url
-            unproductive = 0 if new_ids else unproductive + 1
-            if unproductive >= 3 or len(visited) >= MAX_PAGES:
-                # The same page for every ?page=n (a shared SessionNet host), or no end in sight.
-                self.client.quirks["list_without_end"] += 1
-                url = None
-            full = len(batch.records) + len(batch.tombstones) >= self.options.batch
-            if url is None or full or time.monotonic() - batch.started >= self.options.batch_seconds:
-                cursor = None if type_name == "Body" else (list_url, url or "")
-                self._store_batch(source_id, batch, cursor)
-                batch = _Batch()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="harvest-fetch") as fetcher:
+            ahead = fetcher.submit(self._page, url, carried) if url else None
+            while url and ahead is not None:
+                visited.add(url)
+                page = ahead.result()
+                if page is None:  # failed: what came before is kept, and the list resumes here
+                    if batch.pages:
+                        self._store_batch(source_id, batch, None if type_name == "Body" else (list_url, url))
+                    break
+                items = [self.normalise.obj(i, type_name) for i in page["data"] if isinstance(i, dict)]
+                before = len(keys_in_walk)
+                items = self._dedupe(items, keys_in_walk)
+                unproductive = 0 if len(keys_in_walk) > before else unproductive + 1
+                if type_name == "Body":
+                    bodies += items
+                next_url = next_link(page["links"].get("next"), url, visited, carried, self.client.quirks)
+                if next_url and (unproductive >= 3 or len(visited) >= MAX_PAGES):
+                    # The same page for every ?page=n (a shared SessionNet host), or no end in sight.
+                    self.client.quirks["list_without_end"] += 1
+                    next_url = None
+                ahead = fetcher.submit(self._page, next_url, carried) if next_url else None
+                self._add_page(batch, type_name, items, body_key)
+                url = next_url
+                full = len(batch.records) + len(batch.tombstones) >= self.options.batch
+                if url is None or full or time.monotonic() - batch.started >= self.options.batch_seconds:
+                    self._store_batch(source_id, batch, None if type_name == "Body" else (list_url, url or ""))
+                    batch = _Batch()
         return bodies
 
     def _page(self, url: str, carried: dict[str, str]) -> dict[str, Any] | None:
