@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import multiprocessing
 import os
 import sys
@@ -164,7 +165,14 @@ def render(settings: Settings, jobs: int | None = None) -> None:
     print(f"rendered {done} objects in {took:.1f} s ({done / took:,.0f}/s, {jobs} processes)", flush=True)
 
 
+def bulk_gc() -> None:
+    """Bulk work makes many objects that live for a batch: the default thresholds would run full
+    collections over them again and again (about a fifth of the time of a render)."""
+    gc.set_threshold(100_000, 50, 100)
+
+
 def _render_part(settings: Settings, part: tuple[int, int]) -> int:
+    bulk_gc()  # a spawned process starts with the defaults
     engine = make_engine(url=settings.database_url)
     snapshots = Snapshots(UrlBuilder(settings.public_base_url), settings.zone)
     started, last = time.monotonic(), [time.monotonic()]
@@ -272,6 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command in ("harvest", "generate", "render"):
+        bulk_gc()
     try:
         settings = _settings(args)
         if args.command == "demo":

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from alembic import command
 
+from api.cli import bulk_gc
 from bench import API, Dataset, Server  # bench/bench.py, beside this file
 from models import utcnow
 from models.db import alembic_config, make_engine, make_sessionmaker
@@ -95,6 +96,7 @@ def main(argv: list[str] | None = None) -> None:
     which.add_argument("--source", metavar="SYSTEM_URL", help="harvest this System over HTTP")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
+    bulk_gc()  # as `oparl-server harvest` does
     with tempfile.TemporaryDirectory() as folder:
         if args.replay:
             lines = harvest(PREFIX + "system", replay_transport(), Path(folder))

@@ -222,6 +222,19 @@ class Loader:
                     execution_options={"synchronize_session": False},
                 )
 
+    def _children(self, parents: list[OParlObject]) -> set[OParlObject]:
+        """The embedded-only children of `parents` in the database (a new parent has only written ones)."""
+        parent_ids: dict[str, list[int]] = defaultdict(list)
+        for parent in parents:
+            if parent not in self.new:  # a new row's children were all written here
+                parent_ids[type(parent).__name__].append(parent.id)
+        children: set[OParlObject] = set()
+        for (parent_type, attr), fk in CHILDREN.items():
+            child_model = _mapper(MODELS[parent_type]).relationships[attr].mapper.class_
+            for chunk in chunks(sorted(parent_ids.get(parent_type, []))):
+                children.update(self.session.scalars(select(child_model).where(getattr(child_model, fk).in_(chunk))))
+        return children
+
     def _propagate_visibility(self) -> None:
         """What readers obey (`nonpublic`), from what writers said (`restricted`).
 
@@ -232,14 +245,7 @@ class Loader:
         tops = [o for o in touched if not _child_of(o) and not isinstance(o, SHARED)]
         for obj in tops:
             self._set(obj, "nonpublic", obj.restricted)
-        children = {o for o in touched if _child_of(o)}
-        parent_ids: dict[str, list[int]] = defaultdict(list)
-        for parent in tops:
-            parent_ids[type(parent).__name__].append(parent.id)
-        for (parent_type, attr), fk in CHILDREN.items():
-            child_model = _mapper(MODELS[parent_type]).relationships[attr].mapper.class_
-            for chunk in chunks(sorted(parent_ids.get(parent_type, []))):
-                children.update(self.session.scalars(select(child_model).where(getattr(child_model, fk).in_(chunk))))
+        children = {o for o in touched if _child_of(o)} | self._children(tops)
         for child in children:
             parent_type, fk = _child_of(child) or ("", "")
             parent_model = MODELS[parent_type]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import hashlib
 import re
 import tempfile
 import time
@@ -24,11 +25,13 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
+import orjson
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import File, HarvestPending, HarvestSeen, HarvestSource
 from oparl import write
+from oparl.base import SCHEMA_BASE
 from oparl.cascade import chunks
 from oparl.content import ContentStore
 from oparl.errors import NotFound
@@ -36,7 +39,7 @@ from oparl.ingest.client import SourceClient, SourceError
 from oparl.ingest.convert import Converter
 from oparl.ingest.quirks import Normaliser, is_error_body, list_page, next_link
 from oparl.load import Loader
-from oparl.records import MODELS, RecordError
+from oparl.records import CHILDREN, MODELS, RecordError, camel
 from oparl.snapshot import Snapshots
 from oparl.urls import UrlBuilder
 
@@ -54,6 +57,11 @@ BODY_LISTS = {
     "membership": "Membership",
 }
 PLACEHOLDER_YEARS = ("1970", "2000")
+# The property naming the parent of an embedded-only child, e.g. Consultation -> "paper".
+PARENT_FIELDS = {
+    MODELS[parent].__mapper__.relationships[attr].mapper.class_.__name__: camel(fk.removesuffix("_id"))  # type: ignore[attr-defined]
+    for (parent, attr), fk in CHILDREN.items()
+}
 MAX_PAGES = 100_000
 TOP_KEY = re.compile(r"^[A-Za-z]+ ('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")")
 
@@ -129,6 +137,9 @@ class Harvester:
         self.convert = Converter(client.quirks, tz)
         self.snapshots = Snapshots(urls, tz)
         self.stamps: list[str] = []
+        # Fingerprints of every record (embedded ones too) this run stored, to skip writing it again.
+        self.written: set[int] = set()
+        self.tombstoned: set[str] = set()
 
     # -- the run ----------------------------------------------------------------------------------
 
@@ -297,15 +308,23 @@ class Harvester:
             if item.get("deleted"):
                 # Kept with its record: stored first, then deleted, as two pages would do it.
                 batch.tombstones[key] = type_name
+                self.tombstoned.add(key)
             elif (record := self.convert.record(item, body=body_key)) is not None:
                 batch.tombstones.pop(key, None)
-                batch.records[key] = record
+                if key not in self.tombstoned and _fingerprint(record) in self.written:
+                    # Stored in this run already, as written here, embedded in another object (1.1
+                    # sources list each Consultation, File, AgendaItem … again on their own).
+                    batch.records.pop(key, None)
+                else:
+                    batch.records[key] = record
         batch.pages += 1
         batch.items += len(items)
 
     def _store_batch(self, source_id: int, batch: _Batch, cursor: tuple[str, str] | None) -> None:
         tombstones = [(type_name, key) for key, type_name in batch.tombstones.items()]
-        self._store(source_id, list(batch.records.values()), tombstones, cursor=cursor)
+        stored = self._store(source_id, list(batch.records.values()), tombstones, cursor=cursor)
+        for record in stored:
+            _fingerprints(record, self.written)
         self.summary.pages += batch.pages
         self.summary.objects += batch.items
         self.progress(self.summary)
@@ -320,8 +339,9 @@ class Harvester:
         *,
         cursor: tuple[str, str] | None,
         pending: bool = True,
-    ) -> None:
-        """One transaction: the records, the tombstones, the pending references, the cursor."""
+    ) -> list[dict[str, Any]]:
+        """One transaction: the records, the tombstones, the pending references, the cursor.
+        Returns the records stored (those that failed are left out and reported)."""
         todo = [r for r in records if r is not None]
         while True:
             missing: dict[str, set[str]] = {}
@@ -341,7 +361,7 @@ class Harvester:
                 self._bookkeep(session, source_id, todo, missing, cursor, pending)
                 write.commit(session, loader, self.clock)
                 self._count(loader)
-                return
+                return todo
 
     def _loader(self, session: Session, missing: dict[str, set[str]]) -> Loader:
         def report(path: str, reference: str) -> None:
@@ -471,6 +491,28 @@ class Harvester:
                     loader.load(records, replace=False)
                     write.commit(session, loader, self.clock)
                     self._count(loader)
+
+
+def _fingerprint(record: dict[str, Any]) -> int:
+    """A record's content with its place left out: the Body, and the parent an embedded-only child
+    names on its own (a Consultation's `paper`), which are given when it is written embedded."""
+    type_name = str(record.get("type", "")).removeprefix(SCHEMA_BASE)
+    left_out = {"body", PARENT_FIELDS.get(type_name, "")}
+    content = orjson.dumps({k: v for k, v in record.items() if k not in left_out}, option=orjson.OPT_SORT_KEYS)
+    return int.from_bytes(hashlib.blake2b(content, digest_size=8).digest(), "big")
+
+
+def _fingerprints(value: Any, found: set[int]) -> None:
+    """The fingerprints of a record and of every record embedded in it."""
+    if isinstance(value, dict):
+        if isinstance(value.get("key"), str) and value.get("type"):
+            found.add(_fingerprint(value))
+        for v in value.values():
+            if isinstance(v, (dict, list)):
+                _fingerprints(v, found)
+    elif isinstance(value, list):
+        for v in value:
+            _fingerprints(v, found)
 
 
 def _keys(value: Any, found: set[str]) -> set[str]:

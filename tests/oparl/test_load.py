@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from alembic import command
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,8 +25,8 @@ from models import (
 )
 from models.db import alembic_config, make_engine
 from oparl.content import ContentStore
-from oparl.load import Loader, LoadReport, read_directory
-from oparl.records import RecordError
+from oparl.load import INSERT_ORDER, Loader, LoadReport, read_directory
+from oparl.records import MODELS, TABLE_MODELS, RecordError
 from oparl.urls import UrlBuilder
 from oparl.write import commit, stamp_for
 from tests.conftest import BASE_URL, LUEBECK, write
@@ -309,3 +310,19 @@ class TestBadRecords:
     def test_a_key_twice_in_one_write(self, session: Session, store: ContentStore) -> None:
         with pytest.raises(RecordError, match="appears twice in one write"):
             load(session, store, [*base(), base()[4]], DAY1)
+
+
+def test_insert_order_writes_every_referenced_type_first() -> None:
+    """New rows are inserted type by type (`INSERT_ORDER`): each foreign key must point at a type
+    inserted before, except the Body's Location (a new Body is written before what it embeds) and
+    references to the own type, which are set after all inserts."""
+    order = {name: index for index, name in enumerate(INSERT_ORDER)}
+    assert set(order) == set(MODELS)
+    late = []
+    for name, model in MODELS.items():
+        for column in sa_inspect(model).columns:
+            for fk in column.foreign_keys:
+                target = TABLE_MODELS[fk.column.table.name].__name__
+                if order[target] >= order[name]:
+                    late.append(f"{name}.{column.key}")
+    assert late == ["Body.location_id", "Organization.sub_organization_of_id", "File.master_file_id"]

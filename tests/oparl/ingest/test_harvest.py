@@ -23,6 +23,7 @@ from models.db import alembic_config, make_engine, make_sessionmaker
 from oparl.content import ContentStore
 from oparl.ingest.client import Politeness, SourceClient
 from oparl.ingest.harvest import Harvester, Options, Summary
+from oparl.load import Loader
 from oparl.records import MODELS
 from oparl.urls import SEGMENTS, UrlBuilder
 from tests.conftest import BASE_URL, FakeClock
@@ -287,3 +288,23 @@ def test_pages_stored_in_one_batch_end_as_page_by_page(clock: FakeClock, tmp_pat
             ("https://source.example.org/oparl/paper/3", "C wieder da", False),
         ]
     )
+
+
+def test_objects_stored_embedded_are_not_written_again_from_their_own_list(
+    client: TestClient, mirror: Engine, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 1.1 source lists every Consultation again on its own; stored with its Paper already and
+    unchanged, it is not written a second time, and the mirror is the same."""
+    written: Counter[str] = Counter()
+    load = Loader.load
+
+    def spy(self: Loader, records: list[Any], **kwargs: Any) -> None:
+        written.update(str(r.get("type", "")).rsplit("/", 1)[-1] for r in records)
+        load(self, records, **kwargs)
+
+    monkeypatch.setattr(Loader, "load", spy)
+    summary = harvest(mirror, forwarding(client), clock, tmp_path / "files")
+    assert summary.created["Consultation"] > 0
+    assert written["Paper"] == summary.created["Paper"]
+    assert written["Consultation"] == 0
+    compare(client, mirror, tmp_path)
