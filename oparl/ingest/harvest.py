@@ -1,7 +1,7 @@
 """Harvesting another OParl server into this one: System → Bodies → every list, page by page.
 
-Each page is one transaction (its records, its tombstones and the cursor of its list), so a run that
-is killed leaves a consistent store and the next run resumes at the page it stopped at. Objects keep
+Each batch of pages is one transaction (its records, its tombstones and the cursor of its list), so
+a run that is killed leaves a consistent store and the next run resumes at the first page not stored. Objects keep
 their source URL as key (and an id derived from it); references are rewritten to this server's
 URLs by the write path. A reference to an object not there yet is dropped for the moment and the
 record stored again at the end of the run, after the referenced objects that appear in no list
@@ -221,7 +221,9 @@ class Harvester:
     ) -> list[dict[str, Any]]:
         """Walks a list by `links.next` only, storing its pages in batches; returns the Bodies it met.
 
-        The next page is fetched while this one is stored (one request at a time all the same)."""
+        The next page is fetched while this one is stored (one request at a time all the same). The
+        fetching thread counts only quirks of fetching and parsing, this one the rest: no counter is
+        written from both."""
         carried = {"modified_since": since.isoformat()} if since else {}
         # The Body list is walked whole every time: its items say which lists there are.
         cursors = {} if type_name == "Body" else self._cursors(source_id)
