@@ -51,6 +51,7 @@ from oparl.records import (
     RecordError,
     classify,
     fk_target,
+    parent_of,
     properties,
 )
 from oparl.urls import SEGMENTS, UrlBuilder
@@ -88,7 +89,7 @@ class Loader:
         is not there is dropped and reported instead of refusing the record."""
         self.session, self.urls, self.store, self.base_dir = session, urls, store, base_dir
         self.stable_ids, self.on_missing = stable_ids, on_missing
-        self.created: list[OParlObject] = []
+        self.created: set[OParlObject] = set()  # rows this write inserts
         self.seen: dict[OParlObject, None] = {}
         self.before: dict[OParlObject, dict[str, Any]] = {}
         self.relinked: set[OParlObject] = set()
@@ -100,7 +101,6 @@ class Loader:
         # What the batch's prefetch found missing, and (id, deleted) of referenced rows by key.
         self.absent: set[tuple[type[OParlObject], str]] = set()
         self.refs: dict[tuple[type[OParlObject], str], tuple[int, bool] | None] = {}
-        self.new: set[OParlObject] = set()
         self.unsaved: dict[str, list[OParlObject]] = defaultdict(list)  # new rows to add at the next flush
         # Link rows of this write, inserted together at the end of `load`.
         self.link_rows: dict[tuple[Table, str, int], list[dict[str, int]]] = {}
@@ -179,7 +179,7 @@ class Loader:
     def finish(self, moment: dt.datetime) -> LoadReport:
         """Stamps what changed with `moment` (see oparl.write for how it is chosen)."""
         self._propagate_visibility()
-        created = set(self.created)
+        created = self.created
         changed = {o for o, before in self.before.items() if o not in created and _differs(o, before)}
         changed |= self.relinked - created
         self.changed = changed
@@ -226,7 +226,7 @@ class Loader:
         """The embedded-only children of `parents` in the database (a new parent has only written ones)."""
         parent_ids: dict[str, list[int]] = defaultdict(list)
         for parent in parents:
-            if parent not in self.new:  # a new row's children were all written here
+            if parent not in self.created:  # a new row's children were all written here
                 parent_ids[type(parent).__name__].append(parent.id)
         children: set[OParlObject] = set()
         for (parent_type, attr), fk in CHILDREN.items():
@@ -319,8 +319,7 @@ class Loader:
             obj.restricted = obj.nonpublic = False
             obj.created = obj.modified = utcnow()  # placeholders; finish() stamps the real moment
             self.unsaved[model.__name__].append(obj)
-            self.created.append(obj)
-            self.new.add(obj)
+            self.created.add(obj)
         # A File or Location may sit in several objects of one write (one meeting room, many meetings).
         if obj in self.seen and not isinstance(obj, SHARED):
             raise RecordError(f"{path}.key: the key {key!r} appears twice in one write")
@@ -331,7 +330,7 @@ class Loader:
 
     def _clear_absent(self, obj: OParlObject, record: dict[str, Any], owned: frozenset[str], path: str) -> None:
         """Replace mode: a property the record leaves out is empty afterwards."""
-        if obj in self.new:
+        if obj in self.created:
             return  # a new row starts empty
         model = type(obj)
         for name in properties(model.__name__):
@@ -345,9 +344,9 @@ class Loader:
                     self._set(obj, attr, None)
             elif field is Field.ONE and _mapper(model).columns[f"{attr}_id"].nullable:
                 self._set(obj, f"{attr}_id", None)
-            elif field is Field.CHILDREN and obj not in self.new:
+            elif field is Field.CHILDREN and obj not in self.created:
                 self._drop_children(obj, attr, kept=set())
-            elif field is Field.MANY and obj not in self.new:
+            elif field is Field.MANY and obj not in self.created:
                 rel = _mapper(model).relationships[attr]
                 self._links(obj, rel.secondary, [], reverse=bool(rel.info.get("reverse")))
 
@@ -426,7 +425,7 @@ class Loader:
             self._set(obj, f"{attr}_id", child.id)
 
     def _drop_children(self, parent: OParlObject, attr: str, kept: set[int]) -> None:
-        if parent in self.new:
+        if parent in self.created:
             return  # no row points at a parent that did not exist
         fk = CHILDREN[(type(parent).__name__, attr)]
         target: type[OParlObject] = _mapper(type(parent)).relationships[attr].mapper.class_
@@ -544,14 +543,14 @@ class Loader:
         two_sided = table.name in _two_sided_links()
         if slot in self.link_rows:  # set before in this write (a File in two records of one batch)
             current = [row[theirs.key] for row in self.link_rows[slot]]
-        elif obj in self.new and not two_sided:
+        elif obj in self.created and not two_sided:
             current = []
         else:
             current = list(self.session.scalars(select(theirs).where(mine == obj.id).order_by(table.c.position)))
         wanted = list(dict.fromkeys(ids))
         if current == wanted:
             return
-        if slot not in self.link_rows and (obj not in self.new or two_sided):
+        if slot not in self.link_rows and (obj not in self.created or two_sided):
             self.session.execute(delete(table).where(mine == obj.id))
         rows = [{mine.key: obj.id, theirs.key: to, "position": pos} for pos, to in enumerate(wanted)]
         if two_sided:
@@ -576,7 +575,7 @@ class Loader:
     # -- bookkeeping ----------------------------------------------------------------------------
 
     def _set(self, obj: OParlObject, attr: str, value: Any) -> None:
-        if obj in self.new:  # nothing to compare a new row with
+        if obj in self.created:  # nothing to compare a new row with
             setattr(obj, attr, value)
         elif getattr(obj, attr) != value:
             self.before.setdefault(obj, {}).setdefault(attr, getattr(obj, attr))
@@ -630,15 +629,7 @@ def _flags(
 
 def _child_of(obj: OParlObject) -> tuple[str, str] | None:
     """(parent type, column to the parent) for embedded-only children, else None."""
-    return _parent_of(type(obj).__name__)
-
-
-@cache
-def _parent_of(type_name: str) -> tuple[str, str] | None:
-    for (parent_type, attr), fk in CHILDREN.items():
-        if _mapper(MODELS[parent_type]).relationships[attr].mapper.class_ is MODELS[type_name]:
-            return parent_type, fk
-    return None
+    return parent_of(type(obj).__name__)
 
 
 @cache

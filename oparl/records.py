@@ -135,3 +135,13 @@ def properties(type_name: str) -> tuple[str, ...]:
 def fk_target(model: type[OParlObject], attr: str) -> type[OParlObject]:
     (fk,) = inspect(model).columns[f"{attr}_id"].foreign_keys
     return TABLE_MODELS[fk.column.table.name]
+
+
+@cache
+def parent_of(type_name: str) -> tuple[str, str] | None:
+    """(parent type, column to the parent) of an embedded-only child type (Consultation: Paper,
+    paper_id), else None."""
+    for (parent_type, attr), fk in CHILDREN.items():
+        if inspect(MODELS[parent_type]).relationships[attr].mapper.class_ is MODELS[type_name]:
+            return parent_type, fk
+    return None

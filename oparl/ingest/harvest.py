@@ -39,7 +39,7 @@ from oparl.ingest.client import SourceClient, SourceError
 from oparl.ingest.convert import Converter
 from oparl.ingest.quirks import Normaliser, is_error_body, list_page, next_link
 from oparl.load import Loader
-from oparl.records import CHILDREN, MODELS, RecordError, camel
+from oparl.records import MODELS, RecordError, camel, parent_of
 from oparl.snapshot import Snapshots
 from oparl.urls import UrlBuilder
 
@@ -58,10 +58,7 @@ BODY_LISTS = {
 }
 PLACEHOLDER_YEARS = ("1970", "2000")
 # The property naming the parent of an embedded-only child, e.g. Consultation -> "paper".
-PARENT_FIELDS = {
-    MODELS[parent].__mapper__.relationships[attr].mapper.class_.__name__: camel(fk.removesuffix("_id"))  # type: ignore[attr-defined]
-    for (parent, attr), fk in CHILDREN.items()
-}
+PARENT_FIELDS = {name: camel(found[1].removesuffix("_id")) for name in MODELS if (found := parent_of(name))}
 MAX_PAGES = 100_000
 TOP_KEY = re.compile(r"^[A-Za-z]+ ('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")")
 
