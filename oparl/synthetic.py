@@ -41,6 +41,7 @@ from models import (
     System,
 )
 from models.base import Base, UTCDateTime
+from models.bulk import without_secondary
 from models.generation import ListGeneration
 from models.links import (
     consultation_organization,
@@ -190,17 +191,18 @@ class Generator:
             # One long transaction: with SQLite's default 2 MB page cache, index pages would be
             # written to the WAL again and again as they spill.
             self.session.connection().exec_driver_sql("PRAGMA cache_size = -524288")
-        self._system_and_body()
-        rooms = self._locations()
-        council, committees, fractions = self._organizations(rooms)
-        self._persons([council, *committees], fractions)
-        try:
-            self._meetings(council, committees, fractions, rooms)
-            self._flush()
-        finally:
-            self.writer.shutdown(wait=True)
-        if self.pending is not None:
-            self.pending.result()
+        with without_secondary(self.session.connection()):
+            self._system_and_body()
+            rooms = self._locations()
+            council, committees, fractions = self._organizations(rooms)
+            self._persons([council, *committees], fractions)
+            try:
+                self._meetings(council, committees, fractions, rooms)
+                self._flush()
+            finally:
+                self.writer.shutdown(wait=True)
+            if self.pending is not None:
+                self.pending.result()
         self._move_generations()
         return self.counts
 
