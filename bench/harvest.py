@@ -21,19 +21,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 from alembic import command
 
-from api.cli import bulk_gc
+from api.cli import bulk_gc, make_harvester
+from api.settings import Settings
 from bench import API, Dataset, Server  # bench/bench.py, beside this file
-from models import utcnow
-from models.db import alembic_config, make_engine, make_sessionmaker
-from oparl.content import ContentStore
+from models.db import alembic_config, make_engine
 from oparl.ingest.client import Politeness, SourceClient
-from oparl.ingest.harvest import Harvester, Options
-from oparl.urls import UrlBuilder
+from oparl.ingest.harvest import Options
 
 ROOT = Path(__file__).resolve().parent.parent
 CRAWL = ROOT.parent / "shared" / "realworld" / "huertgenwald"
@@ -54,13 +51,13 @@ def replay_transport() -> httpx.MockTransport:
 
 
 def harvest(system_url: str, transport: httpx.BaseTransport | None, folder: Path) -> list[str]:
-    url = f"sqlite:///{folder / 'mirror.sqlite3'}"
-    command.upgrade(alembic_config(url), "head")
-    engine = make_engine(url=url)
+    """`oparl-server harvest` as the CLI builds it, with no rate limit, into a fresh SQLite file."""
+    settings = Settings(database_url=f"sqlite:///{folder / 'mirror.sqlite3'}", data_dir=folder,
+                        public_base_url="http://127.0.0.1:8000")  # fmt: skip
+    command.upgrade(alembic_config(settings.database_url), "head")
+    engine = make_engine(url=settings.database_url)
     client = SourceClient(Politeness(rate=0, concurrency=4), transport=transport)
-    harvester = Harvester(make_sessionmaker(engine), client, urls=UrlBuilder("http://127.0.0.1:8000"),
-                          store=ContentStore(folder / "files"), clock=utcnow, tz=ZoneInfo("Europe/Berlin"),
-                          options=Options(files=False))  # fmt: skip
+    harvester = make_harvester(settings, engine, client, Options(files=False))
     rendering = [0.0]
     refresh: Callable[..., Any] = harvester.snapshots.refresh_stale
 
