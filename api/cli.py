@@ -123,7 +123,21 @@ def make_harvester(
         tz=settings.zone,
         options=options,
         progress=progress,
+        render=lambda: _render_harvested(settings, engine),
     )
+
+
+# Stale objects from which rendering them in one process per core pays for starting the processes.
+PARALLEL_RENDER_FROM = 20_000
+
+
+def _render_harvested(settings: Settings, engine: Engine) -> None:
+    snapshots = Snapshots(UrlBuilder(settings.public_base_url), settings.zone)
+    with make_sessionmaker(engine)() as session:
+        if snapshots.count_stale(session) < PARALLEL_RENDER_FROM:
+            snapshots.refresh_stale(session)
+            return
+    render(settings)
 
 
 class Progress:

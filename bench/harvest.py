@@ -20,7 +20,6 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import httpx
 from alembic import command
@@ -59,16 +58,16 @@ def harvest(system_url: str, transport: httpx.BaseTransport | None, folder: Path
     client = SourceClient(Politeness(rate=0, concurrency=4), transport=transport)
     harvester = make_harvester(settings, engine, client, Options(files=False))
     rendering = [0.0]
-    refresh: Callable[..., Any] = harvester.snapshots.refresh_stale
+    render: Callable[[], object] = harvester.render
 
-    def timed_refresh(*args: Any, **kwargs: Any) -> Any:
+    def timed_render() -> None:
         start = time.perf_counter()
         try:
-            return refresh(*args, **kwargs)
+            render()
         finally:
             rendering[0] += time.perf_counter() - start
 
-    object.__setattr__(harvester.snapshots, "refresh_stale", timed_refresh)  # a frozen dataclass
+    harvester.render = timed_render
     start = time.perf_counter()
     summary = harvester.run(system_url)
     total = time.perf_counter() - start
