@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from api import cli
 from api.app import create_app
 from api.settings import Settings
 from models import Paper
@@ -25,6 +26,7 @@ from oparl.ingest.client import Politeness, SourceClient
 from oparl.ingest.harvest import Harvester, Options, Summary
 from oparl.load import Loader
 from oparl.records import MODELS
+from oparl.snapshot import Snapshots
 from oparl.urls import SEGMENTS, UrlBuilder
 from tests.conftest import BASE_URL, FakeClock
 
@@ -308,3 +310,35 @@ def test_objects_stored_embedded_are_not_written_again_from_their_own_list(
     assert written["Paper"] == summary.created["Paper"]
     assert written["Consultation"] == 0
     compare(client, mirror, tmp_path)
+
+
+@pytest.mark.parametrize("parallel_from", [1, 1_000_000])
+def test_the_command_renders_what_it_harvested_in_processes_from_a_threshold(
+    client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    parallel_from: int,
+) -> None:  # fmt: skip
+    monkeypatch.setattr(cli, "PARALLEL_RENDER_FROM", parallel_from)
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'mirror.sqlite3'}", public_base_url=MIRROR,
+                        data_dir=tmp_path / "mirror-data")  # fmt: skip
+    command.upgrade(alembic_config(settings.database_url), "head")
+    engine = make_engine(url=settings.database_url)
+    snapshots = Snapshots(UrlBuilder(MIRROR), settings.zone)
+    source = SourceClient(Politeness(rate=0), transport=forwarding(client))
+    harvester = cli.make_harvester(settings, engine, source, Options())
+    stale: list[int] = []
+    render = harvester.render
+
+    def counted() -> None:
+        with Session(engine) as session:
+            stale.append(snapshots.count_stale(session))
+        render()
+        with Session(engine) as session:
+            stale.append(snapshots.count_stale(session))
+
+    harvester.render = counted
+    summary = harvester.run(SYSTEM)
+    source.close()
+    assert stale == [sum(summary.created.values()), 0]
+    assert ("rendered 63 objects in" in capsys.readouterr().out) == (parallel_from == 1)
+    compare(client, engine, tmp_path)
+    engine.dispose()
