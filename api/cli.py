@@ -123,21 +123,28 @@ def make_harvester(
         tz=settings.zone,
         options=options,
         progress=progress,
-        render=lambda: _render_harvested(settings, engine),
+        render=lambda summary: _render_harvested(settings, engine, summary),
     )
 
 
-# Stale objects from which rendering them in one process per core pays for starting the processes.
+# Objects written from which rendering in one process per core pays for starting the processes.
 PARALLEL_RENDER_FROM = 20_000
 
 
-def _render_harvested(settings: Settings, engine: Engine) -> None:
-    snapshots = Snapshots(UrlBuilder(settings.public_base_url), settings.zone)
-    with make_sessionmaker(engine)() as session:
-        if snapshots.count_stale(session) < PARALLEL_RENDER_FROM:
-            snapshots.refresh_stale(session)
-            return
-    render(settings)
+def _render_harvested(settings: Settings, engine: Engine, summary: Summary) -> None:
+    written = sum((summary.created + summary.changed + summary.deleted).values())
+    newline = "\n" if sys.stderr.isatty() else ""  # after the progress line
+    print(f"{newline}rendering what the harvest wrote ({written} objects and what embeds them)", file=sys.stderr)
+    if written < PARALLEL_RENDER_FROM or (os.cpu_count() or 1) < 2:
+        with make_sessionmaker(engine)() as session:
+            Snapshots(UrlBuilder(settings.public_base_url), settings.zone).refresh_stale(session)
+        return
+    try:
+        render(settings)
+    except KeyboardInterrupt:
+        print("interrupted while rendering: the harvest is stored; `oparl-server render` renders the rest",
+              file=sys.stderr)  # fmt: skip
+        raise
 
 
 class Progress:
@@ -288,7 +295,10 @@ def build_parser() -> argparse.ArgumentParser:
     harvest.add_argument(
         "--batch", type=int, default=1000, help="store pages together up to this many objects (default 1000)"
     )
-    gen = commands.add_parser("generate", help="a synthetic council of any size into an empty database")
+    gen = commands.add_parser(
+        "generate",
+        help="a synthetic council of any size into an empty database (locked until done: generate, then serve)",
+    )
     gen.add_argument("--papers", type=int, default=10_000, help="number of papers (default 10000)")
     gen.add_argument("--seed", type=int, default=1, help="random seed: the same seed gives the same data (default 1)")
     gen.add_argument("--no-render", action="store_true", help="skip storing renderings (see 'render')")

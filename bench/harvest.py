@@ -29,7 +29,7 @@ from api.settings import Settings
 from bench import API, Dataset, Server  # bench/bench.py, beside this file
 from models.db import alembic_config, make_engine
 from oparl.ingest.client import Politeness, SourceClient
-from oparl.ingest.harvest import Options
+from oparl.ingest.harvest import Options, Summary
 
 ROOT = Path(__file__).resolve().parent.parent
 CRAWL = ROOT.parent / "shared" / "realworld" / "huertgenwald"
@@ -58,12 +58,12 @@ def harvest(system_url: str, transport: httpx.BaseTransport | None, folder: Path
     client = SourceClient(Politeness(rate=0, concurrency=4), transport=transport)
     harvester = make_harvester(settings, engine, client, Options(files=False))
     rendering = [0.0]
-    render: Callable[[], object] = harvester.render
+    render: Callable[[Summary], object] = harvester.render
 
-    def timed_render() -> None:
+    def timed_render(summary: Summary) -> None:
         start = time.perf_counter()
         try:
-            render()
+            render(summary)
         finally:
             rendering[0] += time.perf_counter() - start
 

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, text
 
 # Constraints (unique first: foreign keys may need their indexes), then plain indexes, per table.
 _CONSTRAINTS = text("""
-    SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid)
+    SELECT c.conrelid::regclass::text, quote_ident(c.conname), pg_get_constraintdef(c.oid)
     FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
     WHERE n.nspname = current_schema() AND c.contype IN ('u', 'f')
     ORDER BY c.contype DESC, c.conname
@@ -31,25 +31,36 @@ _INDEXES = text("""
       AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid AND c.contype IN ('p', 'u', 'x'))
     ORDER BY 1
 """)
+# Sorting a whole table's keys in memory rather than in runs on disk; never less than the server has.
+_SORT_MEMORY = text("""
+    SELECT set_config('maintenance_work_mem', '256MB', true)
+    WHERE pg_size_bytes(current_setting('maintenance_work_mem')) < pg_size_bytes('256MB')
+""")
 
 
 @contextmanager
 def without_secondary(connection: Connection) -> Iterator[None]:
-    """On PostgreSQL, secondary indexes and constraints are dropped inside the block and rebuilt after it."""
+    """On PostgreSQL, secondary indexes and constraints are dropped inside the block and rebuilt after it.
+
+    All of it runs in a savepoint: whatever the caller does after an error, the schema is restored."""
     if connection.dialect.name != "postgresql":
         yield
         return
-    constraints = [tuple(row) for row in connection.execute(_CONSTRAINTS)]
-    indexes = [tuple(row) for row in connection.execute(_INDEXES)]
-    quote = connection.dialect.identifier_preparer.quote
-    for table, name, _ in reversed(constraints):  # foreign keys before the unique keys they may rely on
-        connection.exec_driver_sql(f"ALTER TABLE {table} DROP CONSTRAINT {quote(name)}")
-    for name, _ in indexes:
-        connection.exec_driver_sql(f"DROP INDEX {name}")
-    yield
-    # Sorting a whole table's keys in memory instead of in batches on disk (for this transaction only).
-    connection.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
-    for _, definition in indexes:
-        connection.exec_driver_sql(definition)
-    for table, name, definition in constraints:
-        connection.exec_driver_sql(f"ALTER TABLE {table} ADD CONSTRAINT {quote(name)} {definition}")
+    with connection.begin_nested():
+        constraints = [tuple(row) for row in connection.execute(_CONSTRAINTS)]
+        indexes = [tuple(row) for row in connection.execute(_INDEXES)]
+        for table, name, _ in reversed(constraints):  # foreign keys before the unique keys they may rely on
+            _ddl(connection, f"ALTER TABLE {table} DROP CONSTRAINT {name}")
+        for name, _ in indexes:
+            _ddl(connection, f"DROP INDEX {name}")
+        yield
+        connection.execute(_SORT_MEMORY)
+        for _, definition in indexes:
+            _ddl(connection, definition)
+        for table, name, definition in constraints:
+            _ddl(connection, f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}")
+
+
+def _ddl(connection: Connection, statement: str) -> None:
+    # Catalog text as it is: a `%` in a definition (LIKE 'a%', a modulo) is no parameter marker.
+    connection.exec_driver_sql(statement, execution_options={"no_parameters": True})

@@ -127,14 +127,14 @@ class Harvester:
         tz: ZoneInfo,
         options: Options | None = None,
         progress: Callable[[Summary], None] = lambda _summary: None,
-        render: Callable[[], object] | None = None,
+        render: Callable[[Summary], object] | None = None,
     ) -> None:
         self.sessions, self.client, self.urls, self.store = sessions, client, urls, store
         self.clock, self.options, self.progress = clock, options or Options(), progress
         self.summary = Summary(quirks=client.quirks)
         self.convert = Converter(client.quirks, tz)
         self.snapshots = Snapshots(urls, tz)
-        # Renders every stale object at the end (the CLI passes one that uses every core).
+        # Renders every stale object at the end, told what the run wrote (the CLI's may use every core).
         self.render = render or self._render
         self.stamps: list[str] = []
         # Fingerprints of every record (embedded ones too) this run stored, to skip writing it again.
@@ -167,10 +167,10 @@ class Harvester:
         # Rendered once at the end, not per page: a file or agenda item stamps everything it is embedded
         # in, and meetings would be rendered again for every page that touches them. Until then the
         # changed objects are rendered on read.
-        self.render()
+        self.render(self.summary)
         return self.summary
 
-    def _render(self) -> None:
+    def _render(self, _summary: Summary) -> None:
         with self.sessions() as session:
             self.snapshots.refresh_stale(session)
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from alembic import command
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, or_, select
 from sqlalchemy.orm import Session
 
 from api import cli
@@ -312,6 +312,16 @@ def test_objects_stored_embedded_are_not_written_again_from_their_own_list(
     compare(client, mirror, tmp_path)
 
 
+def stale(engine: Engine, snapshots: Snapshots) -> int:
+    """Objects without a current rendering."""
+    with Session(engine) as session:
+        return sum(
+            session.scalar(select(func.count()).where(or_(m.rendered_key.is_(None), m.rendered_key != snapshots.key)))
+            or 0
+            for m in MODELS.values()
+        )
+
+
 @pytest.mark.parametrize("parallel_from", [1, 1_000_000])
 def test_the_command_renders_what_it_harvested_in_processes_from_a_threshold(
     client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
@@ -325,20 +335,20 @@ def test_the_command_renders_what_it_harvested_in_processes_from_a_threshold(
     snapshots = Snapshots(UrlBuilder(MIRROR), settings.zone)
     source = SourceClient(Politeness(rate=0), transport=forwarding(client))
     harvester = cli.make_harvester(settings, engine, source, Options())
-    stale: list[int] = []
+    counted: list[int] = []
     render = harvester.render
 
-    def counted() -> None:
-        with Session(engine) as session:
-            stale.append(snapshots.count_stale(session))
-        render()
-        with Session(engine) as session:
-            stale.append(snapshots.count_stale(session))
+    def counting(summary: Summary) -> None:
+        counted.append(stale(engine, snapshots))
+        render(summary)
+        counted.append(stale(engine, snapshots))
 
-    harvester.render = counted
+    harvester.render = counting
     summary = harvester.run(SYSTEM)
     source.close()
-    assert stale == [sum(summary.created.values()), 0]
-    assert ("rendered 63 objects in" in capsys.readouterr().out) == (parallel_from == 1)
+    assert counted == [sum(summary.created.values()), 0] == [63, 0]
+    output = capsys.readouterr()
+    assert "rendering what the harvest wrote (63 objects and what embeds them)" in output.err
+    assert ("rendered 63 objects in" in output.out) == (parallel_from == 1)
     compare(client, engine, tmp_path)
     engine.dispose()
