@@ -177,7 +177,8 @@ class Changes:
         return self.restamp(session, moment)
 
     def restamp(self, session: Session, moment: dt.datetime) -> int:
-        """Stamps the closure of the last `stamp` again, with a later moment."""
+        """Stamps the closure of the last `stamp` again, with a later moment. Loaded objects keep
+        their old `modified` and `revision` until the caller expires them (`oparl.write.commit`)."""
         closure = self.closure
         for model, ids in closure.items():
             for chunk in chunks(sorted(ids)):
@@ -190,7 +191,6 @@ class Changes:
                     execution_options={"synchronize_session": False},
                 )
         bump_generations(session, [table_of(model).name for model in closure], moment)
-        session.expire_all()
         return sum(len(ids) for ids in closure.values())
 
 

@@ -209,7 +209,7 @@ class Loader:
 
     def _stamp_created(self, moment: dt.datetime) -> None:
         """New rows get `moment` (they were inserted with placeholders), a few statements per type
-        instead of an UPDATE per row; `Changes.stamp` expires the loaded objects afterwards."""
+        instead of an UPDATE per row; `oparl.write.commit` expires the loaded objects before it renders them."""
         ids: dict[type[OParlObject], list[int]] = defaultdict(list)
         for obj in self.created:
             ids[type(obj)].append(obj.id)

@@ -42,6 +42,9 @@ def commit(session: Session, loader: Loader, clock: Clock, snapshots: Snapshots 
     while True:
         started = clock()
         if snapshots is not None:
+            # The stamps went in by UPDATE; the loaded objects must show them. Without a rendering
+            # nothing reads them before the commit, and expiring every object costs a few percent of a write.
+            session.expire_all()
             snapshots.refresh(session, loader.changes.closure)
         rendering = clock() - started
         if clock() + GUARD < moment:
