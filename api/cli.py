@@ -133,8 +133,9 @@ PARALLEL_RENDER_FROM = 20_000
 
 def _render_harvested(settings: Settings, engine: Engine, summary: Summary) -> None:
     written = sum((summary.created + summary.changed + summary.deleted).values())
-    newline = "\n" if sys.stderr.isatty() else ""  # after the progress line
-    print(f"{newline}rendering what the harvest wrote ({written} objects and what embeds them)", file=sys.stderr)
+    if written:
+        newline = "\n" if sys.stderr.isatty() else ""  # after the progress line
+        print(f"{newline}rendering what the harvest wrote ({written} objects and what embeds them)", file=sys.stderr)
     if written < PARALLEL_RENDER_FROM or (os.cpu_count() or 1) < 2:
         with make_sessionmaker(engine)() as session:
             Snapshots(UrlBuilder(settings.public_base_url), settings.zone).refresh_stale(session)
