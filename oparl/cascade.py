@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -169,19 +169,22 @@ class Changes:
         """Whether the last `stamp` gave `obj` a new `modified`."""
         return obj.id in self.closure.get(type(obj), set())
 
-    def stamp(self, session: Session, moment: dt.datetime) -> int:
+    def stamp(self, session: Session, moment: dt.datetime, done: Mapping[type[OParlObject], Ids] | None = None) -> int:
+        """Stamps the changed objects and all whose output follows; `done` are stamped with `moment` already."""
         for model, ids in list(self.visibility.items()):
             for neighbour, found in neighbours(session, model, ids).items():
                 self.add(neighbour, *found)
         self.closure = embedding_closure(session, self.ids)
-        return self.restamp(session, moment)
+        return self.restamp(session, moment, done)
 
-    def restamp(self, session: Session, moment: dt.datetime) -> int:
-        """Stamps the closure of the last `stamp` again, with a later moment. Loaded objects keep
-        their old `modified` and `revision` until the caller expires them (`oparl.write.commit`)."""
+    def restamp(
+        self, session: Session, moment: dt.datetime, done: Mapping[type[OParlObject], Ids] | None = None
+    ) -> int:
+        """Stamps the closure of the last `stamp` again, with a later moment (except `done`). Loaded
+        objects keep their old `modified` and `revision` until the caller expires them (`oparl.write.commit`)."""
         closure = self.closure
         for model, ids in closure.items():
-            for chunk in chunks(sorted(ids)):
+            for chunk in chunks(sorted(ids - (done or {}).get(model, set()))):
                 # Never backwards: a newer stamp (a write committed a moment ago) stays.
                 newer = case((model.modified > moment, model.modified), else_=moment)
                 session.execute(

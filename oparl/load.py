@@ -102,6 +102,7 @@ class Loader:
         self.absent: set[tuple[type[OParlObject], str]] = set()
         self.refs: dict[tuple[type[OParlObject], str], tuple[int, bool] | None] = {}
         self.unsaved: dict[str, list[OParlObject]] = defaultdict(list)  # new rows to add at the next flush
+        self.fresh: dict[type[OParlObject], set[int]] = defaultdict(set)  # ids of new rows, once stamped
         # Link rows of this write, inserted together at the end of `load`.
         self.link_rows: dict[tuple[Table, str, int], list[dict[str, int]]] = {}
 
@@ -197,7 +198,7 @@ class Loader:
                     target = fk_target(model, column.removesuffix("_id"))
                     self.changes.add(target, getattr(obj, column), before.get(column))
         self.session.flush()
-        stamped = self.changes.stamp(self.session, moment)
+        stamped = self.changes.stamp(self.session, moment, done=self.fresh)
         unique = set(self.seen)
         return LoadReport(
             created=len(created),
@@ -209,18 +210,19 @@ class Loader:
 
     def _stamp_created(self, moment: dt.datetime) -> None:
         """New rows get `moment` (they were inserted with placeholders), a few statements per type
-        instead of an UPDATE per row; `oparl.write.commit` expires the loaded objects before it renders them."""
-        ids: dict[type[OParlObject], list[int]] = defaultdict(list)
+        instead of an UPDATE per row, and all the stamp gives (so `Changes.stamp` leaves them out);
+        `oparl.write.commit` expires the loaded objects before it renders them."""
         for obj in self.created:
-            ids[type(obj)].append(obj.id)
-        for model, found in ids.items():
+            self.fresh[type(obj)].add(obj.id)
+        for model, found in self.fresh.items():
             for chunk in chunks(sorted(found)):
                 self.session.execute(
                     update(model)
                     .where(model.id.in_(chunk))
-                    .values(created=moment, modified=moment, ever_public=~model.nonpublic),
+                    .values(created=moment, modified=moment, ever_public=~model.nonpublic,
+                            revision=model.revision + 1, rendered_key=None),
                     execution_options={"synchronize_session": False},
-                )
+                )  # fmt: skip
 
     def _children(self, parents: list[OParlObject]) -> set[OParlObject]:
         """The embedded-only children of `parents` in the database (a new parent has only written ones)."""
@@ -259,10 +261,13 @@ class Loader:
         for model, ids in shared.items():
             parents = embedding_parents(self.session, model, ids)
             flags = _flags(self.session, {p for found in parents.values() for p in found})
-            for item in self.session.scalars(select(model).where(model.id.in_(ids))):
-                live = [flags[p] for p in parents.get(item.id, ()) if not flags[p][0]]
-                hidden_by_parents = bool(live) and all(nonpublic for _, nonpublic in live)
-                self._set(item, "nonpublic", item.restricted or hidden_by_parents)
+            # Flags only (all is flushed): an object is loaded just where its visibility changes.
+            for row in self.session.execute(select(model.id, model.restricted, model.nonpublic)
+                                            .where(model.id.in_(ids))):  # fmt: skip
+                live = [flags[p] for p in parents.get(row.id, ()) if not flags[p][0]]
+                hidden = bool(row.restricted) or (bool(live) and all(nonpublic for _, nonpublic in live))
+                if hidden != bool(row.nonpublic):
+                    self._set(self.session.get_one(model, row.id), "nonpublic", hidden)
 
     # -- pass 1: rows and their own fields --------------------------------------------------------
 
