@@ -102,7 +102,6 @@ class Loader:
         self.absent: set[tuple[type[OParlObject], str]] = set()
         self.refs: dict[tuple[type[OParlObject], str], tuple[int, bool] | None] = {}
         self.unsaved: dict[str, list[OParlObject]] = defaultdict(list)  # new rows to add at the next flush
-        self.fresh: dict[type[OParlObject], set[int]] = defaultdict(set)  # ids of new rows, once stamped
         # Link rows of this write, inserted together at the end of `load`.
         self.link_rows: dict[tuple[Table, str, int], list[dict[str, int]]] = {}
 
@@ -187,7 +186,7 @@ class Loader:
         for obj in changed:
             obj.ever_public = obj.ever_public or not obj.nonpublic
         self.session.flush()
-        self._stamp_created(moment)
+        fresh = self._stamp_created(moment)
         for obj in created | changed:
             model, before = type(obj), self.before.get(obj, {})
             self.changes.add(model, obj.id)
@@ -198,7 +197,7 @@ class Loader:
                     target = fk_target(model, column.removesuffix("_id"))
                     self.changes.add(target, getattr(obj, column), before.get(column))
         self.session.flush()
-        stamped = self.changes.stamp(self.session, moment, done=self.fresh)
+        stamped = self.changes.stamp(self.session, moment, done=fresh)
         unique = set(self.seen)
         return LoadReport(
             created=len(created),
@@ -208,13 +207,14 @@ class Loader:
             stamped=stamped,
         )
 
-    def _stamp_created(self, moment: dt.datetime) -> None:
+    def _stamp_created(self, moment: dt.datetime) -> dict[type[OParlObject], set[int]]:
         """New rows get `moment` (they were inserted with placeholders), a few statements per type
-        instead of an UPDATE per row, and all the stamp gives (so `Changes.stamp` leaves them out);
-        `oparl.write.commit` expires the loaded objects before it renders them."""
+        instead of an UPDATE per row, and all the stamp gives; returns their ids, for `Changes.stamp`
+        to leave out. `oparl.write.commit` expires the loaded objects before it renders them."""
+        ids: dict[type[OParlObject], set[int]] = defaultdict(set)
         for obj in self.created:
-            self.fresh[type(obj)].add(obj.id)
-        for model, found in self.fresh.items():
+            ids[type(obj)].add(obj.id)
+        for model, found in ids.items():
             for chunk in chunks(sorted(found)):
                 self.session.execute(
                     update(model)
@@ -223,6 +223,7 @@ class Loader:
                             revision=model.revision + 1, rendered_key=None),
                     execution_options={"synchronize_session": False},
                 )  # fmt: skip
+        return ids
 
     def _children(self, parents: list[OParlObject]) -> set[OParlObject]:
         """The embedded-only children of `parents` in the database (a new parent has only written ones)."""

@@ -17,7 +17,7 @@ import re
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -328,8 +328,7 @@ class Harvester:
     def _store_batch(self, source_id: int, batch: _Batch, cursor: tuple[str, str] | None) -> None:
         tombstones = [(type_name, key) for key, type_name in batch.tombstones.items()]
         stored = self._store(source_id, list(batch.records.values()), tombstones, cursor=cursor)
-        for record in stored:
-            _fingerprints(record, self.written)
+        self.written.update(_fingerprint(r) for r in _records(stored) if r.get("type"))
         self.summary.pages += batch.pages
         self.summary.objects += batch.items
         self.progress(self.summary)
@@ -395,7 +394,7 @@ class Harvester:
         pending: bool,
     ) -> None:
         by_key = {r["key"]: r for r in records}
-        keys = _keys(records, set())
+        keys = {r["key"] for r in _records(records)}
         known: set[str] = set()
         for chunk in chunks(sorted(keys)):
             query = select(HarvestSeen.key).where(HarvestSeen.source_id == source_id, HarvestSeen.key.in_(chunk))
@@ -507,30 +506,17 @@ def _fingerprint(record: dict[str, Any]) -> int:
     return int.from_bytes(hashlib.blake2b(content, digest_size=8).digest(), "big")
 
 
-def _fingerprints(value: Any, found: set[int]) -> None:
-    """The fingerprints of a record and of every record embedded in it."""
-    if isinstance(value, dict):
-        if isinstance(value.get("key"), str) and value.get("type"):
-            found.add(_fingerprint(value))
-        for v in value.values():
-            if isinstance(v, (dict, list)):
-                _fingerprints(v, found)
-    elif isinstance(value, list):
-        for v in value:
-            _fingerprints(v, found)
-
-
-def _keys(value: Any, found: set[str]) -> set[str]:
-    """The keys of a record and of every record embedded in it."""
+def _records(value: Any) -> Iterator[dict[str, Any]]:
+    """A record (or a list of them) and every record embedded in it: each object with a key."""
     if isinstance(value, dict):
         if isinstance(value.get("key"), str):
-            found.add(value["key"])
+            yield value
         for v in value.values():
-            _keys(v, found)
+            if isinstance(v, (dict, list)):
+                yield from _records(v)
     elif isinstance(value, list):
         for v in value:
-            _keys(v, found)
-    return found
+            yield from _records(v)
 
 
 def _collect_urls(value: Any, found: set[str]) -> set[str]:
