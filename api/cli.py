@@ -29,6 +29,7 @@ from oparl import write
 from oparl.content import ContentStore
 from oparl.errors import OParlError
 from oparl.ingest.client import Politeness, SourceClient
+from oparl.ingest.guard import Network, Policy, parse_networks
 from oparl.ingest.harvest import Harvester, Options, Summary
 from oparl.load import Loader, read_directory
 from oparl.snapshot import Snapshots
@@ -90,9 +91,13 @@ def harvest(settings: Settings, args: argparse.Namespace) -> int:
     engine = make_engine(url=settings.database_url)
     check_schema(engine)
     politeness = Politeness(rate=args.rate, concurrency=args.concurrency, timeout=args.timeout)
-    client = SourceClient(politeness)
+    client = SourceClient(politeness, policy=harvest_policy(settings, args.allow_network or []))
     options = Options(
-        files=args.files, full=args.full, overlap=dt.timedelta(hours=args.overlap_hours), batch=args.batch
+        files=args.files,
+        full=args.full,
+        overlap=dt.timedelta(hours=args.overlap_hours),
+        batch=args.batch,
+        allow_hosts=frozenset(host.lower() for host in args.allow_host or []),
     )
     try:
         summary = make_harvester(settings, engine, client, options, Progress(sys.stderr)).run(args.system_url)
@@ -101,6 +106,22 @@ def harvest(settings: Settings, args: argparse.Namespace) -> int:
         engine.dispose()
     print("\n".join(summary.lines()))
     return 0 if summary.usable else 3
+
+
+def harvest_policy(settings: Settings, networks: Sequence[Network] = ()) -> Policy:
+    return Policy(
+        networks=settings.harvest_networks + tuple(networks),
+        max_file_bytes=settings.harvest_max_file_bytes,
+        max_page_bytes=settings.harvest_max_page_bytes,
+        max_seconds=settings.harvest_max_seconds,
+    )
+
+
+def _network(text: str) -> Network:
+    try:
+        return parse_networks([text])[0]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def make_harvester(
@@ -295,6 +316,19 @@ def build_parser() -> argparse.ArgumentParser:
     harvest.add_argument("--overlap-hours", type=float, default=1.0, help="incremental overlap window (default 1)")
     harvest.add_argument(
         "--batch", type=int, default=1000, help="store pages together up to this many objects (default 1000)"
+    )
+    harvest.add_argument(
+        "--allow-host",
+        action="append",
+        metavar="HOST",
+        help="repeatable: a host besides the System URL's whose lists and objects may be walked",
+    )
+    harvest.add_argument(
+        "--allow-network",
+        action="append",
+        type=_network,
+        metavar="CIDR",
+        help="repeatable: a non-public network the harvest may connect to (adds to OPARL_HARVEST_ALLOW_NETWORKS)",
     )
     gen = commands.add_parser(
         "generate",

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from oparl.ingest.guard import Network, parse_networks
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OPARL_", frozen=True)
@@ -38,6 +40,13 @@ class Settings(BaseSettings):
     access_log: bool = True
     # Worker processes of `oparl-server serve` (each with its own cache; all share the database).
     workers: int = 1
+    # `oparl-server harvest` connects to public addresses only; these networks (comma-separated,
+    # e.g. "127.0.0.0/8,::1/128" or "10.20.0.0/16") are allowed besides.
+    harvest_allow_networks: str = ""
+    # Largest file content and JSON page a harvest takes, and seconds one answer's body may take.
+    harvest_max_file_bytes: int = 256 * 1024 * 1024
+    harvest_max_page_bytes: int = 64 * 1024 * 1024
+    harvest_max_seconds: float = 600.0
     # Benchmark only: GET /bench/ceiling answers this file's bytes, the ceiling of the app stack.
     bench_ceiling_file: Path | None = None
 
@@ -48,6 +57,12 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("harvest_allow_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        parse_networks(value)  # its ValueError names the item
         return value
 
     @model_validator(mode="after")
@@ -70,6 +85,10 @@ class Settings(BaseSettings):
     @cached_property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @cached_property
+    def harvest_networks(self) -> tuple[Network, ...]:
+        return parse_networks(self.harvest_allow_networks)
 
     @property
     def files_dir(self) -> Path:

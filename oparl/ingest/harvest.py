@@ -35,7 +35,7 @@ from oparl.base import SCHEMA_BASE
 from oparl.cascade import chunks
 from oparl.content import ContentStore
 from oparl.errors import NotFound
-from oparl.ingest.client import SourceClient, SourceError
+from oparl.ingest.client import Refused, SourceClient, SourceError
 from oparl.ingest.convert import Converter
 from oparl.ingest.quirks import Normaliser, is_error_body, list_page, next_link
 from oparl.load import Loader
@@ -74,6 +74,8 @@ class Summary:
     quirks: Counter[str] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    # URLs the fetch policy did not allow (oparl/ingest/guard.py): never fetched, or not kept.
+    refused: list[str] = field(default_factory=list)
     usable: bool = True
 
     def lines(self) -> list[str]:
@@ -85,6 +87,9 @@ class Summary:
             )
         lines += [f"  quirk {name}: {count}" for name, count in sorted(self.quirks.items())]
         lines += [f"  missing (reported, not invented): {url}" for url in self.missing[:50]]
+        lines += [f"  refused (not fetched): {url}" for url in self.refused[:50]]
+        if len(self.refused) > 50:
+            lines.append(f"  … and {len(self.refused) - 50} more refused")
         lines += [f"  failed: {failure}" for failure in self.failures[:50]]
         if len(self.failures) > 50:
             lines.append(f"  … and {len(self.failures) - 50} more failures")
@@ -101,6 +106,9 @@ class Options:
     # every page stored as it arrives, so an interruption loses little.
     batch: int = 1000
     batch_seconds: float = 5.0
+    # Hosts besides the System URL's whose lists and objects may be walked (files may come from any
+    # public host).
+    allow_hosts: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -140,13 +148,16 @@ class Harvester:
         # Fingerprints of every record (embedded ones too) this run stored, to skip writing it again.
         self.written: set[int] = set()
         self.tombstoned: set[str] = set()
+        # A list page or object the policy refused: the walk saw less than the source has.
+        self.refused_in_walk = False
 
     # -- the run ----------------------------------------------------------------------------------
 
     def run(self, system_url: str) -> Summary:
         self.normalise = Normaliser(system_url, self.client.quirks)
+        self.hosts = frozenset({(urlsplit(system_url).hostname or "").lower()}) | self.options.allow_hosts
         try:
-            answer = self.client.json(system_url)
+            answer = self.client.json(system_url, hosts=self.hosts)
         except SourceError as exc:
             return self._unusable(f"System: {exc}")
         if not isinstance(answer, dict):
@@ -201,7 +212,7 @@ class Harvester:
     def _end(self, source_id: int) -> None:
         with self.sessions() as session:
             source = session.get_one(HarvestSource, source_id)
-            if self.summary.failures:
+            if self.summary.failures or self.refused_in_walk:
                 # Something was not seen because it failed, not because the source dropped it: delete
                 # nothing, and let the next run ask again from the same point.
                 source.run_started, source.cursors = None, {}
@@ -267,7 +278,11 @@ class Harvester:
 
     def _page(self, url: str, carried: dict[str, str]) -> dict[str, Any] | None:
         try:
-            data = self.client.json(url)
+            data = self.client.json(url, hosts=self.hosts)
+        except Refused as exc:
+            self.summary.refused.append(f"{exc.url} ({exc.reason})")
+            self.refused_in_walk = True
+            return None
         except SourceError as exc:
             if exc.status != 404 or not carried:
                 self.summary.failures.append(str(exc))
@@ -275,7 +290,7 @@ class Harvester:
             # SessionNet answers 404 to a percent-encoded timestamp and only takes it unencoded;
             # SD.NET answers 404 for a filtered list that is empty.
             try:
-                data = self.client.json(_unencoded(url, carried))
+                data = self.client.json(_unencoded(url, carried), hosts=self.hosts)
                 self.client.quirks["filters_only_unencoded"] += 1
             except SourceError:
                 self.client.quirks["not_found_for_empty_filtered_list"] += 1
@@ -433,7 +448,10 @@ class Harvester:
         bodies = {url: r.get("body") for r in records for url in _collect_urls(r, set())}
         for reference in self._unseen_references(source_id, records):
             try:
-                answer = self.client.json(reference)
+                answer = self.client.json(reference, hosts=self.hosts)
+            except Refused as exc:
+                self.summary.refused.append(f"{reference} ({exc.reason})")
+                continue
             except SourceError as exc:
                 self.summary.missing.append(f"{reference} ({exc.reason})")
                 continue
@@ -449,14 +467,15 @@ class Harvester:
             session.commit()
 
     def _unseen_references(self, source_id: int, records: list[dict[str, Any]]) -> list[str]:
-        """References of the source's own host to objects this run has not stored (again)."""
+        """References to objects this run has not stored (again); those off the source's hosts are
+        refused when fetched, and so reported."""
         references: set[str] = set()
         for record in records:
             _collect_urls(record, references)
         with self.sessions() as session:
             query = select(HarvestSeen.key).where(HarvestSeen.source_id == source_id, HarvestSeen.key.in_(references))
             seen = set(session.scalars(query))
-        return sorted(r for r in references - seen if urlsplit(r).netloc == self.normalise.host)
+        return sorted(references - seen)
 
     def _delete_unseen(self, session: Session, source: HarvestSource) -> None:
         """A full run saw every object the source still has: the rest were deleted there."""
@@ -481,14 +500,16 @@ class Harvester:
             with tempfile.TemporaryDirectory() as folder:
                 records = []
                 for index, (key, access_url) in enumerate(files[start : start + batch]):
+                    name = f"{index}/{Path(str(urlsplit(access_url).path)).name or 'file'}"
+                    (Path(folder) / name).parent.mkdir()
                     try:
-                        content = self.client.get(access_url).content
+                        self.client.download(access_url, Path(folder) / name)
+                    except Refused as exc:
+                        self.summary.refused.append(f"file {key}: {exc}")
+                        continue
                     except SourceError as exc:
                         self.summary.failures.append(f"file {key}: {exc}")
                         continue
-                    name = f"{index}/{Path(str(urlsplit(access_url).path)).name or 'file'}"
-                    (Path(folder) / name).parent.mkdir()
-                    (Path(folder) / name).write_bytes(content)
                     records.append({"type": "File", "key": key, "content": name})
                 with self.sessions() as session:
                     loader = Loader(session, urls=self.urls, store=self.store, base_dir=Path(folder))
