@@ -29,6 +29,7 @@ from api.settings import Settings
 from bench import API, Dataset, Server  # bench/bench.py, beside this file
 from models.db import alembic_config, make_engine
 from oparl.ingest.client import Politeness, SourceClient
+from oparl.ingest.guard import LOOPBACK, Policy
 from oparl.ingest.harvest import Options, Summary
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,7 +56,8 @@ def harvest(system_url: str, transport: httpx.BaseTransport | None, folder: Path
                         public_base_url="http://127.0.0.1:8000")  # fmt: skip
     command.upgrade(alembic_config(settings.database_url), "head")
     engine = make_engine(url=settings.database_url)
-    client = SourceClient(Politeness(rate=0, concurrency=4), transport=transport)
+    # The synthetic council is served on loopback, which the harvester refuses unless allowed.
+    client = SourceClient(Politeness(rate=0, concurrency=4), policy=Policy(networks=LOOPBACK), transport=transport)
     harvester = make_harvester(settings, engine, client, Options(files=False))
     rendering = [0.0]
     render: Callable[[Summary], object] = harvester.render

@@ -69,8 +69,9 @@ class SourceClient:
         resolver: Resolver = resolve,
         quirks: Counter[str] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.politeness, self.policy, self.sleep = politeness, policy or Policy(), sleep
+        self.politeness, self.policy, self.sleep, self.clock = politeness, policy or Policy(), sleep, clock
         self.quirks: Counter[str] = quirks if quirks is not None else Counter()
         self.http = httpx.Client(
             transport=transport or GuardedTransport(self.policy.networks, resolver),
@@ -167,13 +168,13 @@ class SourceClient:
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > cap:
             raise Refused(url, f"larger than the cap of {cap} bytes ({declared} declared)")
-        deadline = time.monotonic() + self.policy.max_seconds
+        deadline = self.clock() + self.policy.max_seconds
         size = 0
         for chunk in response.iter_bytes():
             size += len(chunk)
             if size > cap:
                 raise Refused(url, f"larger than the cap of {cap} bytes")
-            if time.monotonic() > deadline:
+            if self.clock() > deadline:
                 raise Refused(url, f"took longer than {self.policy.max_seconds:g} s")
             yield chunk
 
@@ -187,7 +188,7 @@ class SourceClient:
     def _wait_turn(self, host: _Host) -> None:
         """At most `rate` requests per second per host."""
         with host.lock:
-            now = time.monotonic()
+            now = self.clock()
             slot = max(now, host.next_slot)
             host.next_slot = slot + (1.0 / self.politeness.rate if self.politeness.rate > 0 else 0.0)
             self.requests += 1
