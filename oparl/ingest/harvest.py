@@ -87,7 +87,7 @@ class Summary:
             )
         lines += [f"  quirk {name}: {count}" for name, count in sorted(self.quirks.items())]
         lines += [f"  missing (reported, not invented): {url}" for url in self.missing[:50]]
-        lines += [f"  refused (not fetched): {url}" for url in self.refused[:50]]
+        lines += [f"  refused: {url}" for url in self.refused[:50]]
         if len(self.refused) > 50:
             lines.append(f"  … and {len(self.refused) - 50} more refused")
         lines += [f"  failed: {failure}" for failure in self.failures[:50]]
@@ -280,7 +280,7 @@ class Harvester:
         try:
             data = self.client.json(url, hosts=self.hosts)
         except Refused as exc:
-            self.summary.refused.append(f"{exc.url} ({exc.reason})")
+            self.summary.refused.append(str(exc))
             self.refused_in_walk = True
             return None
         except SourceError as exc:
@@ -450,7 +450,7 @@ class Harvester:
             try:
                 answer = self.client.json(reference, hosts=self.hosts)
             except Refused as exc:
-                self.summary.refused.append(f"{reference} ({exc.reason})")
+                self.summary.refused.append(str(exc))
                 continue
             except SourceError as exc:
                 self.summary.missing.append(f"{reference} ({exc.reason})")

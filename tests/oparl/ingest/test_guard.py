@@ -318,7 +318,7 @@ def test_an_access_url_on_loopback_is_not_fetched_unless_loopback_is_allowed(
         f"file {ROOT}/file/2: http://[::1]/files/2: ::1 is not a public address",
     ]
     assert summary.failures == []
-    assert "  refused (not fetched): file https://ris.example.test/oparl/file/1: http://127.0.0.1:6379/files/1.pdf: " \
+    assert "  refused: file https://ris.example.test/oparl/file/1: http://127.0.0.1:6379/files/1.pdf: " \
            "127.0.0.1 is not a public address" in summary.lines()  # fmt: skip
     # Allowed: fetched (a second run, as an operator would after allowing it).
     clock.advance(60)
@@ -378,8 +378,8 @@ def test_a_next_link_to_another_host_is_not_followed(mirror: Engine, clock: Fake
     transport, asked = recording(answering(answers))
     summary = run(mirror, SourceClient(Politeness(rate=0), transport=transport), f"{ROOT}/system", clock, tmp_path)
     assert [url for url in asked if "elsewhere" in url] == []
-    assert summary.refused == ["https://elsewhere.example.test/oparl/papers?page=2 (host elsewhere.example.test is "
-                               "not the source's (allow it with --allow-host))"]  # fmt: skip
+    assert summary.refused == ["https://elsewhere.example.test/oparl/papers?page=2: host elsewhere.example.test is "
+                               "not the source's (allow it with --allow-host)"]  # fmt: skip
     # Allowed with --allow-host: followed.
     transport, asked = recording(answering(answers))
     summary = run(mirror, SourceClient(Politeness(rate=0), transport=transport), f"{ROOT}/system", clock, tmp_path,
@@ -411,8 +411,8 @@ def test_a_referenced_object_on_another_host_is_reported_not_fetched(
     transport, asked = recording(answering(answers))
     summary = run(mirror, SourceClient(Politeness(rate=0), transport=transport), f"{ROOT}/system", clock, tmp_path)
     assert [url for url in asked if "169.254" in url] == []
-    assert summary.refused == ["http://169.254.169.254/latest/meta-data/paper (host 169.254.169.254 is not the "
-                               "source's (allow it with --allow-host))"]  # fmt: skip
+    assert summary.refused == ["http://169.254.169.254/latest/meta-data/paper: host 169.254.169.254 is not the "
+                               "source's (allow it with --allow-host)"]  # fmt: skip
 
 
 # -- real connections, on loopback -------------------------------------------------------------------
