@@ -512,3 +512,18 @@ def test_the_command_refuses_loopback_until_it_is_allowed(
     with pytest.raises(SystemExit):
         cli.main(["harvest", f"{root}/system", "--allow-network", "intranet"])
     assert "not a network" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("host", ["localhost", "2130706433", "0x7f.0.0.1", "127.1", "017700000001"])
+def test_the_default_client_checks_where_it_connects(host: str) -> None:
+    """Names and the other spellings of 127.0.0.1 pass the URL check; the system resolver turns them
+    into 127.0.0.1, which the guarded transport refuses before connecting."""
+    with serving("127.0.0.1", {"/oparl/system": (200, {}, b"{}")}) as (port, asked):
+        client = SourceClient(Politeness(rate=0, retries=0))
+        with pytest.raises(Refused, match=f"{host} resolves to (127.0.0.1|::1) is not a public address"):
+            client.json(f"http://{host}:{port}/oparl/system")
+        allowed = SourceClient(Politeness(rate=0, retries=0), policy=Policy(networks=LOOPBACK))
+        assert allowed.json(f"http://{host}:{port}/oparl/system") == {}
+        client.close()
+        allowed.close()
+    assert asked == ["/oparl/system"]
