@@ -129,7 +129,10 @@ class SourceClient:
             answer = self._get(url, hop, consume)
             if not isinstance(answer, _Redirect):
                 return answer
-            hop = urljoin(hop, answer.location)
+            try:
+                hop = urljoin(hop, answer.location)
+            except ValueError:
+                raise Refused(url, f"redirected to {answer.location!r}: not a URL") from None
         raise SourceError(url, f"unusable answer: more than {self.policy.redirects} redirects")
 
     def _get(self, url: str, hop: str, consume: Callable[[httpx.Response], T]) -> T | _Redirect:

@@ -83,7 +83,10 @@ def check_address(text: str, networks: Sequence[Network]) -> None:
 def check_url(url: str, networks: Sequence[Network], hosts: frozenset[str] | None = None) -> None:
     """Before a request: http(s) only, on `hosts` when given, and an address written in the URL
     checked at once (a name is checked when it is resolved to connect)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "http://[::1" and the like
+        raise Blocked("not a URL") from None
     if parts.scheme not in ("http", "https"):
         raise Blocked(f"scheme {parts.scheme or 'none'!r} (only http and https)")
     host = parts.hostname

@@ -500,7 +500,7 @@ class Harvester:
             with tempfile.TemporaryDirectory() as folder:
                 records = []
                 for index, (key, access_url) in enumerate(files[start : start + batch]):
-                    name = f"{index}/{Path(str(urlsplit(access_url).path)).name or 'file'}"
+                    name = f"{index}/{_file_name(access_url)}"
                     (Path(folder) / name).parent.mkdir()
                     try:
                         self.client.download(access_url, Path(folder) / name)
@@ -551,6 +551,13 @@ def _collect_urls(value: Any, found: set[str]) -> set[str]:
         for v in value:
             _collect_urls(v, found)
     return found
+
+
+def _file_name(url: str) -> str:
+    try:
+        return Path(urlsplit(url).path).name or "file"
+    except ValueError:  # not a URL: refused when it is fetched
+        return "file"
 
 
 def _unencoded(url: str, params: dict[str, str]) -> str:

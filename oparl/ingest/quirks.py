@@ -66,7 +66,10 @@ def next_link(
     if next_url in visited or next_url == requested:
         quirks["next_loops"] += 1
         return None
-    parts = urlsplit(next_url)
+    try:
+        parts = urlsplit(next_url)
+    except ValueError:
+        return next_url  # not a URL: refused when it is fetched, and reported
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
     missing = {k: v for k, v in carried.items() if k not in query}
     mangled = {k: v for k, v in carried.items() if k in query and query[k] != v}
@@ -83,10 +86,17 @@ def next_link(
 
 def same_scheme(url: str, source_host: str, source_scheme: str, quirks: Counter[str]) -> str:
     """`http` ids on an https host (SessionNet Dresden, Düsseldorf) become https."""
-    if url.startswith("http://") and source_scheme == "https" and urlsplit(url).netloc == source_host:
+    if url.startswith("http://") and source_scheme == "https" and _netloc(url) == source_host:
         quirks["http_id_on_https_host"] += 1
         return "https://" + url[len("http://") :]
     return url
+
+
+def _netloc(url: str) -> str | None:
+    try:
+        return urlsplit(url).netloc
+    except ValueError:  # "http://[…" is no URL; left as it is, refused if it is ever fetched
+        return None
 
 
 class Normaliser:

@@ -333,7 +333,7 @@ def test_private_and_metadata_access_urls_and_redirects_to_them_are_refused(
 ) -> None:
     files = [f"{ROOT}/files/0.pdf", "http://10.0.0.7/intern.pdf", "http://169.254.169.254/latest/meta-data/iam",
              "http://[::ffff:169.254.169.254]/latest", f"{ROOT}/files/moved.pdf", "https://cdn.example.test/files/5.pdf",
-             "file:///etc/passwd"]  # fmt: skip
+             "file:///etc/passwd", "http://[::1/x.pdf"]  # fmt: skip
 
     def moved(request: httpx.Request) -> httpx.Response | None:
         if request.url.path.endswith("moved.pdf"):
@@ -349,6 +349,7 @@ def test_private_and_metadata_access_urls_and_redirects_to_them_are_refused(
         "file:///etc/passwd: scheme 'file' (only http and https)",
         "http://10.0.0.7/intern.pdf: 10.0.0.7 is not a public address",
         "http://169.254.169.254/latest/meta-data/iam: 169.254.169.254 is not a public address",
+        "http://[::1/x.pdf: not a URL",
         "http://[::ffff:169.254.169.254]/latest: ::ffff:169.254.169.254 is not a public address",
         f"{ROOT}/files/moved.pdf: redirected to http://192.168.0.1/router.cfg: 192.168.0.1 is not a public address",
     ]
@@ -385,6 +386,14 @@ def test_a_next_link_to_another_host_is_not_followed(mirror: Engine, clock: Fake
     summary = run(mirror, SourceClient(Politeness(rate=0), transport=transport), f"{ROOT}/system", clock, tmp_path,
                   allow_hosts=frozenset({"elsewhere.example.test"}))  # fmt: skip
     assert (summary.refused, asked[-1]) == ([], "https://elsewhere.example.test/oparl/papers?page=2")
+
+
+def test_a_next_link_that_is_no_url_is_refused(mirror: Engine, clock: FakeClock, tmp_path: Path) -> None:
+    answers = source(ROOT, [f"{ROOT}/files/0.pdf"], next_url="https://[oparl/papers?page=2")
+    summary = run(mirror, SourceClient(Politeness(rate=0), transport=recording(answering(answers))[0]),
+                  f"{ROOT}/system", clock, tmp_path)  # fmt: skip
+    assert summary.refused == ["https://[oparl/papers?page=2: not a URL"]
+    assert stored(mirror) == {f"{ROOT}/file/0": True}
 
 
 def test_a_refused_list_page_makes_the_run_incomplete(mirror: Engine, clock: FakeClock, tmp_path: Path) -> None:
