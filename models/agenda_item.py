@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Boolean, ForeignKey, Integer, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, BodyScoped
+from models.base import Base, BodyScoped, ObjectId
 from models.links import agenda_item_auxiliary_file
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 class AgendaItem(BodyScoped, Base):
     __tablename__ = "agenda_item"
 
-    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id"), index=True)
+    meeting_id: Mapped[int] = mapped_column(ObjectId, ForeignKey("meeting.id"), index=True)
     number: Mapped[str | None] = mapped_column(Text)
     # Stored position; OParl's 0-based consecutive `order` is derived from it among live items.
     order: Mapped[int] = mapped_column(Integer, default=0)
@@ -28,7 +28,7 @@ class AgendaItem(BodyScoped, Base):
     public: Mapped[bool | None] = mapped_column(Boolean)
     result: Mapped[str | None] = mapped_column(Text)
     resolution_text: Mapped[str | None] = mapped_column(Text)
-    resolution_file_id: Mapped[int | None] = mapped_column(ForeignKey("file.id"), index=True)
+    resolution_file_id: Mapped[int | None] = mapped_column(ObjectId, ForeignKey("file.id"), index=True)
     start: Mapped[dt.datetime | None]
     end: Mapped[dt.datetime | None]
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Dialect,
@@ -57,6 +58,12 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
+# Every OParl object id, and every column holding one, is 64-bit: harvested ids are 52-bit hashes
+# of the source URL (oparl.load.stable_id). SQLite's INTEGER is 64-bit already, and only a column
+# declared INTEGER PRIMARY KEY is the rowid, so SQLite keeps that name.
+ObjectId = BigInteger().with_variant(Integer, "sqlite")
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
@@ -78,7 +85,7 @@ class OParlObject:
     # SQLAlchemy asks for RETURNING, which on SQLite turns a batch insert into one statement per row.
     __mapper_args__ = {"eager_defaults": False}
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(ObjectId, primary_key=True)
     key: Mapped[str | None] = mapped_column(String(255), unique=True)
     created: Mapped[dt.datetime] = mapped_column(default=utcnow)
     modified: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
@@ -107,7 +114,7 @@ class BodyScoped(OParlObject):
 
     @declared_attr
     def body_id(cls) -> Mapped[int]:
-        return mapped_column(ForeignKey("body.id"))
+        return mapped_column(ObjectId, ForeignKey("body.id"))
 
     @declared_attr.directive
     def __table_args__(cls) -> tuple[Index]:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import ForeignKey, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, OParlObject
+from models.base import Base, ObjectId, OParlObject
 
 if TYPE_CHECKING:
     from models.legislative_term import LegislativeTerm
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 class Body(OParlObject, Base):
     __tablename__ = "body"
 
-    system_id: Mapped[int] = mapped_column(ForeignKey("system.id"), index=True)
+    system_id: Mapped[int] = mapped_column(ObjectId, ForeignKey("system.id"), index=True)
     name: Mapped[str] = mapped_column(Text)
     short_name: Mapped[str | None] = mapped_column(Text)
     website: Mapped[str | None] = mapped_column(Text)
@@ -31,7 +31,7 @@ class Body(OParlObject, Base):
     contact_email: Mapped[str | None] = mapped_column(Text)
     contact_name: Mapped[str | None] = mapped_column(Text)
     classification: Mapped[str | None] = mapped_column(Text)
-    location_id: Mapped[int | None] = mapped_column(ForeignKey("location.id", use_alter=True), index=True)
+    location_id: Mapped[int | None] = mapped_column(ObjectId, ForeignKey("location.id", use_alter=True), index=True)
 
     system: Mapped[System] = relationship(lazy="raise")
     location: Mapped[Location | None] = relationship(foreign_keys=[location_id], lazy="raise")

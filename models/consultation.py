@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Boolean, ForeignKey, Integer, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, BodyScoped
+from models.base import Base, BodyScoped, ObjectId
 from models.links import consultation_organization
 
 if TYPE_CHECKING:
@@ -20,9 +20,9 @@ if TYPE_CHECKING:
 class Consultation(BodyScoped, Base):
     __tablename__ = "consultation"
 
-    paper_id: Mapped[int | None] = mapped_column(ForeignKey("paper.id"), index=True)
-    agenda_item_id: Mapped[int | None] = mapped_column(ForeignKey("agenda_item.id"), index=True)
-    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meeting.id"), index=True)
+    paper_id: Mapped[int | None] = mapped_column(ObjectId, ForeignKey("paper.id"), index=True)
+    agenda_item_id: Mapped[int | None] = mapped_column(ObjectId, ForeignKey("agenda_item.id"), index=True)
+    meeting_id: Mapped[int | None] = mapped_column(ObjectId, ForeignKey("meeting.id"), index=True)
     # Place in the paper's Beratungsfolge, as the paper lists it.
     position: Mapped[int] = mapped_column(Integer, default=0)
     authoritative: Mapped[bool | None] = mapped_column(Boolean)

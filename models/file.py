@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import BigInteger, Boolean, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, BodyScoped
+from models.base import Base, BodyScoped, ObjectId
 from models.links import agenda_item_auxiliary_file, meeting_auxiliary_file, paper_auxiliary_file
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ class File(BodyScoped, Base):
     download_url: Mapped[str | None] = mapped_column(Text)
     external_service_url: Mapped[str | None] = mapped_column(Text)
     file_license: Mapped[str | None] = mapped_column(Text)
-    master_file_id: Mapped[int | None] = mapped_column(ForeignKey("file.id"), index=True)
+    master_file_id: Mapped[int | None] = mapped_column(ObjectId, ForeignKey("file.id"), index=True)
 
     master_file: Mapped[File | None] = relationship(remote_side="File.id", lazy="raise")
     derivative_file: Mapped[list[File]] = relationship(

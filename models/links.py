@@ -7,15 +7,15 @@ relationships over them are read-only.
 
 from sqlalchemy import Column, ForeignKey, Integer, Table
 
-from models.base import Base
+from models.base import Base, ObjectId
 
 
 def link_table(name: str, owner: str, target: str) -> Table:
     return Table(
         name,
         Base.metadata,
-        Column("owner_id", ForeignKey(f"{owner}.id", ondelete="CASCADE"), primary_key=True),
-        Column("target_id", ForeignKey(f"{target}.id", ondelete="CASCADE"), primary_key=True, index=True),
+        Column("owner_id", ObjectId, ForeignKey(f"{owner}.id", ondelete="CASCADE"), primary_key=True),
+        Column("target_id", ObjectId, ForeignKey(f"{target}.id", ondelete="CASCADE"), primary_key=True, index=True),
         Column("position", Integer, nullable=False),
     )
 

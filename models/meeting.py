@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Boolean, ForeignKey, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, BodyScoped
+from models.base import Base, BodyScoped, ObjectId
 from models.links import meeting_auxiliary_file, meeting_organization, meeting_participant
 
 if TYPE_CHECKING:
@@ -27,10 +27,10 @@ class Meeting(BodyScoped, Base):
     cancelled: Mapped[bool | None] = mapped_column(Boolean)
     start: Mapped[dt.datetime | None]
     end: Mapped[dt.datetime | None]
-    location_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"), index=True)
-    invitation_id: Mapped[int | None] = mapped_column(ForeignKey("file.id"), index=True)
-    results_protocol_id: Mapped[int | None] = mapped_column(ForeignKey("file.id"), index=True)
-    verbatim_protocol_id: Mapped[int | None] = mapped_column(ForeignKey("file.id"), index=True)
+    location_id: Mapped[int | None] = mapped_column(ObjectId, ForeignKey("location.id"), index=True)
+    invitation_id: Mapped[int | None] = mapped_column(ObjectId, ForeignKey("file.id"), index=True)
+    results_protocol_id: Mapped[int | None] = mapped_column(ObjectId, ForeignKey("file.id"), index=True)
+    verbatim_protocol_id: Mapped[int | None] = mapped_column(ObjectId, ForeignKey("file.id"), index=True)
 
     location: Mapped[Location | None] = relationship(lazy="raise")
     invitation: Mapped[File | None] = relationship(foreign_keys=[invitation_id], lazy="raise")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import ForeignKey, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, BodyScoped
+from models.base import Base, BodyScoped, ObjectId
 
 if TYPE_CHECKING:
     from models.location import Location
@@ -21,13 +21,13 @@ class Organization(BodyScoped, Base):
     name: Mapped[str | None] = mapped_column(Text)
     short_name: Mapped[str | None] = mapped_column(Text)
     post: Mapped[list[str] | None]
-    sub_organization_of_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id"), index=True)
+    sub_organization_of_id: Mapped[int | None] = mapped_column(ObjectId, ForeignKey("organization.id"), index=True)
     organization_type: Mapped[str | None] = mapped_column(Text)
     classification: Mapped[str | None] = mapped_column(Text)
     start_date: Mapped[dt.date | None]
     end_date: Mapped[dt.date | None]
     website: Mapped[str | None] = mapped_column(Text)
-    location_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"), index=True)
+    location_id: Mapped[int | None] = mapped_column(ObjectId, ForeignKey("location.id"), index=True)
     # May name a Body of another OParl system, so it is kept as a URL.
     external_body: Mapped[str | None] = mapped_column(Text)
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import ForeignKey, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, BodyScoped
+from models.base import Base, BodyScoped, ObjectId
 from models.links import (
     paper_auxiliary_file,
     paper_location,
@@ -49,7 +49,7 @@ class Paper(BodyScoped, Base):
     reference: Mapped[str | None] = mapped_column(Text, index=True)
     date: Mapped[dt.date | None]
     paper_type: Mapped[str | None] = mapped_column(Text)
-    main_file_id: Mapped[int | None] = mapped_column(ForeignKey("file.id"), index=True)
+    main_file_id: Mapped[int | None] = mapped_column(ObjectId, ForeignKey("file.id"), index=True)
 
     main_file: Mapped[File | None] = relationship(lazy="raise")
     auxiliary_file: Mapped[list[File]] = relationship(

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import ForeignKey, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, BodyScoped
+from models.base import Base, BodyScoped, ObjectId
 
 if TYPE_CHECKING:
     from models.location import Location
@@ -27,7 +27,7 @@ class Person(BodyScoped, Base):
     phone: Mapped[list[str] | None]
     email: Mapped[list[str] | None]
     status: Mapped[list[str] | None]
-    location_id: Mapped[int | None] = mapped_column(ForeignKey("location.id"), index=True)
+    location_id: Mapped[int | None] = mapped_column(ObjectId, ForeignKey("location.id"), index=True)
     life: Mapped[str | None] = mapped_column(Text)
     life_source: Mapped[str | None] = mapped_column(Text)
 

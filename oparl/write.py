@@ -39,6 +39,7 @@ def commit(session: Session, loader: Loader, clock: Clock, snapshots: Snapshots 
     than the commit. Without `snapshots` the changed objects are rendered on read until refreshed."""
     moment = stamp_for(clock())
     report = loader.finish(moment)
+    stamping = dt.timedelta(0)  # what the last restamp took
     while True:
         started = clock()
         if snapshots is not None:
@@ -49,8 +50,12 @@ def commit(session: Session, loader: Loader, clock: Clock, snapshots: Snapshots 
         rendering = clock() - started
         if clock() + GUARD < moment:
             break
-        # Stamping and rendering took the whole margin: stamp later, leaving room to render again.
-        moment = stamp_for(clock() + rendering)
+        # Stamping and rendering took the whole margin: stamp later, leaving room to stamp and render
+        # again. Room for the rendering alone never sufficed once a stamp took longer than the margin
+        # (a large closure on PostgreSQL, its tables bloating with each stamp): it stamped forever.
+        started = clock()
+        moment = stamp_for(started + stamping + rendering)
         loader.changes.restamp(session, moment)
+        stamping = clock() - started
     session.commit()
     return report

@@ -11,6 +11,7 @@ import datetime as dt
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,23 @@ def _postgres_database() -> Iterator[str]:
             yield (PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}")
         finally:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def fresh_database(kind: str, folder: Path, name: str) -> Iterator[Engine]:
+    """A migrated database of its own on `kind` ("sqlite" or "postgresql"), dropped after the block:
+    for tests that need a second database beside `database` (a harvest's mirror)."""
+    urls = iter([f"sqlite:///{folder / name}.sqlite3"]) if kind == "sqlite" else _postgres_database()
+    url = next(urls)
+    try:
+        command.upgrade(alembic_config(url), "head")
+        engine = make_engine(url=url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+    finally:
+        next(urls, None)  # drops the PostgreSQL database
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

@@ -24,6 +24,7 @@ from models import (
     Person,
 )
 from models.db import alembic_config, make_engine
+from oparl.cascade import Changes
 from oparl.content import ContentStore
 from oparl.load import INSERT_ORDER, Loader, LoadReport, read_directory
 from oparl.records import MODELS, TABLE_MODELS, RecordError
@@ -326,3 +327,27 @@ def test_insert_order_writes_every_referenced_type_first() -> None:
                 if order[target] >= order[name]:
                     late.append(f"{name}.{column.key}")
     assert late == ["Body.location_id", "Organization.sub_organization_of_id", "File.master_file_id"]
+
+
+def test_a_commit_whose_stamping_takes_longer_than_the_margin_ends(
+    session: Session, store: ContentStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stamping that outlasts the margin (a large closure on a busy PostgreSQL: a harvest's first
+    batch) was stamped again, each time as late as before, and commit never returned. The next
+    stamp now leaves room for the last one's duration."""
+    now = [DAY1]
+    restamp = Changes.restamp
+
+    def slow(self: Changes, *args: Any, **kwargs: Any) -> int:
+        assert len(moments) < 10, "stamped again and again: the commit never ends"
+        now[0] += dt.timedelta(seconds=3)
+        moments.append(args[1])
+        return restamp(self, *args, **kwargs)
+
+    moments: list[dt.datetime] = []
+    monkeypatch.setattr(Changes, "restamp", slow)
+    write(session, base(), store=store, clock=lambda: now[0])
+    second = dt.timedelta(seconds=1)
+    # The load's stamp, one leaving room for the margin, one for the margin and the 3 s a stamp takes.
+    assert moments == [T1, DAY1 + 4 * second, DAY1 + 10 * second]
+    assert get(session, Paper, "p").modified == DAY1 + 10 * second

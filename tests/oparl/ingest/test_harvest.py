@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from alembic import command
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, or_, select
 from sqlalchemy.orm import Session
@@ -20,15 +20,15 @@ from api import cli
 from api.app import create_app
 from api.settings import Settings
 from models import Paper
-from models.db import alembic_config, make_engine, make_sessionmaker
+from models.db import make_sessionmaker
 from oparl.content import ContentStore
 from oparl.ingest.client import Politeness, SourceClient
 from oparl.ingest.harvest import Harvester, Options, Summary
-from oparl.load import Loader
+from oparl.load import Loader, stable_id
 from oparl.records import MODELS
 from oparl.snapshot import Snapshots
 from oparl.urls import SEGMENTS, UrlBuilder
-from tests.conftest import BASE_URL, FakeClock
+from tests.conftest import BASE_URL, Database, FakeClock, fresh_database
 
 pytestmark = pytest.mark.usefixtures("luebeck")
 MIRROR = "https://mirror.example.org"
@@ -61,12 +61,15 @@ def forwarding(source: TestClient, *, fail_after: int | None = None, hook: Any =
 
 
 @pytest.fixture
-def mirror(tmp_path: Path) -> Iterator[Engine]:
-    url = f"sqlite:///{tmp_path / 'mirror.sqlite3'}"
-    command.upgrade(alembic_config(url), "head")
-    engine = make_engine(url=url)
-    yield engine
-    engine.dispose()
+def mirror(database: Database, tmp_path: Path) -> Iterator[Engine]:
+    """The harvest's target, on the engine the source runs on: every test runs on both engines
+    (SQLite to SQLite, PostgreSQL to PostgreSQL) without doubling the combinations."""
+    with fresh_database(database.name, tmp_path, "mirror") as engine:
+        yield engine
+
+
+def url_of(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=False)
 
 
 def harvest(
@@ -116,7 +119,7 @@ def as_source(value: Any, keys: dict[tuple[str, int], str]) -> Any:
 def compare(source: TestClient, engine: Engine, tmp_path: Path) -> None:
     with Session(engine) as session:
         keys = {(name, o.id): str(o.key) for name, model in MODELS.items() for o in session.scalars(select(model))}
-    settings = Settings(database_url=str(engine.url), public_base_url=MIRROR, data_dir=tmp_path / "mirror-data")
+    settings = Settings(database_url=url_of(engine), public_base_url=MIRROR, data_dir=tmp_path / "mirror-data")
     with TestClient(create_app(settings)) as mirror_client:
         mirrored = crawl(mirror_client, MIRROR)
     original = {k: as_source(v, {}) for k, v in crawl(source, BASE_URL).items()}
@@ -165,25 +168,22 @@ def test_incremental_harvest_follows_edits_and_deletions(
 @pytest.mark.parametrize("batch", [1, 1000], ids=["page-by-page", "batched"])
 @pytest.mark.parametrize("fail_after", [2, 3, 6, 9])
 def test_an_interrupted_harvest_resumes_to_the_same_store(
-    client: TestClient, clock: FakeClock, tmp_path: Path, fail_after: int, batch: int
+    client: TestClient, database: Database, clock: FakeClock, tmp_path: Path, fail_after: int, batch: int
 ) -> None:
-    engines = []
-    for name in ("interrupted", "straight"):
-        url = f"sqlite:///{tmp_path / name}.sqlite3"
-        command.upgrade(alembic_config(url), "head")
-        engines.append(make_engine(url=url))
-    interrupted, straight = engines
-    options = Options(batch=batch)
-    with pytest.raises(Crash):
-        harvest(interrupted, forwarding(client, fail_after=fail_after), clock, tmp_path / "files", options)
-    harvest(interrupted, forwarding(client), clock, tmp_path / "files", options)
-    harvest(straight, forwarding(client), clock, tmp_path / "files", options)
-    stores = []
-    for engine in engines:
-        settings = Settings(database_url=str(engine.url), public_base_url=MIRROR, data_dir=tmp_path / "d")
-        with TestClient(create_app(settings)) as mirror_client:
-            stores.append(crawl(mirror_client, MIRROR))
-        engine.dispose()
+    with ExitStack() as stack:
+        engines = [stack.enter_context(fresh_database(database.name, tmp_path, name))
+                   for name in ("interrupted", "straight")]  # fmt: skip
+        interrupted, straight = engines
+        options = Options(batch=batch)
+        with pytest.raises(Crash):
+            harvest(interrupted, forwarding(client, fail_after=fail_after), clock, tmp_path / "files", options)
+        harvest(interrupted, forwarding(client), clock, tmp_path / "files", options)
+        harvest(straight, forwarding(client), clock, tmp_path / "files", options)
+        stores = []
+        for engine in engines:
+            settings = Settings(database_url=url_of(engine), public_base_url=MIRROR, data_dir=tmp_path / "d")
+            with TestClient(create_app(settings)) as mirror_client:
+                stores.append(crawl(mirror_client, MIRROR))
     assert stores[0] == stores[1]
 
 
@@ -268,19 +268,17 @@ def paged_source() -> httpx.MockTransport:
     return httpx.MockTransport(lambda request: httpx.Response(200, json=answers[str(request.url)]))
 
 
-def test_pages_stored_in_one_batch_end_as_page_by_page(clock: FakeClock, tmp_path: Path) -> None:
+def test_pages_stored_in_one_batch_end_as_page_by_page(database: Database, clock: FakeClock, tmp_path: Path) -> None:
     """A later page wins over an earlier one in a batch, as it does when every page is stored alone."""
     stores = []
     for batch in (1, 1000):
-        url = f"sqlite:///{tmp_path / f'batch-{batch}'}.sqlite3"
-        command.upgrade(alembic_config(url), "head")
-        engine = make_engine(url=url)
-        summary = harvest(engine, paged_source(), clock, tmp_path / "files", Options(batch=batch),
-                          "https://source.example.org/oparl/system")  # fmt: skip
-        assert (summary.failures, summary.pages, summary.quirks["duplicate_id"]) == ([], 4, 4)
-        with Session(engine) as session:
-            stores.append(sorted(tuple(row) for row in session.execute(select(Paper.key, Paper.name, Paper.deleted))))
-        engine.dispose()
+        with fresh_database(database.name, tmp_path, f"batch-{batch}") as engine:
+            summary = harvest(engine, paged_source(), clock, tmp_path / "files", Options(batch=batch),
+                              "https://source.example.org/oparl/system")  # fmt: skip
+            assert (summary.failures, summary.pages, summary.quirks["duplicate_id"]) == ([], 4, 4)
+            with Session(engine) as session:
+                rows = session.execute(select(Paper.key, Paper.name, Paper.deleted))
+                stores.append(sorted(tuple(row) for row in rows))
     assert (
         stores[0]
         == stores[1]
@@ -324,14 +322,12 @@ def stale(engine: Engine, snapshots: Snapshots) -> int:
 
 @pytest.mark.parametrize("parallel_from", [1, 1_000_000])
 def test_the_command_renders_what_it_harvested_in_processes_from_a_threshold(
-    client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-    parallel_from: int,
+    client: TestClient, mirror: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str], parallel_from: int,
 ) -> None:  # fmt: skip
     monkeypatch.setattr(cli, "PARALLEL_RENDER_FROM", parallel_from)
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'mirror.sqlite3'}", public_base_url=MIRROR,
-                        data_dir=tmp_path / "mirror-data")  # fmt: skip
-    command.upgrade(alembic_config(settings.database_url), "head")
-    engine = make_engine(url=settings.database_url)
+    settings = Settings(database_url=url_of(mirror), public_base_url=MIRROR, data_dir=tmp_path / "mirror-data")
+    engine = mirror
     snapshots = Snapshots(UrlBuilder(MIRROR), settings.zone)
     source = SourceClient(Politeness(rate=0), transport=forwarding(client))
     harvester = cli.make_harvester(settings, engine, source, Options())
@@ -351,4 +347,25 @@ def test_the_command_renders_what_it_harvested_in_processes_from_a_threshold(
     assert "rendering what the harvest wrote (63 objects and what embeds them)" in output.err
     assert ("rendered 63 objects in" in output.out) == (parallel_from == 1)
     compare(client, engine, tmp_path)
-    engine.dispose()
+
+
+def test_ids_derived_from_source_urls_are_52_bit_and_served(mirror: Engine, clock: FakeClock, tmp_path: Path) -> None:
+    """A harvested object's id is a 52-bit hash of its source URL, beyond a 4-byte integer: the
+    mirror stores it (on PostgreSQL it did not: `integer out of range`) and serves it at its URL."""
+    summary = harvest(
+        mirror, paged_source(), clock, tmp_path / "files", system="https://source.example.org/oparl/system"
+    )
+    assert summary.failures == []
+    with Session(mirror) as session:
+        ids: dict[str | None, int] = dict(session.execute(select(Paper.key, Paper.id)).all())
+    assert ids == {f"https://source.example.org/oparl/paper/{n}": stable_id(f"https://source.example.org/oparl/paper/{n}")
+                   for n in (1, 2, 3)}  # fmt: skip
+    assert all(2**31 <= paper_id < 2**52 for paper_id in ids.values())
+    settings = Settings(database_url=url_of(mirror), public_base_url=MIRROR, data_dir=tmp_path / "mirror-data")
+    with TestClient(create_app(settings)) as mirror_client:
+        served = mirror_client.get(f"/oparl/v1.1/paper/{ids['https://source.example.org/oparl/paper/1']}").json()
+        (body,) = mirror_client.get("/oparl/v1.1/body").json()["data"]
+        listed = mirror_client.get(body["paper"].removeprefix(MIRROR)).json()["data"]
+    assert (served["name"], served["body"]) == ("zweite Fassung", body["id"])
+    live = sorted(ids[f"https://source.example.org/oparl/paper/{n}"] for n in (1, 3))  # paper 2 is a tombstone
+    assert [p["id"] for p in listed] == [f"{MIRROR}/oparl/v1.1/paper/{i}" for i in live]
