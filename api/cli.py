@@ -51,7 +51,7 @@ def load_fixtures(settings: Settings, folder: Path) -> None:
             loader = Loader(
                 session,
                 urls=UrlBuilder(settings.public_base_url),
-                store=ContentStore(settings.files_dir),
+                store=ContentStore(),
                 base_dir=folder,
             )
             loader.load(read_directory(folder))
@@ -118,7 +118,7 @@ def make_harvester(
         make_sessionmaker(writes),
         client,
         urls=UrlBuilder(settings.public_base_url),
-        store=ContentStore(settings.files_dir),
+        store=ContentStore(),
         clock=utcnow,
         tz=settings.zone,
         options=options,
@@ -170,9 +170,7 @@ def generate(settings: Settings, args: argparse.Namespace) -> None:
     try:
         with make_sessionmaker(engine)() as session:
             started = time.monotonic()
-            generator = Generator(
-                session, ContentStore(settings.files_dir), papers=args.papers, seed=args.seed, tz=settings.zone
-            )
+            generator = Generator(session, ContentStore(), papers=args.papers, seed=args.seed, tz=settings.zone)
             counts = generator.run()
             session.commit()
             took = time.monotonic() - started

@@ -15,7 +15,7 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
-    # Where the default SQLite database and stored file contents live.
+    # Where the default SQLite database lives.
     data_dir: Path = Path("data")
     # Defaults to SQLite in data_dir; PostgreSQL: postgresql+psycopg://user@host:5432/dbname
     database_url: str = ""
@@ -73,4 +73,5 @@ class Settings(BaseSettings):
 
     @property
     def files_dir(self) -> Path:
+        """Where versions before 2026-12 kept file contents; `oparl-server migrate` imports them."""
         return self.data_dir / "files"

@@ -50,7 +50,7 @@ def test_every_object_is_imported_and_served_as_valid_oparl_1_1(tmp_path: Path) 
     base = f"http://127.0.0.1:{port}"
     client = SourceClient(Politeness(rate=0), transport=httpx.MockTransport(replay))
     harvester = Harvester(make_sessionmaker(engine), client, urls=UrlBuilder(base),
-                          store=ContentStore(tmp_path / "data" / "files"), clock=utcnow, tz=ZoneInfo("Europe/Berlin"),
+                          store=ContentStore(), clock=utcnow, tz=ZoneInfo("Europe/Berlin"),
                           options=Options(files=True))  # fmt: skip
     summary = harvester.run(PREFIX + "system")
     engine.dispose()
