@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     max_page_size: int = 1000
     # Largest request body the write API accepts.
     max_body_bytes: int = 16 * 1024 * 1024
+    # Largest file content the upload (PUT /write/v1/file/{key}/content) accepts; it is streamed, not held.
+    max_upload_bytes: int = 256 * 1024 * 1024
     # Per worker: megabytes of list pages and compressed answers kept in memory.
     cache_mb: int = 48
     # Cache-Control max-age of public answers; 0 lets caches keep them but revalidate each time.

@@ -14,14 +14,14 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
-from sqlalchemy import insert, select
+from sqlalchemy import exists, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from models import FileChunk, FileContent
+from models import File, FileChunk, FileContent
 
 # Large enough that a file costs few rows and queries, small enough to be nothing in memory.
 CHUNK_SIZE = 512 * 1024
@@ -37,6 +37,7 @@ _MAGIC = (
     (b"\xd0\xcf\x11\xe0", "application/msword"),
 )
 _HEAD = max(len(magic) for magic, _ in _MAGIC)
+_TEXT_BASED = {"application/xml", "application/json", "application/javascript", "application/x-javascript"}
 _ZIP_BASED = {".docx", ".xlsx", ".pptx", ".odt", ".ods", ".odp"}
 
 
@@ -67,7 +68,10 @@ def _mime(head: bytes, utf8: bool, file_name: str | None) -> str:
             return mime
     if not utf8:
         return guessed or "application/octet-stream"
-    return guessed if guessed and guessed.startswith("text/") else "text/plain"
+    # Text: the name tells which kind (HTML, SVG, XML, JavaScript, JSON), an unknown one is plain text.
+    textual = guessed is not None and (guessed.startswith("text/") or guessed.endswith(("+xml", "+json"))
+                                        or guessed in _TEXT_BASED)  # fmt: skip
+    return guessed if guessed is not None and textual else "text/plain"
 
 
 @dataclass
@@ -103,7 +107,7 @@ class _Digest:
         return Stored(self.sha512.hexdigest(), self.sha1.hexdigest(), self.size, self.mime_type(file_name))
 
 
-def _pieces(source: BinaryIO, size: int) -> Iterator[bytes]:
+def _pieces(source: IO[bytes], size: int) -> Iterator[bytes]:
     while piece := source.read(size):
         yield piece
 
@@ -115,7 +119,7 @@ class ContentStore:
         self.chunk_size = chunk_size
 
     def put(
-        self, session: Session, source: BinaryIO, file_name: str | None, *, expect_sha512: str | None = None
+        self, session: Session, source: IO[bytes], file_name: str | None, *, expect_sha512: str | None = None
     ) -> Stored:
         """Stores the bytes of a seekable `source` (read twice: to name them, then to store them) unless
         they are stored already. Raises ContentMismatch, storing nothing, when they are not `expect_sha512`."""
@@ -199,3 +203,10 @@ def import_directory(sessions: Callable[[], Session], root: Path, store: Content
             session.commit()
             report.imported += 1
     return report
+
+
+def missing_contents(session: Session) -> int:
+    """Live files this server says it holds whose bytes are not in the database (still on some
+    host's disk, from before contents moved into the database)."""
+    held = exists().where(FileContent.sha512 == File.sha512_checksum)
+    return session.scalar(select(func.count()).where(File.stored, ~File.deleted, ~held)) or 0
