@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.caching import JSON, CachedAnswers, GenerationReader, PublicCache
 from api.errors import add_exception_handlers, error_response
 from api.routes import ROUTERS
+from api.routes.upload import is_upload
 from api.settings import Settings
 from models import utcnow
 from models.db import check_schema, make_engine, make_sessionmaker
@@ -97,6 +98,9 @@ class BodyLimit:
             refused = error_response(401, "Schreiben erfordert einen Zugangsschlüssel.")
             refused.headers["WWW-Authenticate"] = 'Bearer realm="oparl"'
             await refused(scope, receive, send)
+            return
+        if is_upload(scope):  # streamed to the store, under its own limit, by the upload route
+            await self.app(scope, receive, send)
             return
         declared = headers.get(b"content-length", b"0")
         if not declared.isdigit() or int(declared) > self.limit:

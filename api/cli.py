@@ -26,7 +26,7 @@ from api.settings import Settings
 from models import ApiToken, utcnow
 from models.db import SchemaNotMigrated, alembic_config, check_schema, make_engine, make_sessionmaker
 from oparl import write
-from oparl.content import ContentStore
+from oparl.content import ContentStore, import_directory, missing_contents
 from oparl.errors import OParlError
 from oparl.ingest.client import Politeness, SourceClient
 from oparl.ingest.guard import Network, Policy, parse_networks
@@ -43,6 +43,29 @@ def migrate(settings: Settings) -> None:
     if settings.database_url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     command.upgrade(alembic_config(settings.database_url), "head")
+    import_contents(settings)
+
+
+def import_contents(settings: Settings) -> None:
+    """File contents that earlier versions kept in the data folder move into the database, each
+    checked against its SHA-512; running it again imports nothing twice. The folder is left as it is."""
+    engine = make_engine(url=settings.database_url)
+    try:
+        sessions = make_sessionmaker(engine)
+        if settings.files_dir.is_dir():
+            report = import_directory(sessions, settings.files_dir)
+            if report.imported or report.refused:
+                print(f"file contents from {settings.files_dir}: {report.imported} imported into the database, "
+                      f"{report.present} there already, {len(report.refused)} refused")  # fmt: skip
+            for refused in report.refused:
+                print(f"oparl-server: refused {refused}", file=sys.stderr)
+        with sessions() as session:
+            missing = missing_contents(session)
+    finally:
+        engine.dispose()
+    if missing:
+        print(f"oparl-server: {missing} stored files have no content in the database; run `oparl-server migrate` "
+              "with the OPARL_DATA_DIR of the host that holds them", file=sys.stderr)  # fmt: skip
 
 
 def load_fixtures(settings: Settings, folder: Path) -> None:
@@ -52,7 +75,7 @@ def load_fixtures(settings: Settings, folder: Path) -> None:
             loader = Loader(
                 session,
                 urls=UrlBuilder(settings.public_base_url),
-                store=ContentStore(settings.files_dir),
+                store=ContentStore(),
                 base_dir=folder,
             )
             loader.load(read_directory(folder))
@@ -139,7 +162,7 @@ def make_harvester(
         make_sessionmaker(writes),
         client,
         urls=UrlBuilder(settings.public_base_url),
-        store=ContentStore(settings.files_dir),
+        store=ContentStore(),
         clock=utcnow,
         tz=settings.zone,
         options=options,
@@ -191,9 +214,7 @@ def generate(settings: Settings, args: argparse.Namespace) -> None:
     try:
         with make_sessionmaker(engine)() as session:
             started = time.monotonic()
-            generator = Generator(
-                session, ContentStore(settings.files_dir), papers=args.papers, seed=args.seed, tz=settings.zone
-            )
+            generator = Generator(session, ContentStore(), papers=args.papers, seed=args.seed, tz=settings.zone)
             counts = generator.run()
             session.commit()
             took = time.monotonic() - started

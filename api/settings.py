@@ -17,7 +17,7 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
-    # Where the default SQLite database and stored file contents live.
+    # Where the default SQLite database lives.
     data_dir: Path = Path("data")
     # Defaults to SQLite in data_dir; PostgreSQL: postgresql+psycopg://user@host:5432/dbname
     database_url: str = ""
@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     max_page_size: int = 1000
     # Largest request body the write API accepts.
     max_body_bytes: int = 16 * 1024 * 1024
+    # Largest file content the upload (PUT /write/v1/file/{key}/content) accepts; it is streamed, not held.
+    max_upload_bytes: int = 256 * 1024 * 1024
     # Per worker: megabytes of list pages and compressed answers kept in memory.
     cache_mb: int = 48
     # Cache-Control max-age of public answers; 0 lets caches keep them but revalidate each time.
@@ -92,4 +94,5 @@ class Settings(BaseSettings):
 
     @property
     def files_dir(self) -> Path:
+        """Where versions before 2026-12 kept file contents; `oparl-server migrate` imports them."""
         return self.data_dir / "files"

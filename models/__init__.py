@@ -4,6 +4,7 @@ from models.agenda_item import AgendaItem
 from models.base import Base, BodyScoped, OParlObject, utcnow
 from models.body import Body
 from models.consultation import Consultation
+from models.content import FileChunk, FileContent
 from models.file import File
 from models.generation import ListGeneration
 from models.harvest import HarvestPending, HarvestSeen, HarvestSource
@@ -25,6 +26,8 @@ __all__ = [
     "BodyScoped",
     "Consultation",
     "File",
+    "FileChunk",
+    "FileContent",
     "HarvestPending",
     "HarvestSeen",
     "HarvestSource",

@@ -39,7 +39,7 @@ from oparl.cascade import (
     embedding_parents,
     link_ends,
 )
-from oparl.content import ContentStore
+from oparl.content import ContentStore, Stored
 from oparl.errors import NotFound
 from oparl.records import (
     ADDITIVE,
@@ -442,17 +442,23 @@ class Loader:
                 self.deleted += 1
 
     def _content(self, file: OParlObject, value: Any, path: str) -> None:
-        if not isinstance(value, str) or self.base_dir is None:
-            raise RecordError(f"{path}: expected a path relative to the fixture folder")
-        source = (self.base_dir / value).resolve()
-        if not source.is_relative_to(self.base_dir.resolve()) or not source.is_file():
-            raise RecordError(f"{path}: no file {value!r} in the fixture folder")
+        """`value`: a path in the fixture folder, or (the upload) bytes already in the store."""
         assert isinstance(file, models.File)
-        stored = self.store.put(source.read_bytes(), file.file_name or source.name)
+        source: Path | None = None
+        if isinstance(value, Stored):
+            stored = value
+        else:
+            if not isinstance(value, str) or self.base_dir is None:
+                raise RecordError(f"{path}: expected a path relative to the fixture folder")
+            source = (self.base_dir / value).resolve()
+            if not source.is_relative_to(self.base_dir.resolve()) or not source.is_file():
+                raise RecordError(f"{path}: no file {value!r} in the fixture folder")
+            with source.open("rb") as handle:
+                stored = self.store.put(self.session, handle, file.file_name or source.name)
         for attr, val in (("stored", True), ("size", stored.size), ("sha512_checksum", stored.sha512),
                           ("sha1_checksum", stored.sha1), ("mime_type", stored.mime_type)):  # fmt: skip
             self._set(file, attr, val)
-        if file.file_name is None:
+        if file.file_name is None and source is not None:
             self._set(file, "file_name", source.name)
 
     def _check_complete(self, obj: OParlObject, path: str) -> None:

@@ -172,7 +172,7 @@ class Generator:
         self.session, self.size, self.tz = session, Size(papers), tz
         self.rng = random.Random(seed)
         self.seed = seed
-        self.contents = [store.put(_pdf(seed, n), f"dokument-{n}.pdf") for n in range(16)]
+        self.contents = [store.put_bytes(session, _pdf(seed, n), f"dokument-{n}.pdf") for n in range(16)]
         self.buffers: dict[Table, list[dict[str, Any]]] = {}
         self.buffered = 0
         # Only this thread touches the session's connection between `run`'s start and end.

@@ -118,8 +118,8 @@ def urls() -> UrlBuilder:
 
 
 @pytest.fixture
-def store(settings: Settings) -> ContentStore:
-    return ContentStore(settings.files_dir)
+def store() -> ContentStore:
+    return ContentStore()
 
 
 class FakeClock:

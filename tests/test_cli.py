@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -11,10 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, delete, func, select
 
 from api.cli import main
-from models import Paper
+from models import File, FileChunk, FileContent, Paper
 from tests.conftest import LUEBECK
 from tests.servers import free_port
 
@@ -107,3 +108,40 @@ def test_demo_serves_the_luebeck_records(data_dir: Path) -> None:
         process.terminate()
         output, _ = process.communicate(timeout=10)
     assert f"OParl System: {system_url}" in output
+
+
+def test_migrate_moves_contents_from_the_data_folder_into_the_database(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An upgrade from a version that kept contents in OPARL_DATA_DIR/files/<2 hex>/<sha512>."""
+    assert main(["migrate"]) == 0
+    assert main(["load-fixtures", str(LUEBECK)]) == 0
+    engine = create_engine(f"sqlite:///{data_dir / 'oparl.sqlite3'}")
+    with engine.begin() as connection:  # as an old version left it: the bytes on disk only
+        connection.execute(delete(FileChunk))
+        connection.execute(delete(FileContent))
+    capsys.readouterr()
+    assert main(["migrate"]) == 0
+    assert capsys.readouterr().err == (
+        "oparl-server: 6 stored files have no content in the database; run `oparl-server migrate` "
+        "with the OPARL_DATA_DIR of the host that holds them\n"
+    )
+    for path in sorted((LUEBECK / "files").iterdir()):
+        name = hashlib.sha512(path.read_bytes()).hexdigest()
+        (data_dir / "files" / name[:2]).mkdir(parents=True, exist_ok=True)
+        (data_dir / "files" / name[:2] / name).write_bytes(path.read_bytes())
+    assert main(["migrate"]) == 0
+    assert main(["migrate"]) == 0
+    out = capsys.readouterr()
+    migrated = f"migrated sqlite:///{(data_dir / 'oparl.sqlite3').resolve()}"
+    assert out.out.splitlines() == [
+        f"file contents from {data_dir / 'files'}: 6 imported into the database, 0 there already, 0 refused",
+        migrated,
+        migrated,  # the second run: nothing to import, nothing to say
+    ]
+    assert out.err == ""
+    with engine.connect() as connection:
+        stored = connection.execute(select(File.file_name, File.sha512_checksum).where(File.stored)).all()
+    engine.dispose()
+    on_disk = {p.name: hashlib.sha512(p.read_bytes()).hexdigest() for p in (LUEBECK / "files").iterdir()}
+    assert {row.file_name: row.sha512_checksum for row in stored} == on_disk

@@ -1,5 +1,6 @@
 """HTTP routes: the OParl read API and file contents."""
 
-from api.routes import files, lists, objects, write
+from api.routes import files, lists, objects, upload, write
 
-ROUTERS = (files.router, lists.router, objects.router, write.router)
+# The upload before the write API, whose `/{segment}/{key:path}` would take `file/<key>/content` for a key.
+ROUTERS = (files.router, lists.router, objects.router, upload.router, write.router)

@@ -70,7 +70,7 @@ class Outcome:
 
 
 def _loader(session: Session, settings: SettingsDep, urls: UrlsDep) -> Loader:
-    return Loader(session, urls=urls, store=ContentStore(settings.files_dir))
+    return Loader(session, urls=urls, store=ContentStore())
 
 
 def _apply(loader: Loader, op: Operation) -> OParlObject:

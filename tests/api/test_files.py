@@ -6,11 +6,12 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from models import File
+from models import File, FileChunk, FileContent
 from oparl.content import ContentStore
 from oparl.urls import UrlBuilder
 from tests.conftest import BASE_URL, write
@@ -65,6 +66,110 @@ class TestStoredContent:
         response = client.get(str(file["accessUrl"]).removeprefix(BASE_URL))
         assert response.status_code == 410
         assert response.json()["type"] == "https://schema.oparl.org/1.1/Error"
+
+
+class TestContentIsSandboxed:
+    """Stored files are someone else's bytes served from this API's origin (which has CORS *)."""
+
+    def test_an_html_file_is_never_shown_inline(self, client, session, urls, store, tmp_path) -> None:
+        evil = b"<html><script>fetch('/write/v1/batch', {method: 'POST'})</script></html>"
+        load_file(session, urls, store, tmp_path, "evil.html", evil)
+        file = served_file(client)
+        for url in (file["accessUrl"], file["downloadUrl"]):
+            response = client.get(str(url).removeprefix(BASE_URL))
+            assert response.content == evil
+            assert response.headers["content-type"].startswith("text/html")
+            assert response.headers["content-disposition"] == 'attachment; filename="evil.html"'
+            assert response.headers["x-content-type-options"] == "nosniff"
+            assert response.headers["content-security-policy"] == "sandbox; default-src 'none'"
+
+    @pytest.mark.parametrize(
+        ("name", "data", "disposition", "policy"),
+        [
+            ("a.pdf", PDF, "inline", "default-src 'none'; style-src 'unsafe-inline'"),
+            ("a.png", b"\x89PNG\r\n\x1a\n....", "inline", "sandbox; default-src 'none'"),
+            ("a.txt", "Grüße".encode(), "inline", "sandbox; default-src 'none'"),
+            ("a.js", b"alert(1)", "attachment", "sandbox; default-src 'none'"),
+            ("a.xhtml", b"<html xmlns='http://www.w3.org/1999/xhtml'/>", "attachment", "sandbox; default-src 'none'"),
+            (
+                "a.svg",
+                b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>",
+                "attachment",
+                "sandbox; default-src 'none'",
+            ),
+            ("a.zip", b"PK\x03\x04....", "attachment", "sandbox; default-src 'none'"),
+        ],
+    )
+    def test_only_passive_types_are_inline(self, client, session, urls, store, tmp_path, name, data, disposition,
+                                           policy) -> None:  # fmt: skip
+        load_file(session, urls, store, tmp_path, name, data)
+        response = client.get(str(served_file(client)["accessUrl"]).removeprefix(BASE_URL))
+        assert response.headers["content-disposition"] == f'{disposition}; filename="{name}"'
+        assert response.headers["content-security-policy"] == policy
+        assert response.headers["x-content-type-options"] == "nosniff"
+
+
+class TestContentFromTheDatabase:
+    def test_missing_content_is_a_404_that_names_no_store(self, client, session, urls, store, tmp_path) -> None:
+        load_file(session, urls, store, tmp_path, "a.pdf", PDF)
+        file = served_file(client)
+        session.execute(delete(FileChunk))
+        session.execute(delete(FileContent))
+        session.flush()
+        response = client.get(str(file["accessUrl"]).removeprefix(BASE_URL))
+        assert response.status_code == 404
+        file_id = file["id"].rsplit("/", 1)[1]
+        assert response.json() == {
+            "type": "https://schema.oparl.org/1.1/Error",
+            "message": f"Zur Datei {file_id} liegt auf diesem Server kein Inhalt vor.",
+        }
+
+    def test_identical_bytes_are_stored_once(self, session, urls, store, tmp_path) -> None:
+        load_file(session, urls, store, tmp_path, "a.pdf", PDF)
+        (tmp_path / "b.pdf").write_bytes(PDF)
+        write(session, [{"type": "File", "key": "g", "body": "b", "content": "b.pdf"}], store=store, base_dir=tmp_path)
+        assert session.scalar(select(func.count()).select_from(File)) == 2
+        assert session.scalar(select(func.count()).select_from(FileContent)) == 1
+
+    @pytest.mark.parametrize(
+        ("header", "status", "part"),
+        [
+            ("bytes=0-3", 206, slice(0, 4)),
+            ("bytes=5-", 206, slice(5, None)),
+            ("bytes=-6", 206, slice(-6, None)),
+            ("bytes=10-100000", 206, slice(10, None)),
+            ("bytes=0-1,5-6", 200, slice(None)),  # several ranges: the whole content
+            ("items=0-1", 200, slice(None)),
+        ],
+    )
+    def test_byte_ranges(self, client, session, urls, store, tmp_path, header, status, part) -> None:
+        load_file(session, urls, store, tmp_path, "a.pdf", PDF)
+        response = client.get(str(served_file(client)["accessUrl"]).removeprefix(BASE_URL), headers={"Range": header})
+        assert (response.status_code, response.content) == (status, PDF[part])
+        assert response.headers["content-length"] == str(len(PDF[part]))
+        if status == 206:
+            start = PDF.index(PDF[part])
+            assert response.headers["content-range"] == f"bytes {start}-{start + len(PDF[part]) - 1}/{len(PDF)}"
+
+    def test_a_range_beyond_the_content(self, client, session, urls, store, tmp_path) -> None:
+        load_file(session, urls, store, tmp_path, "a.pdf", PDF)
+        url = str(served_file(client)["accessUrl"]).removeprefix(BASE_URL)
+        response = client.get(url, headers={"Range": f"bytes={len(PDF)}-"})
+        assert response.status_code == 416
+        assert response.headers["content-range"] == f"bytes */{len(PDF)}"
+        assert response.json()["type"] == "https://schema.oparl.org/1.1/Error"
+        assert response.headers["access-control-allow-origin"] == "*"
+
+    def test_validators(self, client, session, urls, store, tmp_path) -> None:
+        load_file(session, urls, store, tmp_path, "a.pdf", PDF)
+        url = str(served_file(client)["accessUrl"]).removeprefix(BASE_URL)
+        etag = client.get(url).headers["etag"]
+        assert etag == f'"{hashlib.sha512(PDF).hexdigest()[:32]}"'
+        assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+        stale = client.get(url, headers={"Range": "bytes=0-3", "If-Range": '"other"'})
+        assert (stale.status_code, stale.content) == (200, PDF)
+        head = client.head(url)
+        assert (head.status_code, head.content, head.headers["content-length"]) == (200, b"", str(len(PDF)))
 
 
 class TestExternalContent:

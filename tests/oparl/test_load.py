@@ -117,7 +117,7 @@ def test_fresh_databases_get_the_same_ids(tmp_path: Path) -> None:
         command.upgrade(alembic_config(url), "head")
         engine = make_engine(url=url)
         with Session(engine) as fresh:
-            store = ContentStore(tmp_path / name)
+            store = ContentStore()
             loader = Loader(fresh, urls=UrlBuilder(BASE_URL), store=store, base_dir=LUEBECK)
             loader.load(read_directory(LUEBECK))
             commit(fresh, loader, lambda: DAY1)

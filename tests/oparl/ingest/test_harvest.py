@@ -81,7 +81,7 @@ def harvest(
     system: str = SYSTEM,
 ) -> Summary:
     client = SourceClient(Politeness(rate=0), transport=transport)
-    harvester = Harvester(make_sessionmaker(engine), client, urls=UrlBuilder(MIRROR), store=ContentStore(store),
+    harvester = Harvester(make_sessionmaker(engine), client, urls=UrlBuilder(MIRROR), store=ContentStore(),
                           clock=clock, tz=ZoneInfo("Europe/Berlin"), options=options)  # fmt: skip
     try:
         return harvester.run(system)
@@ -214,7 +214,7 @@ def test_a_failing_full_run_deletes_nothing_and_is_asked_again(
     from oparl.ingest.harvest import Options
 
     source = SourceClient(Politeness(rate=0, retries=0), transport=forwarding(client, hook=broken))
-    harvester = Harvester(make_sessionmaker(mirror), source, urls=UrlBuilder(MIRROR), store=ContentStore(tmp_path),
+    harvester = Harvester(make_sessionmaker(mirror), source, urls=UrlBuilder(MIRROR), store=ContentStore(),
                           clock=clock, tz=ZoneInfo("Europe/Berlin"), options=Options(full=True))  # fmt: skip
     summary = harvester.run(SYSTEM)
     assert summary.failures != []

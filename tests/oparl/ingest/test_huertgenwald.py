@@ -49,7 +49,7 @@ def test_every_object_is_imported_and_served_as_valid_oparl_1_1(tmp_path: Path, 
     client = SourceClient(Politeness(rate=0), transport=httpx.MockTransport(replay))
     with fresh_database(engine_name, tmp_path, "mirror") as engine:
         harvester = Harvester(make_sessionmaker(engine), client, urls=UrlBuilder(base),
-                              store=ContentStore(tmp_path / "data" / "files"), clock=utcnow,
+                              store=ContentStore(), clock=utcnow,
                               tz=ZoneInfo("Europe/Berlin"), options=Options(files=True))  # fmt: skip
         summary = harvester.run(PREFIX + "system")
         # The counts of the recording (../shared/realworld/README.md, "Counts").
