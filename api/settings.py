@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     access_log: bool = True
     # Worker processes of `oparl-server serve` (each with its own cache; all share the database).
     workers: int = 1
+    # Retry-After (seconds) of the 503 answered while the database is unreachable.
+    outage_retry_after: int = 10
     # Benchmark only: GET /bench/ceiling answers this file's bytes, the ceiling of the app stack.
     bench_ceiling_file: Path | None = None
 
