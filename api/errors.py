@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy import exc as sa
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
+from starlette.routing import BaseRoute, Match, Mount
 from starlette.types import Scope
 
 from api.outage import Outage, is_outage
@@ -58,18 +58,24 @@ async def _http_error(request: Request, exc: Exception) -> OParlJSONResponse:
     return response
 
 
-_METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+_METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 
 def allowed_methods(scope: Scope) -> list[str]:
-    """The methods some route answers at this path (OPTIONS always: the CORS middleware answers
-    it); only OPTIONS where no route matches."""
-    methods = {"OPTIONS"}
-    for route in scope["app"].router.routes:
-        match, _ = route.matches(scope)
-        if match != Match.NONE:
-            methods |= getattr(route, "methods", None) or {"GET", "HEAD"}  # a mount: the static docs assets
-    return [m for m in _METHOD_ORDER if m in methods]
+    """The methods some route answers at this path, and OPTIONS (the CORS middleware answers it)."""
+    routes = scope["app"].router.routes
+    # Asked from inside a mount, the path is taken from where the app is mounted, not the mount.
+    scope = {**scope, "root_path": scope.get("app_root_path", scope.get("root_path", ""))}
+
+    def answers(route: BaseRoute, method: str) -> bool:
+        if isinstance(route, Mount) and method not in ("GET", "HEAD"):  # the static docs assets
+            return False
+        return route.matches({**scope, "method": method})[0] == Match.FULL
+
+    methods = {m for m in _METHOD_ORDER if any(answers(r, m) for r in routes)}
+    if "GET" in methods:  # api.app.HeadAsGet answers HEAD wherever GET is
+        methods.add("HEAD")
+    return [*(m for m in _METHOD_ORDER if m in methods), "OPTIONS"]
 
 
 async def _database_error(request: Request, exc: Exception) -> OParlJSONResponse:
