@@ -7,8 +7,6 @@ response headers unless they are exposed, hence the list below.
 
 from __future__ import annotations
 
-import functools
-
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
@@ -65,9 +63,6 @@ class Cors(CORSMiddleware):
         refused = error_response(400, "Diese CORS-Anfrage ist nicht erlaubt.", bytes(answer.body).decode())
         refused.headers["Allow"] = ", ".join([*METHODS, "OPTIONS"])
         return refused
-
-    async def simple_response(self, scope: Scope, receive: Receive, send: Send, request_headers: Headers) -> None:
-        await self.app(scope, receive, functools.partial(self.send, send=send, request_headers=request_headers))
 
     async def send(self, message: Message, send: Send, request_headers: Headers) -> None:
         if message["type"] == "http.response.start":
