@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import ctypes
 import gc
+import hashlib
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,10 +18,13 @@ from fastapi import FastAPI, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine, event
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.caching import JSON, CachedAnswers, GenerationReader, PublicCache
 from api.errors import add_exception_handlers, error_response
+from api.headers import Cors, SecurityHeaders
+from api.outage import Outage, Unavailable
 from api.routes import ROUTERS
 from api.routes.upload import is_upload
 from api.settings import Settings
@@ -34,26 +40,6 @@ Start at [/oparl/v1.1/system](/oparl/v1.1/system) and follow the links. Lists ar
 in `links.next`; `created_since`, `created_until`, `modified_since`, `modified_until`,
 `omit_internal` and `limit` work on every list.
 """
-
-
-class CORSEverywhere:
-    """`Access-Control-Allow-Origin: *` on every response, errors included (spec: all JSON answers)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_cors(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [h for h in message.get("headers", []) if h[0].lower() != b"access-control-allow-origin"]
-                message["headers"] = [*headers, (b"access-control-allow-origin", b"*")]
-            await send(message)
-
-        await self.app(scope, receive, send_with_cors)
 
 
 class HeadAsGet:
@@ -138,7 +124,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(url=settings.database_url, pool_size=settings.threads)
+        engine = app.state.engine = make_engine(url=settings.database_url, pool_size=settings.threads)
+        _watch(engine, app.state.outage)
         to_thread.current_default_thread_limiter().total_tokens = settings.threads
         reader = app.state.read_generations = GenerationReader(engine)  # for CachedAnswers; tests replace it
         try:
@@ -166,6 +153,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
     app.state.clock = clock
     app.state.snapshots = Snapshots(UrlBuilder(settings.public_base_url), settings.zone)
     app.state.cache = PublicCache(settings.cache_mb * 1024 * 1024, settings.cache_max_age)
+    app.state.outage = Outage(settings.outage_retry_after)
     add_exception_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
@@ -175,8 +163,25 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
     app.add_middleware(CachedAnswers)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(HeadAsGet)
-    app.add_middleware(CORSEverywhere)
+    app.add_middleware(Unavailable)
+    app.add_middleware(Cors)
+    app.add_middleware(SecurityHeaders)
     return app
+
+
+# Seconds to wait for a PostgreSQL connection: without a limit, a host that drops packets holds a
+# request (and the event loop, for the generation reader) for minutes before it can answer 503.
+CONNECT_TIMEOUT = 5
+
+
+def _watch(engine: Engine, outage: Outage) -> None:
+    """Every statement that succeeds may end an outage; connecting gives up in time."""
+    event.listen(engine, "after_cursor_execute", lambda *_: outage.succeeded())
+    if engine.dialect.name == "postgresql":
+
+        @event.listens_for(engine, "do_connect")
+        def _timeout(_dialect: object, _record: object, _args: object, params: dict[str, object]) -> None:
+            params.setdefault("connect_timeout", CONNECT_TIMEOUT)
 
 
 def _return_big_blocks() -> None:
@@ -205,12 +210,24 @@ def _offline_docs(app: FastAPI) -> None:
     """Swagger UI from assets this app serves itself, so /docs works without internet access."""
     app.mount("/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
 
+    page = get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title="OParl server – API",
+        swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+        swagger_css_url="/docs-assets/swagger-ui.css",
+        swagger_favicon_url="/docs-assets/favicon-32x32.png",
+    )
+    # Its own scripts and styles, the inline script that starts Swagger UI by its hash, the API
+    # by fetch; Swagger UI's icons are data: URIs and it sets styles inline.
+    inline = [
+        f"'sha256-{base64.b64encode(hashlib.sha256(script).digest()).decode()}'"
+        for script in re.findall(rb"<script>(.*?)</script>", bytes(page.body), re.DOTALL)
+    ]
+    policy = (
+        f"default-src 'none'; script-src 'self' {' '.join(inline)}; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+    )
+
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url="/openapi.json",
-            title="OParl server – API",
-            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
-            swagger_css_url="/docs-assets/swagger-ui.css",
-            swagger_favicon_url="/docs-assets/favicon-32x32.png",
-        )
+        return HTMLResponse(page.body, headers={"Content-Security-Policy": policy})

@@ -25,6 +25,7 @@ from sqlalchemy import Connection, Engine, select
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.outage import Outage
 from models import ListGeneration
 
 JSON = "application/json; charset=utf-8"
@@ -210,9 +211,13 @@ class CachedAnswers:
             state = scope["app"].state
             cache: PublicCache = state.cache
             entry = cache.entry_for(scope)
-            if entry is not None:
+            outage: Outage = state.outage
+            # While the database is down, the routes answer (503, in a thread): a cached answer is
+            # not given, since nothing can tell whether it still holds (or still may be shown).
+            if entry is not None and not outage.down:
                 try:
                     current = state.read_generations(entry.validity.tables)
+                    outage.succeeded()
                 except Exception:  # the database is away: the routes answer (or say so) properly
                     current = None
                 answer = None if current is None else cache.answer_cached(scope, entry, current)

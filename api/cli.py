@@ -287,9 +287,11 @@ def serve(settings: Settings) -> None:
             port=settings.port,
             workers=settings.workers,
             access_log=settings.access_log,
+            server_header=False,  # no advertising of the stack to scanners
         )
     else:
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, access_log=settings.access_log)
+        app = create_app(settings)
+        uvicorn.run(app, host=settings.host, port=settings.port, access_log=settings.access_log, server_header=False)
 
 
 def demo(settings: Settings) -> None:

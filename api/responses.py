@@ -10,6 +10,16 @@ from fastapi.responses import Response
 from oparl.base import Render
 
 CORS_HEADERS = {"Access-Control-Allow-Origin": "*"}
+# On every answer (api.headers.SecurityHeaders adds them where an answer has not set its own).
+# A JSON API is never a document: nothing sniffed, framed, loaded by it, or told where it was.
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+}
+# Errors carry both themselves: the last-resort 500 is answered outside every middleware.
+ERROR_HEADERS = {**CORS_HEADERS, **SECURITY_HEADERS}
 
 
 class OParlJSONResponse(Response):

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     harvest_max_file_bytes: int = 256 * 1024 * 1024
     harvest_max_page_bytes: int = 64 * 1024 * 1024
     harvest_max_seconds: float = 600.0
+    # Retry-After (seconds) of the 503 answered while the database is unreachable.
+    outage_retry_after: int = 10
     # Benchmark only: GET /bench/ceiling answers this file's bytes, the ceiling of the app stack.
     bench_ceiling_file: Path | None = None
 

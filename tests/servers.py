@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -22,10 +23,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def running(command: list[str], env: dict[str, str], port: int) -> Iterator[subprocess.Popen[bytes]]:
-    """`oparl-server <command>` until the block ends; waits until it answers on `port`."""
-    process = subprocess.Popen([sys.executable, "-m", "api.cli", *command], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+def running(
+    command: list[str], env: dict[str, str], port: int, log: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`oparl-server <command>` until the block ends; waits until it answers on `port`. Its output
+    goes to `log`, if given."""
+    with log.open("wb") if log is not None else open(os.devnull, "wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", "api.cli", *command], cwd=ROOT, env=env,
+                                   stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
     try:
         deadline = time.monotonic() + 30
         while True:
