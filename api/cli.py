@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import fcntl
 import gc
+import importlib.metadata
 import multiprocessing
 import os
 import sys
@@ -14,17 +16,17 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 import uvicorn
-from alembic import command
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, make_url, select
+from sqlalchemy.exc import DBAPIError
 
 from api import auth
 from api.app import create_app
-from api.settings import Settings
-from models import ApiToken, utcnow
-from models.db import SchemaNotMigrated, alembic_config, check_schema, make_engine, make_sessionmaker
+from api.settings import Settings, SettingsError, load_settings
+from models import ApiToken, Body, utcnow
+from models.db import SchemaNotMigrated, check_schema, db_error_reason, make_engine, make_sessionmaker, upgrade
 from oparl import write
 from oparl.content import ContentStore
 from oparl.errors import OParlError
@@ -35,18 +37,29 @@ from oparl.snapshot import Snapshots
 from oparl.synthetic import Generator
 from oparl.urls import UrlBuilder
 
-DEMO_FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "luebeck"
+
+def demo_fixtures() -> Path:
+    """The Lübeck records: package data of an installed wheel (fixtures/ mapped to api/fixtures,
+    see pyproject.toml), or fixtures/ of a source checkout."""
+    here = Path(__file__).resolve().parent
+    installed = here / "fixtures" / "luebeck"
+    return installed if installed.is_dir() else here.parent / "fixtures" / "luebeck"
+
+
+class Refused(Exception):
+    """An operator's request the command cannot carry out: said in one line, exit status 2."""
 
 
 def migrate(settings: Settings) -> None:
     if settings.database_url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    command.upgrade(alembic_config(settings.database_url), "head")
+    upgrade(settings.database_url)
 
 
 def load_fixtures(settings: Settings, folder: Path) -> None:
     engine = make_engine(url=settings.database_url)
     try:
+        check_schema(engine)
         with make_sessionmaker(engine)() as session:
             loader = Loader(
                 session,
@@ -67,8 +80,8 @@ def load_fixtures(settings: Settings, folder: Path) -> None:
 
 def token(settings: Settings, args: argparse.Namespace) -> None:
     engine = make_engine(url=settings.database_url)
-    check_schema(engine)
     try:
+        check_schema(engine)
         with make_sessionmaker(engine)() as session, session.begin():
             if args.action == "create":
                 row, secret = auth.create_token(session, args.name, args.scope or ["write"])
@@ -76,7 +89,7 @@ def token(settings: Settings, args: argparse.Namespace) -> None:
                 print("It is shown this once; the server keeps only a hash of it.", file=sys.stderr)
             elif args.action == "revoke":
                 if auth.revoke_token(session, args.id) is None:
-                    raise SystemExit(f"oparl-server: no token {args.id}")
+                    raise Refused(f"no token {args.id}")
                 print(f"token {args.id} revoked")
             else:
                 for row in session.scalars(select(ApiToken).order_by(ApiToken.id)):
@@ -88,13 +101,13 @@ def token(settings: Settings, args: argparse.Namespace) -> None:
 
 def harvest(settings: Settings, args: argparse.Namespace) -> int:
     engine = make_engine(url=settings.database_url)
-    check_schema(engine)
     politeness = Politeness(rate=args.rate, concurrency=args.concurrency, timeout=args.timeout)
     client = SourceClient(politeness)
     options = Options(
         files=args.files, full=args.full, overlap=dt.timedelta(hours=args.overlap_hours), batch=args.batch
     )
     try:
+        check_schema(engine)
         summary = make_harvester(settings, engine, client, options, Progress(sys.stderr)).run(args.system_url)
     finally:
         client.close()
@@ -166,9 +179,11 @@ class Progress:
 def generate(settings: Settings, args: argparse.Namespace) -> None:
     """A synthetic council into an empty database, rendered and ready to serve."""
     engine = make_engine(url=settings.database_url)
-    check_schema(engine)
     try:
+        check_schema(engine)
         with make_sessionmaker(engine)() as session:
+            if session.scalar(select(Body.id).limit(1)) is not None:
+                raise Refused(f"{where(settings)} holds records already: generate into an empty database")
             started = time.monotonic()
             generator = Generator(
                 session, ContentStore(settings.files_dir), papers=args.papers, seed=args.seed, tz=settings.zone
@@ -253,26 +268,78 @@ def serve(settings: Settings) -> None:
 def demo(settings: Settings) -> None:
     """A fresh SQLite database in the data folder with the Lübeck records, then serve it."""
     database = (settings.data_dir / "demo.sqlite3").resolve()
-    for stale in (
-        database,
-        database.with_name(database.name + "-wal"),
-        database.with_name(database.name + "-shm"),
-    ):
-        stale.unlink(missing_ok=True)
-    settings = settings.model_copy(update={"database_url": f"sqlite:///{database}"})
-    migrate(settings)
-    load_fixtures(settings, DEMO_FIXTURES)
-    serve(settings)
+    database.parent.mkdir(parents=True, exist_ok=True)
+    # Held while this demo runs (the kernel drops it when the process ends, however it ends): a
+    # second demo on the same folder would delete the database the first one serves.
+    with open(database.with_name(database.name + ".lock"), "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Refused(
+                f"a demo is running on {database} already: stop it, or give this one another OPARL_DATA_DIR"
+            ) from None
+        for stale in (
+            database,
+            database.with_name(database.name + "-wal"),
+            database.with_name(database.name + "-shm"),
+        ):
+            stale.unlink(missing_ok=True)
+        settings = settings.model_copy(update={"database_url": f"sqlite:///{database}"})
+        migrate(settings)
+        load_fixtures(settings, demo_fixtures())
+        serve(settings)
+
+
+def where(settings: Settings) -> str:
+    return make_url(settings.database_url).render_as_string(hide_password=True)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     options = ("host", "port", "workers")
-    overrides = {k: v for k in options if (v := getattr(args, k, None))}
-    return Settings(**overrides)
+    overrides = {k: v for k in options if (v := getattr(args, k, None)) is not None}
+    return load_settings(**overrides)
+
+
+class _Parser(argparse.ArgumentParser):
+    """Mistakes in one line (argparse's default repeats the whole usage first)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _counted(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0:  # NaN too
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
+    return value
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("oparl-server")
+    except importlib.metadata.PackageNotFoundError:  # a source checkout run without installing
+        return "unknown (not installed)"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="oparl-server", description="OParl 1.1 server")
+    parser = _Parser(prog="oparl-server", description="OParl 1.1 server")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     for name, text in (
         ("demo", "fresh SQLite database with the Lübeck demo data, then serve"),
@@ -280,32 +347,32 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         sub = commands.add_parser(name, help=text)
         sub.add_argument("--host", help="interface to listen on (OPARL_HOST, default 127.0.0.1)")
-        sub.add_argument("--port", type=int, help="port to listen on (OPARL_PORT, default 8000)")
-        sub.add_argument("--workers", type=int, help="worker processes (OPARL_WORKERS, default 1)")
+        sub.add_argument("--port", type=_counted(0), help="port to listen on (OPARL_PORT, default 8000)")
+        sub.add_argument("--workers", type=_counted(1), help="worker processes (OPARL_WORKERS, default 1)")
     commands.add_parser("migrate", help="create or upgrade the database schema")
     load = commands.add_parser("load-fixtures", help="load a folder of OParl-shaped JSON records")
     load.add_argument("path", type=Path)
     harvest = commands.add_parser("harvest", help="mirror another OParl server into OPARL_DATABASE_URL")
     harvest.add_argument("system_url", help="the source's System URL")
-    harvest.add_argument("--rate", type=float, default=2.0, help="requests per second per host (default 2)")
-    harvest.add_argument("--concurrency", type=int, default=2, help="requests at a time per host (default 2)")
-    harvest.add_argument("--timeout", type=float, default=60.0, help="seconds per request (default 60)")
+    harvest.add_argument("--rate", type=_positive, default=2.0, help="requests per second per host (default 2)")
+    harvest.add_argument("--concurrency", type=_counted(1), default=2, help="requests at a time per host (default 2)")
+    harvest.add_argument("--timeout", type=_positive, default=60.0, help="seconds per request (default 60)")
     harvest.add_argument("--files", action="store_true", help="download file contents too")
     harvest.add_argument("--full", action="store_true", help="walk everything, ignoring modified_since")
     harvest.add_argument("--overlap-hours", type=float, default=1.0, help="incremental overlap window (default 1)")
     harvest.add_argument(
-        "--batch", type=int, default=1000, help="store pages together up to this many objects (default 1000)"
+        "--batch", type=_counted(1), default=1000, help="store pages together up to this many objects (default 1000)"
     )
     gen = commands.add_parser(
         "generate",
         help="a synthetic council of any size into an empty database (locked until done: generate, then serve)",
     )
-    gen.add_argument("--papers", type=int, default=10_000, help="number of papers (default 10000)")
+    gen.add_argument("--papers", type=_counted(1), default=10_000, help="number of papers (default 10000)")
     gen.add_argument("--seed", type=int, default=1, help="random seed: the same seed gives the same data (default 1)")
     gen.add_argument("--no-render", action="store_true", help="skip storing renderings (see 'render')")
-    gen.add_argument("--jobs", type=int, help="rendering processes (default: one per core)")
+    gen.add_argument("--jobs", type=_counted(1), help="rendering processes (default: one per core)")
     rend = commands.add_parser("render", help="store renderings of objects that have none or a stale one")
-    rend.add_argument("--jobs", type=int, help="processes (default: one per core)")
+    rend.add_argument("--jobs", type=_counted(1), help="processes (default: one per core)")
     tokens = commands.add_parser("token", help="API tokens for the write API and non-public records")
     actions = tokens.add_subparsers(dest="action", required=True)
     create = actions.add_parser("create", help="create a token and print it (once)")
@@ -323,26 +390,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         bulk_gc()
     try:
         settings = _settings(args)
-        if args.command == "demo":
-            demo(settings)
-        elif args.command == "serve":
-            serve(settings)
-        elif args.command == "harvest":
-            return harvest(settings, args)
-        elif args.command == "token":
-            token(settings, args)
-        elif args.command == "generate":
-            generate(settings, args)
-        elif args.command == "render":
-            render(settings, args.jobs)
-        elif args.command == "migrate":
-            migrate(settings)
-            print(f"migrated {settings.database_url}")
-        else:
-            load_fixtures(settings, args.path)
-    except (SchemaNotMigrated, OParlError) as exc:
+        return _run(settings, args)
+    except (SettingsError, SchemaNotMigrated, OParlError, Refused) as exc:
         print(f"oparl-server: {exc}", file=sys.stderr)
-        return 2
+    except DBAPIError as exc:  # unreachable server, missing database, no permission …
+        print(f"oparl-server: {where(settings)}: {db_error_reason(exc)}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("oparl-server: interrupted", file=sys.stderr)
+        return 130
+    return 2
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> int:
+    if args.command == "demo":
+        demo(settings)
+    elif args.command == "serve":
+        serve(settings)
+    elif args.command == "harvest":
+        return harvest(settings, args)
+    elif args.command == "token":
+        token(settings, args)
+    elif args.command == "generate":
+        generate(settings, args)
+    elif args.command == "render":
+        render(settings, args.jobs)
+    elif args.command == "migrate":
+        migrate(settings)
+        print(f"migrated {where(settings)}")
+    else:
+        load_fixtures(settings, args.path)
     return 0
 
 
