@@ -14,9 +14,10 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, wait
+from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import NoReturn
 
 import uvicorn
 from sqlalchemy import Engine, make_url, select
@@ -24,6 +25,7 @@ from sqlalchemy.exc import DBAPIError
 
 from api import auth
 from api.app import create_app
+from api.progress import Progress
 from api.settings import Settings, SettingsError, load_settings
 from models import ApiToken, Body, utcnow
 from models.db import SchemaNotMigrated, check_schema, db_error_reason, make_engine, make_sessionmaker, upgrade
@@ -106,10 +108,16 @@ def harvest(settings: Settings, args: argparse.Namespace) -> int:
     options = Options(
         files=args.files, full=args.full, overlap=dt.timedelta(hours=args.overlap_hours), batch=args.batch
     )
+    progress = Progress("harvest", "objects", sys.stderr)
+
+    def show(summary: Summary) -> None:
+        progress.update(summary.objects, pages=summary.pages, errors=len(summary.failures))
+
     try:
         check_schema(engine)
-        summary = make_harvester(settings, engine, client, options, Progress(sys.stderr)).run(args.system_url)
+        summary = make_harvester(settings, engine, client, options, show, progress.close).run(args.system_url)
     finally:
+        progress.close()
         client.close()
         engine.dispose()
     print("\n".join(summary.lines()))
@@ -122,11 +130,18 @@ def make_harvester(
     client: SourceClient,
     options: Options,
     progress: Callable[[Summary], None] = lambda _summary: None,
+    progress_done: Callable[[], None] = lambda: None,
 ) -> Harvester:
-    """The harvester as `oparl-server harvest` runs it (bench/harvest.py measures this one)."""
+    """The harvester as `oparl-server harvest` runs it (bench/harvest.py measures this one).
+    `progress_done` ends the progress display before the rendering at the end says so."""
     # Writes take SQLite's write lock at their start, as the server's own do: a harvest may run
     # beside a serving app's writes, and a deferred transaction that read first could not write.
     writes = engine.execution_options(sqlite_immediate=True)
+
+    def render_harvested(summary: Summary) -> None:
+        progress_done()
+        _render_harvested(settings, engine, summary)
+
     return Harvester(
         make_sessionmaker(writes),
         client,
@@ -136,7 +151,7 @@ def make_harvester(
         tz=settings.zone,
         options=options,
         progress=progress,
-        render=lambda summary: _render_harvested(settings, engine, summary),
+        render=render_harvested,
     )
 
 
@@ -147,8 +162,7 @@ PARALLEL_RENDER_FROM = 20_000
 def _render_harvested(settings: Settings, engine: Engine, summary: Summary) -> None:
     written = sum((summary.created + summary.changed + summary.deleted).values())
     if written:
-        newline = "\n" if sys.stderr.isatty() else ""  # after the progress line
-        print(f"{newline}rendering what the harvest wrote ({written} objects and what embeds them)", file=sys.stderr)
+        print(f"rendering what the harvest wrote ({written} objects and what embeds them)", file=sys.stderr)
     if written < PARALLEL_RENDER_FROM or (os.cpu_count() or 1) < 2:
         with make_sessionmaker(engine)() as session:
             Snapshots(UrlBuilder(settings.public_base_url), settings.zone).refresh_stale(session)
@@ -161,21 +175,6 @@ def _render_harvested(settings: Settings, engine: Engine, summary: Summary) -> N
         raise
 
 
-class Progress:
-    """One updating line at a terminal; a plain log line per 20 pages otherwise."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream, self.tty, self.started = stream, stream.isatty(), time.monotonic()
-
-    def __call__(self, summary: Summary) -> None:
-        rate = summary.objects / max(time.monotonic() - self.started, 1e-9)
-        line = f"{summary.pages} pages, {summary.objects} objects, {rate:.0f} objects/s, {len(summary.failures)} errors"
-        if self.tty:
-            print(f"\r{line}", end="", file=self.stream, flush=True)
-        elif summary.pages % 20 == 0:
-            print(line, file=self.stream, flush=True)
-
-
 def generate(settings: Settings, args: argparse.Namespace) -> None:
     """A synthetic council into an empty database, rendered and ready to serve."""
     engine = make_engine(url=settings.database_url)
@@ -185,10 +184,12 @@ def generate(settings: Settings, args: argparse.Namespace) -> None:
             if session.scalar(select(Body.id).limit(1)) is not None:
                 raise Refused(f"{where(settings)} holds records already: generate into an empty database")
             started = time.monotonic()
-            generator = Generator(
-                session, ContentStore(settings.files_dir), papers=args.papers, seed=args.seed, tz=settings.zone
-            )
-            counts = generator.run()
+            with Progress("generate", "papers", sys.stderr, total=args.papers) as progress:
+                generator = Generator(
+                    session, ContentStore(settings.files_dir), papers=args.papers, seed=args.seed, tz=settings.zone
+                )
+                generator.progress = progress.update
+                counts = generator.run()
             session.commit()
             took = time.monotonic() - started
             print(f"generated {counts.total} rows in {took:.1f} s ({counts.total / took:,.0f} rows/s)", flush=True)
@@ -206,12 +207,23 @@ def render(settings: Settings, jobs: int | None = None) -> None:
     engine = make_engine(url=settings.database_url)
     try:
         check_schema(engine)
+        with make_sessionmaker(engine)() as session:
+            total = Snapshots(UrlBuilder(settings.public_base_url), settings.zone).count_stale(session)
     finally:
         engine.dispose()
     jobs = jobs or os.cpu_count() or 1
     started = time.monotonic()
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        done = sum(pool.map(_render_part, [settings] * jobs, [(k, jobs) for k in range(jobs)]))
+    context = multiprocessing.get_context("spawn")
+    rendered: Synchronized[int] = context.Value("q", 0)  # by all processes, for the progress display
+    with (
+        Progress("render", "objects", sys.stderr, total=total) as progress,
+        ProcessPoolExecutor(jobs, mp_context=context, initializer=_count_into, initargs=(rendered,)) as pool,
+    ):
+        parts = [pool.submit(_render_part, settings, (k, jobs)) for k in range(jobs)]
+        while wait(parts, timeout=0.2).not_done:
+            progress.update(rendered.value)
+        done = sum(part.result() for part in parts)
+        progress.update(done)
     took = time.monotonic() - started
     print(f"rendered {done} objects in {took:.1f} s ({done / took:,.0f}/s, {jobs} processes)", flush=True)
 
@@ -222,17 +234,25 @@ def bulk_gc() -> None:
     gc.set_threshold(100_000, 50, 100)
 
 
+_rendered: Synchronized[int] | None = None  # in a render process: the count shared with the parent
+
+
+def _count_into(counter: Synchronized[int]) -> None:
+    global _rendered
+    _rendered = counter
+
+
 def _render_part(settings: Settings, part: tuple[int, int]) -> int:
     bulk_gc()  # a spawned process starts with the defaults
     engine = make_engine(url=settings.database_url)
     snapshots = Snapshots(UrlBuilder(settings.public_base_url), settings.zone)
-    started, last = time.monotonic(), [time.monotonic()]
+    counted = [0]
 
-    def progress(type_name: str, done: int) -> None:
-        now = time.monotonic()
-        if part[0] == 0 and now - last[0] >= 15:
-            last[0] = now
-            print(f"  process 1: {done} objects, now {type_name}, {done / (now - started):,.0f}/s", flush=True)
+    def progress(_type_name: str, done: int) -> None:
+        if _rendered is not None:
+            with _rendered.get_lock():
+                _rendered.value += done - counted[0]
+            counted[0] = done
 
     try:
         with make_sessionmaker(engine)() as session:
