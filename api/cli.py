@@ -6,25 +6,29 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import fcntl
 import gc
+import importlib.metadata
 import multiprocessing
 import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, wait
+from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
-from typing import TextIO
+from typing import NoReturn
 
 import uvicorn
-from alembic import command
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, make_url, select
+from sqlalchemy.exc import DBAPIError
 
 from api import auth
 from api.app import create_app
-from api.settings import Settings
-from models import ApiToken, utcnow
-from models.db import SchemaNotMigrated, alembic_config, check_schema, make_engine, make_sessionmaker
+from api.progress import Progress
+from api.settings import Settings, SettingsError, load_settings
+from models import ApiToken, Body, utcnow
+from models.db import SchemaNotMigrated, check_schema, db_error_reason, make_engine, make_sessionmaker, upgrade
 from oparl import write
 from oparl.content import ContentStore, import_directory, missing_contents
 from oparl.errors import OParlError
@@ -36,13 +40,23 @@ from oparl.snapshot import Snapshots
 from oparl.synthetic import Generator
 from oparl.urls import UrlBuilder
 
-DEMO_FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "luebeck"
+
+def demo_fixtures() -> Path:
+    """The Lübeck records: package data of an installed wheel (fixtures/ mapped to api/fixtures,
+    see pyproject.toml), or fixtures/ of a source checkout."""
+    here = Path(__file__).resolve().parent
+    installed = here / "fixtures" / "luebeck"
+    return installed if installed.is_dir() else here.parent / "fixtures" / "luebeck"
+
+
+class Refused(Exception):
+    """An operator's request the command cannot carry out: said in one line, exit status 2."""
 
 
 def migrate(settings: Settings) -> None:
     if settings.database_url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    command.upgrade(alembic_config(settings.database_url), "head")
+    upgrade(settings.database_url)
     import_contents(settings)
 
 
@@ -71,6 +85,7 @@ def import_contents(settings: Settings) -> None:
 def load_fixtures(settings: Settings, folder: Path) -> None:
     engine = make_engine(url=settings.database_url)
     try:
+        check_schema(engine)
         with make_sessionmaker(engine)() as session:
             loader = Loader(
                 session,
@@ -91,8 +106,8 @@ def load_fixtures(settings: Settings, folder: Path) -> None:
 
 def token(settings: Settings, args: argparse.Namespace) -> None:
     engine = make_engine(url=settings.database_url)
-    check_schema(engine)
     try:
+        check_schema(engine)
         with make_sessionmaker(engine)() as session, session.begin():
             if args.action == "create":
                 row, secret = auth.create_token(session, args.name, args.scope or ["write"])
@@ -100,7 +115,7 @@ def token(settings: Settings, args: argparse.Namespace) -> None:
                 print("It is shown this once; the server keeps only a hash of it.", file=sys.stderr)
             elif args.action == "revoke":
                 if auth.revoke_token(session, args.id) is None:
-                    raise SystemExit(f"oparl-server: no token {args.id}")
+                    raise Refused(f"no token {args.id}")
                 print(f"token {args.id} revoked")
             else:
                 for row in session.scalars(select(ApiToken).order_by(ApiToken.id)):
@@ -112,7 +127,6 @@ def token(settings: Settings, args: argparse.Namespace) -> None:
 
 def harvest(settings: Settings, args: argparse.Namespace) -> int:
     engine = make_engine(url=settings.database_url)
-    check_schema(engine)
     politeness = Politeness(rate=args.rate, concurrency=args.concurrency, timeout=args.timeout)
     client = SourceClient(politeness, policy=harvest_policy(settings, args.allow_network or []))
     options = Options(
@@ -122,9 +136,16 @@ def harvest(settings: Settings, args: argparse.Namespace) -> int:
         batch=args.batch,
         allow_hosts=frozenset(host.lower() for host in args.allow_host or []),
     )
+    progress = Progress("harvest", "objects", sys.stderr)
+
+    def show(summary: Summary) -> None:
+        progress.update(summary.objects, pages=summary.pages, errors=len(summary.failures))
+
     try:
-        summary = make_harvester(settings, engine, client, options, Progress(sys.stderr)).run(args.system_url)
+        check_schema(engine)
+        summary = make_harvester(settings, engine, client, options, show, progress.close).run(args.system_url)
     finally:
+        progress.close()
         client.close()
         engine.dispose()
     print("\n".join(summary.lines()))
@@ -153,11 +174,18 @@ def make_harvester(
     client: SourceClient,
     options: Options,
     progress: Callable[[Summary], None] = lambda _summary: None,
+    progress_done: Callable[[], None] = lambda: None,
 ) -> Harvester:
-    """The harvester as `oparl-server harvest` runs it (bench/harvest.py measures this one)."""
+    """The harvester as `oparl-server harvest` runs it (bench/harvest.py measures this one).
+    `progress_done` ends the progress display before the rendering at the end says so."""
     # Writes take SQLite's write lock at their start, as the server's own do: a harvest may run
     # beside a serving app's writes, and a deferred transaction that read first could not write.
     writes = engine.execution_options(sqlite_immediate=True)
+
+    def render_harvested(summary: Summary) -> None:
+        progress_done()
+        _render_harvested(settings, engine, summary)
+
     return Harvester(
         make_sessionmaker(writes),
         client,
@@ -167,7 +195,7 @@ def make_harvester(
         tz=settings.zone,
         options=options,
         progress=progress,
-        render=lambda summary: _render_harvested(settings, engine, summary),
+        render=render_harvested,
     )
 
 
@@ -178,8 +206,7 @@ PARALLEL_RENDER_FROM = 20_000
 def _render_harvested(settings: Settings, engine: Engine, summary: Summary) -> None:
     written = sum((summary.created + summary.changed + summary.deleted).values())
     if written:
-        newline = "\n" if sys.stderr.isatty() else ""  # after the progress line
-        print(f"{newline}rendering what the harvest wrote ({written} objects and what embeds them)", file=sys.stderr)
+        print(f"rendering what the harvest wrote ({written} objects and what embeds them)", file=sys.stderr)
     if written < PARALLEL_RENDER_FROM or (os.cpu_count() or 1) < 2:
         with make_sessionmaker(engine)() as session:
             Snapshots(UrlBuilder(settings.public_base_url), settings.zone).refresh_stale(session)
@@ -192,30 +219,19 @@ def _render_harvested(settings: Settings, engine: Engine, summary: Summary) -> N
         raise
 
 
-class Progress:
-    """One updating line at a terminal; a plain log line per 20 pages otherwise."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream, self.tty, self.started = stream, stream.isatty(), time.monotonic()
-
-    def __call__(self, summary: Summary) -> None:
-        rate = summary.objects / max(time.monotonic() - self.started, 1e-9)
-        line = f"{summary.pages} pages, {summary.objects} objects, {rate:.0f} objects/s, {len(summary.failures)} errors"
-        if self.tty:
-            print(f"\r{line}", end="", file=self.stream, flush=True)
-        elif summary.pages % 20 == 0:
-            print(line, file=self.stream, flush=True)
-
-
 def generate(settings: Settings, args: argparse.Namespace) -> None:
     """A synthetic council into an empty database, rendered and ready to serve."""
     engine = make_engine(url=settings.database_url)
-    check_schema(engine)
     try:
+        check_schema(engine)
         with make_sessionmaker(engine)() as session:
+            if session.scalar(select(Body.id).limit(1)) is not None:
+                raise Refused(f"{where(settings)} holds records already: generate into an empty database")
             started = time.monotonic()
-            generator = Generator(session, ContentStore(), papers=args.papers, seed=args.seed, tz=settings.zone)
-            counts = generator.run()
+            with Progress("generate", "papers", sys.stderr, total=args.papers) as progress:
+                generator = Generator(session, ContentStore(), papers=args.papers, seed=args.seed, tz=settings.zone)
+                generator.progress = progress.update
+                counts = generator.run()
             session.commit()
             took = time.monotonic() - started
             print(f"generated {counts.total} rows in {took:.1f} s ({counts.total / took:,.0f} rows/s)", flush=True)
@@ -233,12 +249,23 @@ def render(settings: Settings, jobs: int | None = None) -> None:
     engine = make_engine(url=settings.database_url)
     try:
         check_schema(engine)
+        with make_sessionmaker(engine)() as session:
+            total = Snapshots(UrlBuilder(settings.public_base_url), settings.zone).count_stale(session)
     finally:
         engine.dispose()
     jobs = jobs or os.cpu_count() or 1
     started = time.monotonic()
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        done = sum(pool.map(_render_part, [settings] * jobs, [(k, jobs) for k in range(jobs)]))
+    context = multiprocessing.get_context("spawn")
+    rendered: Synchronized[int] = context.Value("q", 0)  # by all processes, for the progress display
+    with (
+        Progress("render", "objects", sys.stderr, total=total) as progress,
+        ProcessPoolExecutor(jobs, mp_context=context, initializer=_count_into, initargs=(rendered,)) as pool,
+    ):
+        parts = [pool.submit(_render_part, settings, (k, jobs)) for k in range(jobs)]
+        while wait(parts, timeout=0.2).not_done:
+            progress.update(rendered.value)
+        done = sum(part.result() for part in parts)
+        progress.update(done)
     took = time.monotonic() - started
     print(f"rendered {done} objects in {took:.1f} s ({done / took:,.0f}/s, {jobs} processes)", flush=True)
 
@@ -249,17 +276,25 @@ def bulk_gc() -> None:
     gc.set_threshold(100_000, 50, 100)
 
 
+_rendered: Synchronized[int] | None = None  # in a render process: the count shared with the parent
+
+
+def _count_into(counter: Synchronized[int]) -> None:
+    global _rendered
+    _rendered = counter
+
+
 def _render_part(settings: Settings, part: tuple[int, int]) -> int:
     bulk_gc()  # a spawned process starts with the defaults
     engine = make_engine(url=settings.database_url)
     snapshots = Snapshots(UrlBuilder(settings.public_base_url), settings.zone)
-    started, last = time.monotonic(), [time.monotonic()]
+    counted = [0]
 
-    def progress(type_name: str, done: int) -> None:
-        now = time.monotonic()
-        if part[0] == 0 and now - last[0] >= 15:
-            last[0] = now
-            print(f"  process 1: {done} objects, now {type_name}, {done / (now - started):,.0f}/s", flush=True)
+    def progress(_type_name: str, done: int) -> None:
+        if _rendered is not None:
+            with _rendered.get_lock():
+                _rendered.value += done - counted[0]
+            counted[0] = done
 
     try:
         with make_sessionmaker(engine)() as session:
@@ -297,26 +332,78 @@ def serve(settings: Settings) -> None:
 def demo(settings: Settings) -> None:
     """A fresh SQLite database in the data folder with the Lübeck records, then serve it."""
     database = (settings.data_dir / "demo.sqlite3").resolve()
-    for stale in (
-        database,
-        database.with_name(database.name + "-wal"),
-        database.with_name(database.name + "-shm"),
-    ):
-        stale.unlink(missing_ok=True)
-    settings = settings.model_copy(update={"database_url": f"sqlite:///{database}"})
-    migrate(settings)
-    load_fixtures(settings, DEMO_FIXTURES)
-    serve(settings)
+    database.parent.mkdir(parents=True, exist_ok=True)
+    # Held while this demo runs (the kernel drops it when the process ends, however it ends): a
+    # second demo on the same folder would delete the database the first one serves.
+    with open(database.with_name(database.name + ".lock"), "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Refused(
+                f"a demo is running on {database} already: stop it, or give this one another OPARL_DATA_DIR"
+            ) from None
+        for stale in (
+            database,
+            database.with_name(database.name + "-wal"),
+            database.with_name(database.name + "-shm"),
+        ):
+            stale.unlink(missing_ok=True)
+        settings = settings.model_copy(update={"database_url": f"sqlite:///{database}"})
+        migrate(settings)
+        load_fixtures(settings, demo_fixtures())
+        serve(settings)
+
+
+def where(settings: Settings) -> str:
+    return make_url(settings.database_url).render_as_string(hide_password=True)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     options = ("host", "port", "workers")
-    overrides = {k: v for k in options if (v := getattr(args, k, None))}
-    return Settings(**overrides)
+    overrides = {k: v for k in options if (v := getattr(args, k, None)) is not None}
+    return load_settings(**overrides)
+
+
+class _Parser(argparse.ArgumentParser):
+    """Mistakes in one line (argparse's default repeats the whole usage first)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _counted(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0:  # NaN too
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
+    return value
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("oparl-server")
+    except importlib.metadata.PackageNotFoundError:  # a source checkout run without installing
+        return "unknown (not installed)"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="oparl-server", description="OParl 1.1 server")
+    parser = _Parser(prog="oparl-server", description="OParl 1.1 server")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     for name, text in (
         ("demo", "fresh SQLite database with the Lübeck demo data, then serve"),
@@ -324,21 +411,21 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         sub = commands.add_parser(name, help=text)
         sub.add_argument("--host", help="interface to listen on (OPARL_HOST, default 127.0.0.1)")
-        sub.add_argument("--port", type=int, help="port to listen on (OPARL_PORT, default 8000)")
-        sub.add_argument("--workers", type=int, help="worker processes (OPARL_WORKERS, default 1)")
+        sub.add_argument("--port", type=_counted(0), help="port to listen on (OPARL_PORT, default 8000)")
+        sub.add_argument("--workers", type=_counted(1), help="worker processes (OPARL_WORKERS, default 1)")
     commands.add_parser("migrate", help="create or upgrade the database schema")
     load = commands.add_parser("load-fixtures", help="load a folder of OParl-shaped JSON records")
     load.add_argument("path", type=Path)
     harvest = commands.add_parser("harvest", help="mirror another OParl server into OPARL_DATABASE_URL")
     harvest.add_argument("system_url", help="the source's System URL")
-    harvest.add_argument("--rate", type=float, default=2.0, help="requests per second per host (default 2)")
-    harvest.add_argument("--concurrency", type=int, default=2, help="requests at a time per host (default 2)")
-    harvest.add_argument("--timeout", type=float, default=60.0, help="seconds per request (default 60)")
+    harvest.add_argument("--rate", type=_positive, default=2.0, help="requests per second per host (default 2)")
+    harvest.add_argument("--concurrency", type=_counted(1), default=2, help="requests at a time per host (default 2)")
+    harvest.add_argument("--timeout", type=_positive, default=60.0, help="seconds per request (default 60)")
     harvest.add_argument("--files", action="store_true", help="download file contents too")
     harvest.add_argument("--full", action="store_true", help="walk everything, ignoring modified_since")
     harvest.add_argument("--overlap-hours", type=float, default=1.0, help="incremental overlap window (default 1)")
     harvest.add_argument(
-        "--batch", type=int, default=1000, help="store pages together up to this many objects (default 1000)"
+        "--batch", type=_counted(1), default=1000, help="store pages together up to this many objects (default 1000)"
     )
     harvest.add_argument(
         "--allow-host",
@@ -357,12 +444,12 @@ def build_parser() -> argparse.ArgumentParser:
         "generate",
         help="a synthetic council of any size into an empty database (locked until done: generate, then serve)",
     )
-    gen.add_argument("--papers", type=int, default=10_000, help="number of papers (default 10000)")
+    gen.add_argument("--papers", type=_counted(1), default=10_000, help="number of papers (default 10000)")
     gen.add_argument("--seed", type=int, default=1, help="random seed: the same seed gives the same data (default 1)")
     gen.add_argument("--no-render", action="store_true", help="skip storing renderings (see 'render')")
-    gen.add_argument("--jobs", type=int, help="rendering processes (default: one per core)")
+    gen.add_argument("--jobs", type=_counted(1), help="rendering processes (default: one per core)")
     rend = commands.add_parser("render", help="store renderings of objects that have none or a stale one")
-    rend.add_argument("--jobs", type=int, help="processes (default: one per core)")
+    rend.add_argument("--jobs", type=_counted(1), help="processes (default: one per core)")
     tokens = commands.add_parser("token", help="API tokens for the write API and non-public records")
     actions = tokens.add_subparsers(dest="action", required=True)
     create = actions.add_parser("create", help="create a token and print it (once)")
@@ -380,26 +467,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         bulk_gc()
     try:
         settings = _settings(args)
-        if args.command == "demo":
-            demo(settings)
-        elif args.command == "serve":
-            serve(settings)
-        elif args.command == "harvest":
-            return harvest(settings, args)
-        elif args.command == "token":
-            token(settings, args)
-        elif args.command == "generate":
-            generate(settings, args)
-        elif args.command == "render":
-            render(settings, args.jobs)
-        elif args.command == "migrate":
-            migrate(settings)
-            print(f"migrated {settings.database_url}")
-        else:
-            load_fixtures(settings, args.path)
-    except (SchemaNotMigrated, OParlError) as exc:
+        return _run(settings, args)
+    except (SettingsError, SchemaNotMigrated, OParlError, Refused) as exc:
         print(f"oparl-server: {exc}", file=sys.stderr)
-        return 2
+    except DBAPIError as exc:  # unreachable server, missing database, no permission …
+        print(f"oparl-server: {where(settings)}: {db_error_reason(exc)}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("oparl-server: interrupted", file=sys.stderr)
+        return 130
+    return 2
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> int:
+    if args.command == "demo":
+        demo(settings)
+    elif args.command == "serve":
+        serve(settings)
+    elif args.command == "harvest":
+        return harvest(settings, args)
+    elif args.command == "token":
+        token(settings, args)
+    elif args.command == "generate":
+        generate(settings, args)
+    elif args.command == "render":
+        render(settings, args.jobs)
+    elif args.command == "migrate":
+        migrate(settings)
+        print(f"migrated {where(settings)}")
+    else:
+        load_fixtures(settings, args.path)
     return 0
 
 

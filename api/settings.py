@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import field_validator, model_validator
+from pydantic import ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import make_url
+from sqlalchemy.exc import ArgumentError
+
+# Addresses that mean "every interface": no client can reach an id built from them.
+WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", "[::]", ""})
 
 from oparl.ingest.guard import Network, parse_networks
 
@@ -77,7 +83,14 @@ class Settings(BaseSettings):
             # Plain URLs would pick psycopg2; this project ships psycopg 3.
             scheme, rest = self.database_url.split("://", 1)
             object.__setattr__(self, "database_url", f"postgresql+psycopg://{rest}")
+        _check_database_url(self.database_url)
         if not self.public_base_url:
+            if self.host in WILDCARD_HOSTS:
+                # Ids are stored and copied by every harvester: they must name a reachable address.
+                raise ValueError(
+                    f"listening on {self.host or 'every interface'} needs OPARL_PUBLIC_BASE_URL "
+                    f"(e.g. https://ratsinfo.example.org): ids would name http://{self.host}:{self.port}"
+                )
             object.__setattr__(self, "public_base_url", f"http://{self.host}:{self.port}")
         if not self.public_base_url.startswith(("http://", "https://")):
             raise ValueError("OPARL_PUBLIC_BASE_URL must be an absolute http(s) URL")
@@ -98,3 +111,42 @@ class Settings(BaseSettings):
     def files_dir(self) -> Path:
         """Where versions before 2026-12 kept file contents; `oparl-server migrate` imports them."""
         return self.data_dir / "files"
+
+
+SUPPORTED_DATABASES = {"sqlite": ("pysqlite",), "postgresql": ("psycopg",)}
+
+
+def _check_database_url(url: str) -> None:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        # Not echoed: a URL may carry a password.
+        raise ValueError(
+            "OPARL_DATABASE_URL is not a database URL; use sqlite:///PATH or postgresql://user@host:5432/dbname"
+        ) from None
+    drivers = SUPPORTED_DATABASES.get(parsed.get_backend_name())
+    if drivers is None or parsed.get_driver_name() not in drivers:
+        raise ValueError(
+            f"OPARL_DATABASE_URL: {parsed.drivername} is not supported; "
+            "use sqlite:///PATH or postgresql://user@host:5432/dbname"
+        )
+
+
+class SettingsError(ValueError):
+    """An OPARL_* variable (or an option standing in for one) the server cannot run with."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """`Settings(**overrides)`, its validation errors as one line naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError("; ".join(_describe(error) for error in exc.errors())) from None
+
+
+def _describe(error: Any) -> str:
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if not error["loc"]:  # a check of the whole: its message names the variables
+        return message
+    name = "OPARL_" + "_".join(str(part) for part in error["loc"]).upper()
+    return f"{name}: {message}, got {error['input']!r}"

@@ -2,28 +2,51 @@
 
 from __future__ import annotations
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine, NullPool, create_engine, event, make_url, text
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
-def make_engine(*, url: str, echo: bool = False, pool_size: int = 5) -> Engine:
+class SchemaNotMigrated(RuntimeError):
+    """The database is not at the latest migration: serving it would fail on the first query."""
+
+
+class DatabaseMissing(SchemaNotMigrated):
+    """A SQLite file that does not exist: opening it would create an empty one at a mistyped path."""
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL; None for other databases and in-memory SQLite."""
+    name = make_url(url).database if url.startswith("sqlite") else None
+    return Path(name) if name and name != ":memory:" else None
+
+
+def make_engine(*, url: str, echo: bool = False, pool_size: int = 5, create: bool = False) -> Engine:
     """`pool_size`: connections kept open, at least one per thread that serves requests (opening
-    one per request costs more than most requests)."""
+    one per request costs more than most requests). `create`: a SQLite file (and its folder) may
+    be made; only migrations do that, everything else refuses a file that is not there."""
     kwargs: dict[str, Any] = {"echo": echo}
-    sqlite_file = make_url(url).database if url.startswith("sqlite") else None
-    if not url.startswith("sqlite") or (sqlite_file and sqlite_file != ":memory:"):
+    sqlite_file = sqlite_path(url)
+    if not url.startswith("sqlite") or sqlite_file:
         kwargs.update(pool_size=pool_size, max_overflow=10)
-    if sqlite_file and sqlite_file != ":memory:":
-        Path(sqlite_file).parent.mkdir(parents=True, exist_ok=True)
+    if sqlite_file and create:
+        sqlite_file.parent.mkdir(parents=True, exist_ok=True)
+    elif sqlite_file and not sqlite_file.exists():
+        raise DatabaseMissing(
+            f"The database {url} does not exist (is the path right?). `oparl-server migrate` creates it."
+        )
     if url.startswith("sqlite"):
         # Routes run in FastAPI's thread pool; each request still uses one connection at a time.
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
@@ -65,6 +88,43 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+def upgrade(url: str) -> None:
+    """Migrates the database to the latest revision, one migrator at a time: replicas starting
+    together (or a host and a container) wait for each other instead of racing on the DDL."""
+    with migration_lock(url):
+        command.upgrade(alembic_config(url), "head")
+
+
+# pg_advisory_lock key of migrations: any constant this database's other users do not take.
+MIGRATION_LOCK_KEY = 0x6F7061726C  # "oparl"
+
+
+@contextmanager
+def migration_lock(url: str) -> Iterator[None]:
+    """PostgreSQL: a session advisory lock (released by the server should this process die);
+    SQLite: an exclusive lock on a file beside the database (released by the kernel likewise)."""
+    sqlite_file = sqlite_path(url)
+    if sqlite_file is not None:
+        sqlite_file.parent.mkdir(parents=True, exist_ok=True)
+        with open(sqlite_file.with_name(sqlite_file.name + ".migrate-lock"), "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+        return
+    if not url.startswith("postgresql"):
+        yield
+        return
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+    finally:
+        engine.dispose()
+
+
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
@@ -74,8 +134,12 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-class SchemaNotMigrated(RuntimeError):
-    """The database is not at the latest migration: serving it would fail on the first query."""
+def db_error_reason(exc: DBAPIError) -> str:
+    """The driver's message in one line, with a hint where the operator's next step is known."""
+    reason = "; ".join(line.strip() for line in str(exc.orig).splitlines() if line.strip())
+    if "does not exist" in reason and "database" in reason:
+        reason += " (create it first: `createdb -O OWNER NAME`, see the README's PostgreSQL section)"
+    return reason
 
 
 def check_schema(engine: Engine) -> None:
@@ -83,7 +147,7 @@ def check_schema(engine: Engine) -> None:
     try:
         current, head = current_revision(engine), head_revision()
     except OperationalError as exc:
-        raise SchemaNotMigrated(f"The database {where} cannot be opened: {exc.orig}") from exc
+        raise SchemaNotMigrated(f"The database {where} cannot be opened: {db_error_reason(exc)}") from exc
     if current != head:
         state = "has no OParl schema" if current is None else f"is at revision {current}, not {head}"
         raise SchemaNotMigrated(f"The database {where} {state}. Run `oparl-server migrate` first.")

@@ -19,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from models import OParlObject
@@ -89,7 +89,7 @@ class Snapshots:
             model = kind.model
             after = 0
             while True:
-                stale = or_(model.rendered_key.is_(None), model.rendered_key != self.key)
+                stale = self._stale(model)
                 mine = model.id % parts == share
                 query = select(model.id).where(stale, mine, model.id > after).order_by(model.id).limit(batch)
                 ids = list(session.scalars(query))
@@ -105,6 +105,16 @@ class Snapshots:
                 if progress is not None:
                     progress(kind.type_name, done)
         return done
+
+    def count_stale(self, session: Session) -> int:
+        """How many objects `refresh_stale` would render now (for its progress display)."""
+        return sum(
+            session.scalar(select(func.count()).select_from(kind.model).where(self._stale(kind.model))) or 0
+            for kind in KINDS.values()
+        )
+
+    def _stale(self, model: type[OParlObject]) -> ColumnElement[bool]:
+        return or_(model.rendered_key.is_(None), model.rendered_key != self.key)
 
     def _render_rows(self, session: Session, model: type[OParlObject], ids: list[int], *, guard: bool) -> int:
         values = self._dump_rows(session, model, ids)

@@ -18,6 +18,7 @@ import heapq
 import json
 import random
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -165,6 +166,7 @@ class Generator:
     """Writes one Body's council into an empty database; `run` returns the rows written per table."""
 
     FLUSH_ROWS = 20_000
+    progress: Callable[[int], None] | None = None  # told the papers made so far, now and then
 
     def __init__(self, session: Session, store: ContentStore, *, papers: int, seed: int, tz: ZoneInfo) -> None:
         if papers < 1:
@@ -383,6 +385,8 @@ class Generator:
             created_papers = self._meeting(
                 day, org, numbers[org], room, waiting, created_papers, due, council, committees, fractions
             )
+            if self.progress is not None:
+                self.progress(created_papers)
             # Papers still waiting a year after the last change stay undecided (as some do).
             busy = created_papers < self.size.papers or any(waiting.values())
             if busy and day <= LAST_CHANGE.date() + dt.timedelta(days=365):

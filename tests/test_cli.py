@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -16,7 +19,7 @@ from sqlalchemy import create_engine, delete, func, select
 
 from api.cli import main
 from models import File, FileChunk, FileContent, Paper
-from tests.conftest import LUEBECK
+from tests.conftest import LUEBECK, _postgres_database
 from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,6 +70,8 @@ def test_a_bad_record_writes_nothing(data_dir: Path, tmp_path: Path, capsys: pyt
 
 
 def test_serve_refuses_an_unmigrated_database(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data_dir.mkdir()
+    sqlite3.connect(data_dir / "oparl.sqlite3").close()  # there, but empty
     assert main(["serve", "--port", "1"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("oparl-server: The database sqlite:///")
@@ -145,3 +150,191 @@ def test_migrate_moves_contents_from_the_data_folder_into_the_database(
     engine.dispose()
     on_disk = {p.name: hashlib.sha512(p.read_bytes()).hexdigest() for p in (LUEBECK / "files").iterdir()}
     assert {row.file_name: row.sha512_checksum for row in stored} == on_disk
+
+
+# -- operator mistakes: one line on stderr, exit status 2, nothing created ---------------------------
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database (skipped with the reason where none answers)."""
+    urls = _postgres_database()
+    yield next(urls)
+    next(urls, None)
+
+
+def one_line(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    return err.rstrip("\n")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["load-fixtures", str(LUEBECK)], ["serve"], ["token", "list"], ["render"], ["generate", "--papers", "1"]],
+)
+def test_a_mistyped_sqlite_path_creates_no_database(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command
+) -> None:
+    typo = tmp_path / "dat" / "oparl.sqlite3"
+    monkeypatch.setenv("OPARL_DATABASE_URL", f"sqlite:///{typo}")
+    assert main(command) == 2
+    assert one_line(capsys) == (
+        f"oparl-server: The database sqlite:///{typo} does not exist (is the path right?). "
+        "`oparl-server migrate` creates it."
+    )
+    assert not typo.parent.exists()
+
+
+@pytest.mark.parametrize("command", [["migrate"], ["load-fixtures", str(LUEBECK)], ["token", "list"]])
+def test_an_unreachable_postgresql(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command
+) -> None:
+    port = free_port()  # nothing listens there
+    monkeypatch.setenv("OPARL_DATABASE_URL", f"postgresql://oparl:secret@127.0.0.1:{port}/oparl")
+    assert main(command) == 2
+    line = one_line(capsys)
+    assert line.startswith("oparl-server: ")
+    assert f"postgresql+psycopg://oparl:***@127.0.0.1:{port}/oparl" in line
+    assert f'connection to server at "127.0.0.1", port {port} failed: Connection refused' in line
+    assert "secret" not in line
+
+
+def test_migrate_into_a_postgresql_database_not_created(
+    data_dir: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = pg_url.rsplit("/", 1)[0] + "/oparl_test_not_created"
+    monkeypatch.setenv("OPARL_DATABASE_URL", missing)
+    assert main(["migrate"]) == 2
+    assert one_line(capsys).endswith(
+        'FATAL:  database "oparl_test_not_created" does not exist '
+        "(create it first: `createdb -O OWNER NAME`, see the README's PostgreSQL section)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("OPARL_PORT", "abc", "OPARL_PORT: Input should be a valid integer, unable to parse string as an integer, "
+                              "got 'abc'"),
+        ("OPARL_DATABASE_URL", "mysql://oparl@db/oparl",
+         "OPARL_DATABASE_URL: mysql is not supported; use sqlite:///PATH or postgresql://user@host:5432/dbname"),
+        ("OPARL_DATABASE_URL", "postgresql+psycopg2://oparl@db/oparl",
+         "OPARL_DATABASE_URL: postgresql+psycopg2 is not supported; use sqlite:///PATH or postgresql://user@host:5432/dbname"),
+        ("OPARL_DATABASE_URL", "oparl:secret@db",
+         "OPARL_DATABASE_URL is not a database URL; use sqlite:///PATH or postgresql://user@host:5432/dbname"),
+        ("OPARL_TIMEZONE", "Europe/Lubeck", "OPARL_TIMEZONE: unknown time zone 'Europe/Lubeck', got 'Europe/Lubeck'"),
+    ],
+)  # fmt: skip
+def test_a_bad_setting(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], variable, value, message
+) -> None:
+    monkeypatch.setenv(variable, value)
+    assert main(["migrate"]) == 2
+    assert one_line(capsys) == f"oparl-server: {message}"
+    assert not data_dir.exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["generate", "--papers", "-5"], "oparl-server generate: argument --papers: must be at least 1, got -5"),
+        (["generate", "--papers", "x"], "oparl-server generate: argument --papers: expected a whole number, got 'x'"),
+        (["render", "--jobs", "0"], "oparl-server render: argument --jobs: must be at least 1, got 0"),
+        (["harvest", "https://x.example/", "--rate", "0"], "oparl-server harvest: argument --rate: must be more"),
+        (["serve", "--workers", "0"], "oparl-server serve: argument --workers: must be at least 1, got 0"),
+        (["migrat"], "oparl-server: argument command: invalid choice: 'migrat'"),
+    ],
+)  # fmt: skip
+def test_bad_arguments(data_dir: Path, capsys: pytest.CaptureFixture[str], argv, message) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    assert one_line(capsys).startswith(message)
+
+
+def test_generate_refuses_a_database_with_records(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["migrate"]) == 0
+    assert main(["load-fixtures", str(LUEBECK)]) == 0
+    capsys.readouterr()
+    assert main(["generate", "--papers", "1", "--no-render"]) == 2
+    database = (data_dir / "oparl.sqlite3").resolve()
+    assert one_line(capsys) == (
+        f"oparl-server: sqlite:///{database} holds records already: generate into an empty database"
+    )
+    assert papers_in(data_dir) == 4
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out == f"oparl-server {importlib.metadata.version('oparl-server')}\n"
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::"])
+def test_serve_on_every_interface_needs_a_public_base_url(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], host: str
+) -> None:
+    """Ids are stored, harvested and linked for years: none may name http://0.0.0.0:8000."""
+    assert main(["serve", "--host", host]) == 2
+    assert one_line(capsys) == (
+        f"oparl-server: listening on {host} needs OPARL_PUBLIC_BASE_URL (e.g. https://ratsinfo.example.org): "
+        f"ids would name http://{host}:8000"
+    )
+    monkeypatch.setenv("OPARL_HOST", host)
+    assert main(["demo"]) == 2
+    assert "needs OPARL_PUBLIC_BASE_URL" in one_line(capsys)
+    monkeypatch.setenv("OPARL_PUBLIC_BASE_URL", "https://ratsinfo.example.org")
+    assert main(["serve"]) == 2  # past the check: refused for the missing database now
+    assert "does not exist" in one_line(capsys)
+
+
+def start_demo(data_dir: Path, port: int) -> subprocess.Popen[str]:
+    env = {**os.environ, "OPARL_DATA_DIR": str(data_dir)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "demo", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def wait_for(url: str, process: subprocess.Popen[str], seconds: float = 30) -> httpx.Response:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return httpx.get(url, timeout=2)
+        except httpx.TransportError:
+            assert process.poll() is None, process.stdout.read() if process.stdout else ""
+            assert time.monotonic() < deadline, f"no answer from {url} within {seconds} s"
+            time.sleep(0.2)
+
+
+def test_a_second_demo_leaves_the_running_one_alone(data_dir: Path) -> None:
+    port = free_port()
+    first = start_demo(data_dir, port)
+    try:
+        system = wait_for(f"http://127.0.0.1:{port}/oparl/v1.1/system", first).json()
+        second = subprocess.run(
+            [sys.executable, "-m", "api.cli", "demo", "--port", str(free_port())],
+            cwd=ROOT,
+            env={**os.environ, "OPARL_DATA_DIR": str(data_dir)},
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        database = (data_dir / "demo.sqlite3").resolve()
+        assert (second.returncode, second.stdout, second.stderr) == (
+            2,
+            "",
+            f"oparl-server: a demo is running on {database} already: "
+            "stop it, or give this one another OPARL_DATA_DIR\n",
+        )
+        body = httpx.get(system["body"]).json()["data"][0]
+        assert len(httpx.get(body["paper"]).json()["data"]) == 4
+    finally:
+        first.terminate()
+        first.communicate(timeout=10)

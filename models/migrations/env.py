@@ -24,7 +24,7 @@ connection = config.attributes.get("connection")
 if connection is not None:
     run(connection)
 else:
-    engine = make_engine(url=config.get_main_option("sqlalchemy.url") or "")
+    engine = make_engine(url=config.get_main_option("sqlalchemy.url") or "", create=True)
     with engine.connect() as conn:
         run(conn)
     engine.dispose()

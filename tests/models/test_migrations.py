@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from tests.conftest import _postgres_database
 @pytest.fixture(params=["sqlite", "postgresql"])
 def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
+        sqlite3.connect(tmp_path / "empty.sqlite3").close()  # there, but empty (a missing file is refused sooner)
         yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
     else:
         yield from _postgres_database()
