@@ -12,10 +12,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError
 
+from oparl.ingest.guard import Network, parse_networks
+
 # Addresses that mean "every interface": no client can reach an id built from them.
 WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", "[::]", ""})
-
-from oparl.ingest.guard import Network, parse_networks
 
 
 class Settings(BaseSettings):
