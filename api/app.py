@@ -10,7 +10,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import swagger_ui_bundle
-from anyio import to_thread
 from fastapi import FastAPI, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
@@ -21,6 +20,7 @@ from api.caching import JSON, CachedAnswers, GenerationReader, PublicCache
 from api.errors import add_exception_handlers, error_response
 from api.routes import ROUTERS
 from api.settings import Settings
+from api.threads import Threads
 from models import utcnow
 from models.db import check_schema, make_engine, make_sessionmaker
 from oparl.snapshot import Snapshots
@@ -134,8 +134,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(url=settings.database_url, pool_size=settings.threads)
-        to_thread.current_default_thread_limiter().total_tokens = settings.threads
+        # A pooled connection for every thread, the readers' and the writes' (api/threads.py).
+        engine = make_engine(url=settings.database_url, pool_size=settings.threads + settings.write_threads)
+        app.state.threads = Threads(settings.threads, settings.write_threads)
         reader = app.state.read_generations = GenerationReader(engine)  # for CachedAnswers; tests replace it
         try:
             check_schema(engine)

@@ -6,7 +6,7 @@ from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import field_validator, model_validator
+from pydantic import PositiveInt, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -33,7 +33,11 @@ class Settings(BaseSettings):
     cache_max_age: int = 0
     # Threads per worker that run requests (each with a pooled database connection): more only
     # wait for Python's GIL.
-    threads: int = 8
+    threads: PositiveInt = 8
+    # Threads per worker for the write API, apart from the readers' above, so writes never queue
+    # behind reads. Writes take turns in the database anyway; with one, they do so here instead
+    # of racing there (a lost race answers 409).
+    write_threads: PositiveInt = 1
     # One log line per request from `oparl-server serve` (a proxy in front usually logs them already).
     access_log: bool = True
     # Worker processes of `oparl-server serve` (each with its own cache; all share the database).
