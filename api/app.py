@@ -13,7 +13,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import swagger_ui_bundle
-from anyio import to_thread
 from fastapi import FastAPI, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
@@ -28,6 +27,7 @@ from api.outage import Outage, Unavailable
 from api.routes import ROUTERS
 from api.routes.upload import is_upload
 from api.settings import Settings
+from api.threads import Threads
 from models import utcnow
 from models.db import check_schema, make_engine, make_sessionmaker
 from oparl.snapshot import Snapshots
@@ -124,9 +124,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = app.state.engine = make_engine(url=settings.database_url, pool_size=settings.threads)
+        # A pooled connection for every thread, the readers' and the writes' (api/threads.py).
+        engine = app.state.engine = make_engine(
+            url=settings.database_url, pool_size=settings.threads + settings.write_threads
+        )
         _watch(engine, app.state.outage)
-        to_thread.current_default_thread_limiter().total_tokens = settings.threads
+        app.state.threads = Threads(settings.threads, settings.write_threads)
         reader = app.state.read_generations = GenerationReader(engine)  # for CachedAnswers; tests replace it
         try:
             check_schema(engine)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from api.auth import Forbidden, Unauthorized, check_token
 from api.settings import Settings
+from api.threads import in_write_thread
 from models import ApiToken
 from oparl.base import Render
 from oparl.errors import NotFound
@@ -109,11 +110,20 @@ async def may_read_nonpublic(token: TokenDep) -> bool:
 NonPublicDep = Annotated[bool, Depends(may_read_nonpublic)]
 
 
-async def require_write(token: TokenDep) -> ApiToken:
+async def require_write(request: Request, session: WriteSessionDep) -> ApiToken:
+    """Checked in the write API's threads and the write's own session (api/threads.py)."""
+    return await in_write_thread(request, _writer, session, request.headers.get("authorization"))
+
+
+def _writer(session: Session, header: str | None) -> ApiToken:
+    token = check_token(session, header)
     if token is None:
         raise Unauthorized("Schreiben erfordert einen Zugangsschlüssel.", "send Authorization: Bearer oparl_…")
     if "write" not in token.scopes:
         raise Forbidden("Dieser Zugangsschlüssel darf nicht schreiben.", "the token lacks the scope write")
+    # Ends the check's transaction: a write waiting for its thread holds no connection (and on
+    # SQLite not the write lock, which would keep the one write thread waiting for it).
+    session.commit()
     return token
 
 

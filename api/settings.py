@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import ValidationError, field_validator, model_validator
+from pydantic import PositiveInt, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError
@@ -43,7 +43,11 @@ class Settings(BaseSettings):
     cache_max_age: int = 0
     # Threads per worker that run requests (each with a pooled database connection): more only
     # wait for Python's GIL.
-    threads: int = 8
+    threads: PositiveInt = 8
+    # Threads per worker for the write API, apart from the readers' above, so writes never queue
+    # behind reads. Writes take turns in the database anyway; with one, they do so here instead
+    # of racing there (a lost race answers 409).
+    write_threads: PositiveInt = 1
     # One log line per request from `oparl-server serve` (a proxy in front usually logs them already).
     access_log: bool = True
     # Worker processes of `oparl-server serve` (each with its own cache; all share the database).

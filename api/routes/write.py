@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import SettingsDep, UrlsDep, WriterDep, WriteSessionDep
 from api.responses import OParlJSONResponse
+from api.threads import in_write_thread
 from models import OParlObject
 from oparl import write
 from oparl.content import ContentStore
@@ -135,37 +136,44 @@ def _one(request: Request, session: Session, settings: SettingsDep, urls: UrlsDe
 
 
 @router.put("/{segment}/{key:path}", responses=ERRORS)
-def put_record(
+async def put_record(
     segment: Segment, key: KeyPath, record: RecordBody, request: Request, session: WriteSessionDep,
     settings: SettingsDep, urls: UrlsDep, _token: WriterDep,
 ) -> Response:  # fmt: skip
     """Create or replace a record: what it leaves out is cleared. Sending it again changes nothing."""
-    return _one(request, session, settings, urls, Operation(op="put", type=TYPES[segment], key=key, record=record))
+    op = Operation(op="put", type=TYPES[segment], key=key, record=record)
+    return await in_write_thread(request, _one, request, session, settings, urls, op)
 
 
 @router.patch("/{segment}/{key:path}", responses=ERRORS)
-def patch_record(
+async def patch_record(
     segment: Segment, key: KeyPath, record: RecordBody, request: Request, session: WriteSessionDep,
     settings: SettingsDep, urls: UrlsDep, _token: WriterDep,
 ) -> Response:  # fmt: skip
     """Change the given properties of an existing record."""
-    return _one(request, session, settings, urls, Operation(op="patch", type=TYPES[segment], key=key, record=record))
+    op = Operation(op="patch", type=TYPES[segment], key=key, record=record)
+    return await in_write_thread(request, _one, request, session, settings, urls, op)
 
 
 @router.delete("/{segment}/{key:path}", responses=ERRORS)
-def delete_record(
+async def delete_record(
     segment: Segment, key: KeyPath, request: Request, session: WriteSessionDep, settings: SettingsDep, urls: UrlsDep,
     _token: WriterDep,
 ) -> Response:  # fmt: skip
     """Delete a record: it and what is embedded only in it become tombstones."""
-    return _one(request, session, settings, urls, Operation(op="delete", type=TYPES[segment], key=key))
+    op = Operation(op="delete", type=TYPES[segment], key=key)
+    return await in_write_thread(request, _one, request, session, settings, urls, op)
 
 
 @router.post("/batch", responses=ERRORS)
-def batch(
+async def batch(
     body: Batch, request: Request, session: WriteSessionDep, settings: SettingsDep, urls: UrlsDep, _token: WriterDep
 ) -> Response:
     """Many operations in one transaction: all are stored, or none, with an error per failed operation."""
+    return await in_write_thread(request, _batch, request, session, settings, urls, body)
+
+
+def _batch(request: Request, session: Session, settings: SettingsDep, urls: UrlsDep, body: Batch) -> Response:
     loader = _loader(session, settings, urls)
     objs: list[OParlObject] = []
     errors: list[dict[str, Any]] = []
