@@ -7,6 +7,7 @@ the fixtures take, and every request is one transaction: all of it is stored, or
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Path, Request, Response
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from api.deps import SettingsDep, UrlsDep, WriterDep, WriteSessionDep
@@ -93,13 +94,37 @@ def _apply(loader: Loader, op: Operation) -> OParlObject:
     return obj
 
 
+# Errors that mean "another write got there first": sent again, the write succeeds. PostgreSQL:
+# serialization failure, deadlock, a unique key inserted by a racing transaction.
+CONFLICT_SQLSTATES = frozenset({"40001", "40P01", "23505"})
+# SQLite: the write lock stayed taken for the whole busy timeout, or a racing insert of the same key.
+CONFLICT_SQLITE = frozenset(
+    {"SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"}
+)
+CONFLICT_SQLITE_MESSAGES = ("database is locked", "database table is locked", "UNIQUE constraint failed")
+
+
+def is_conflict(exc: DBAPIError) -> bool:
+    """Whether a database error is a write conflict (409, send again), not a fault of the server:
+    a full disk, a lost connection or a broken schema must not be answered "send again"."""
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) in CONFLICT_SQLSTATES:
+        return True
+    if getattr(orig, "sqlite_errorname", None) in CONFLICT_SQLITE:
+        return True
+    return isinstance(orig, sqlite3.Error) and str(orig).startswith(CONFLICT_SQLITE_MESSAGES)
+
+
 @contextmanager
 def _atomic(session: Session) -> Iterator[None]:
-    """Nothing of a refused write stays; a write that lost a race with another is a 409, not a 500."""
+    """Nothing of a refused write stays; a write that lost a race with another is a 409, not a 500.
+    Every other database error propagates to the app's handler, which logs it."""
     try:
         yield
     except (IntegrityError, OperationalError) as exc:
         session.rollback()
+        if not is_conflict(exc):
+            raise
         raise Conflict("Ein gleichzeitiger Schreibvorgang kam zuvor; bitte erneut senden.", type(exc).__name__) from exc
     except Exception:
         session.rollback()
