@@ -456,6 +456,10 @@ class Loader:
             self._set(file, "file_name", source.name)
 
     def _check_complete(self, obj: OParlObject, path: str) -> None:
+        """Refuses what could not be served: what the OParl schema requires and the server cannot
+        derive, and a second System (clients reach only the one at /system)."""
+        if isinstance(obj, models.System):
+            self._check_system(obj, path)
         if isinstance(obj, BodyScoped) and obj.body_id is None:
             raise RecordError(f"{path}.body: the record names no Body")
         if isinstance(obj, models.Body) and not obj.name:
@@ -468,6 +472,16 @@ class Loader:
             raise RecordError(f"{path}.person: a Membership needs its Person")
         if isinstance(obj, models.File) and not obj.stored and not obj.access_url:
             raise RecordError(f"{path}.accessUrl: a File needs content or an accessUrl")
+
+    def _check_system(self, system: models.System, path: str) -> None:
+        if not system.name:
+            raise RecordError(f"{path}.name: a System needs a name")
+        if system in self.created:
+            other = self.session.scalar(select(models.System.key).where(models.System.key != system.key).limit(1))
+            if other is not None:
+                raise RecordError(
+                    f"{path}.key: this server has the System {other!r} already; a second one would be unreachable"
+                )
 
     def _embedded_only_in(self, doomed: list[OParlObject]) -> list[OParlObject]:
         """Files and Locations embedded in the doomed objects and in no other live object."""

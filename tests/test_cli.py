@@ -54,7 +54,7 @@ def test_a_bad_record_writes_nothing(data_dir: Path, tmp_path: Path, capsys: pyt
     folder = tmp_path / "bad"
     folder.mkdir()
     records = [
-        {"type": "System", "key": "s"},
+        {"type": "System", "key": "s", "name": "Ratsinformation"},
         {"type": "Body", "key": "b", "system": "s", "name": "Stadt"},
         {"type": "Paper", "key": "p", "body": "b", "date": "gestern"},
     ]

@@ -198,7 +198,7 @@ class TestVisibilityRules:
 
     @pytest.fixture
     def body(self, client: TestClient, auth: dict[str, str]) -> str:
-        ops = [{"op": "put", "type": "System", "key": "s", "record": {}},
+        ops = [{"op": "put", "type": "System", "key": "s", "record": {"name": "Ratsinformation"}},
                {"op": "put", "type": "Body", "key": "b", "record": {"system": "s", "name": "Stadt"}}]  # fmt: skip
         result = client.post("/write/v1/batch", json={"operations": ops}, headers=auth).json()["results"]
         return str(result[1]["id"]).removeprefix(BASE_URL)

@@ -90,3 +90,37 @@ class TestDatabaseErrors:
         assert response.status_code in (500, 503)
         assert response.json()["type"] == "https://schema.oparl.org/1.1/Error"
         assert [r for r in caplog.records if r.exc_info and r.exc_info[1] and str(orig) in str(r.exc_info[1])]
+
+
+class TestUnservableRecords:
+    def test_an_empty_system_is_refused(self, client: TestClient, auth: dict[str, str]) -> None:
+        response = client.put("/write/v1/system/0", json={}, headers=auth)
+        assert (response.status_code, response.json()["message"]) == (422, "System '0'.name: a System needs a name")
+        assert client.get("/oparl/v1.1/system").status_code == 404
+
+    def test_a_second_system_is_refused(self, client: TestClient, auth: dict[str, str], council: None) -> None:
+        response = client.put("/write/v1/system/0", json={"name": "Zweites System"}, headers=auth)
+        assert response.status_code == 422
+        assert response.json()["message"] == (
+            "System '0'.key: this server has the System 'sys' already; a second one would be unreachable"
+        )
+        assert client.get("/oparl/v1.1/system").json()["name"] == "Ratsinformation"
+        # The one System can still be replaced.
+        assert client.put("/write/v1/system/sys", json={"name": "Neu"}, headers=auth).status_code == 200
+
+    @pytest.mark.parametrize(
+        ("path", "record", "message"),
+        [
+            ("body/b2", {"system": "sys"}, "Body 'b2'.name: a Body needs a name"),
+            ("body/b2", {"name": "Stadt"}, "Body 'b2'.system: the record names no System"),
+            ("paper/p", {"name": "Vorlage"}, "Paper 'p'.body: the record names no Body"),
+            ("file/f", {"body": "stadt", "name": "Anlage"}, "File 'f'.accessUrl: a File needs content or an accessUrl"),
+            ("agenda-item/a", {"body": "stadt"}, "AgendaItem 'a'.meeting: an AgendaItem needs its Meeting"),
+            ("membership/m", {"body": "stadt"}, "Membership 'm'.person: a Membership needs its Person"),
+        ],
+    )
+    def test_records_missing_what_the_schema_requires(
+        self, client: TestClient, auth: dict[str, str], council: None, path: str, record: dict[str, Any], message: str
+    ) -> None:
+        response = client.put(f"/write/v1/{path}", json=record, headers=auth)
+        assert (response.status_code, response.json()["message"]) == (422, message)
