@@ -17,18 +17,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import ApiToken, utcnow
-from oparl.errors import OParlError
+from oparl.errors import Forbidden, OParlError
 
 SCOPES = ("write", "read-nonpublic")
+__all__ = ["SCOPES", "Forbidden", "Unauthorized", "check_token", "create_token", "revoke_token"]
 TOKEN = re.compile(r"oparl_([0-9a-f]{16})_([A-Za-z0-9_-]{43})")
 
 
 class Unauthorized(OParlError):
     status_code = 401
-
-
-class Forbidden(OParlError):
-    status_code = 403
 
 
 def _digest(secret: str) -> str:

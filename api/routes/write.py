@@ -22,18 +22,19 @@ from sqlalchemy.orm import Session
 
 from api.deps import SettingsDep, UrlsDep, WriterDep, WriteSessionDep
 from api.responses import OParlJSONResponse
-from models import OParlObject
+from models import ApiToken, OParlObject
 from oparl import write
 from oparl.content import ContentStore
-from oparl.errors import NotFound, OParlError, Unprocessable
+from oparl.errors import Forbidden, NotFound, OParlError, Unprocessable
 from oparl.load import Loader
 from oparl.records import MODELS, RecordError
 from oparl.urls import SEGMENTS
+from oparl.values import KEY, check_strings, shown
 
 router = APIRouter(prefix="/write/v1", tags=["write"])
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "no or an invalid token"},
-    403: {"description": "the token lacks the scope write"},
+    403: {"description": "the token lacks the scope write, or read-nonpublic for a non-public record"},
     404: {"description": "no object with this key (PATCH, DELETE)"},
     409: {"description": "a concurrent write got there first: send it again"},
     413: {"description": "the body is larger than OPARL_MAX_BODY_BYTES"},
@@ -70,14 +71,19 @@ class Outcome:
     action: str
 
 
-def _loader(session: Session, settings: SettingsDep, urls: UrlsDep) -> Loader:
-    return Loader(session, urls=urls, store=ContentStore(settings.files_dir))
+def _loader(session: Session, settings: SettingsDep, urls: UrlsDep, token: ApiToken) -> Loader:
+    # A writer without read-nonpublic learns nothing about non-public records (README: "Scopes").
+    sees_nonpublic = "read-nonpublic" in token.scopes
+    return Loader(session, urls=urls, store=ContentStore(settings.files_dir), sees_nonpublic=sees_nonpublic)
 
 
 def _apply(loader: Loader, op: Operation) -> OParlObject:
     type_name = op.type.removeprefix("https://schema.oparl.org/1.1/")
     if type_name not in MODELS:
         raise RecordError(f"type: not an OParl type: {op.type!r}")
+    if len(op.key) > KEY:
+        raise RecordError(f"{type_name}.key: at most {KEY} characters, got {len(op.key)}")
+    check_strings(op.key, f"{type_name} {op.key!r}.key")  # before a query sees it
     if op.op == "delete":
         return loader.delete(type_name, op.key)
     record = dict(op.record or {})
@@ -86,7 +92,8 @@ def _apply(loader: Loader, op: Operation) -> OParlObject:
     if record.get("type", type_name).removeprefix("https://schema.oparl.org/1.1/") != type_name:
         raise RecordError(f"{type_name} {op.key!r}.type: differs from the type in the address")
     model = MODELS[type_name]
-    if op.op == "patch" and not loader.session.scalar(select(model.id).where(model.key == op.key, ~model.deleted)):
+    live = select(model.id).where(model.key == op.key, ~model.deleted)
+    if op.op == "patch" and not loader.session.scalar(live if loader.sees_nonpublic else live.where(~model.nonpublic)):
         raise NotFound(f"Kein Objekt vom Typ {type_name} mit dem Schlüssel {op.key!r}.")
     loader.load([{**record, "type": type_name, "key": op.key}], replace=op.op == "put")
     obj = loader.session.scalar(select(model).where(model.key == op.key))
@@ -148,8 +155,10 @@ def _result(urls: UrlsDep, outcome: Outcome) -> dict[str, Any]:
     return {"id": urls.object(type(obj).__name__, obj.id), "key": obj.key, "result": outcome.action}
 
 
-def _one(request: Request, session: Session, settings: SettingsDep, urls: UrlsDep, op: Operation) -> Response:
-    loader = _loader(session, settings, urls)
+def _one(
+    request: Request, session: Session, settings: SettingsDep, urls: UrlsDep, token: ApiToken, op: Operation
+) -> Response:
+    loader = _loader(session, settings, urls, token)
     with _atomic(session):
         obj = _apply(loader, op)
     (outcome,) = _commit(request, session, loader, [obj])
@@ -162,36 +171,38 @@ def _one(request: Request, session: Session, settings: SettingsDep, urls: UrlsDe
 @router.put("/{segment}/{key:path}", responses=ERRORS)
 def put_record(
     segment: Segment, key: KeyPath, record: RecordBody, request: Request, session: WriteSessionDep,
-    settings: SettingsDep, urls: UrlsDep, _token: WriterDep,
+    settings: SettingsDep, urls: UrlsDep, token: WriterDep,
 ) -> Response:  # fmt: skip
     """Create or replace a record: what it leaves out is cleared. Sending it again changes nothing."""
-    return _one(request, session, settings, urls, Operation(op="put", type=TYPES[segment], key=key, record=record))
+    operation = Operation(op="put", type=TYPES[segment], key=key, record=record)
+    return _one(request, session, settings, urls, token, operation)
 
 
 @router.patch("/{segment}/{key:path}", responses=ERRORS)
 def patch_record(
     segment: Segment, key: KeyPath, record: RecordBody, request: Request, session: WriteSessionDep,
-    settings: SettingsDep, urls: UrlsDep, _token: WriterDep,
+    settings: SettingsDep, urls: UrlsDep, token: WriterDep,
 ) -> Response:  # fmt: skip
     """Change the given properties of an existing record."""
-    return _one(request, session, settings, urls, Operation(op="patch", type=TYPES[segment], key=key, record=record))
+    operation = Operation(op="patch", type=TYPES[segment], key=key, record=record)
+    return _one(request, session, settings, urls, token, operation)
 
 
 @router.delete("/{segment}/{key:path}", responses=ERRORS)
 def delete_record(
     segment: Segment, key: KeyPath, request: Request, session: WriteSessionDep, settings: SettingsDep, urls: UrlsDep,
-    _token: WriterDep,
+    token: WriterDep,
 ) -> Response:  # fmt: skip
     """Delete a record: it and what is embedded only in it become tombstones."""
-    return _one(request, session, settings, urls, Operation(op="delete", type=TYPES[segment], key=key))
+    return _one(request, session, settings, urls, token, Operation(op="delete", type=TYPES[segment], key=key))
 
 
 @router.post("/batch", responses=ERRORS)
 def batch(
-    body: Batch, request: Request, session: WriteSessionDep, settings: SettingsDep, urls: UrlsDep, _token: WriterDep
+    body: Batch, request: Request, session: WriteSessionDep, settings: SettingsDep, urls: UrlsDep, token: WriterDep
 ) -> Response:
     """Many operations in one transaction: all are stored, or none, with an error per failed operation."""
-    loader = _loader(session, settings, urls)
+    loader = _loader(session, settings, urls, token)
     objs: list[OParlObject] = []
     errors: list[dict[str, Any]] = []
     with _atomic(session):
@@ -200,9 +211,9 @@ def batch(
             try:
                 objs.append(_apply(loader, op))
                 savepoint.commit()
-            except (Unprocessable, NotFound) as exc:
+            except (Unprocessable, NotFound, Forbidden) as exc:
                 savepoint.rollback()
-                errors.append({"index": index, "key": op.key, "status": exc.status_code, "message": exc.message})
+                errors.append({"index": index, "key": shown(op.key), "status": exc.status_code, "message": exc.message})
         if errors:
             raise BatchError(errors)
     outcomes = _commit(request, session, loader, objs)

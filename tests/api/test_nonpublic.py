@@ -229,12 +229,14 @@ class TestVisibilityRules:
         client.patch("/write/v1/paper/p", json={"nonPublic": True}, headers=auth)
         assert self.files(client, body) == []
         assert self.files(client, body, {"Authorization": tokens["insider"]}) == ["Vorlage.pdf"]
-        client.patch("/write/v1/paper/p", json={"nonPublic": False}, headers=auth)
+        # Publishing a non-public record needs a writer that sees it (read-nonpublic too).
+        client.patch("/write/v1/paper/p", json={"nonPublic": False}, headers={"Authorization": tokens["both"]})
         assert self.files(client, body) == ["Vorlage.pdf"]
 
     def test_a_location_shared_with_a_public_object_stays_public_and_unchanged(
-        self, client: TestClient, auth: dict[str, str], body: str
+        self, client: TestClient, body: str, tokens: dict[str, str]
     ) -> None:
+        auth = {"Authorization": tokens["both"]}  # it writes a non-public record twice
         place = {"key": "saal", "description": "Saal"}
         ops = [{"op": "put", "type": "Paper", "key": "pub", "record": {"body": "b", "location": [place]}},
                {"op": "put", "type": "Meeting", "key": "priv", "record": {"body": "b", "location": "saal",

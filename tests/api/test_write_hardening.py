@@ -3,6 +3,7 @@ errors that are not conflicts, records that could not be served, and the audit o
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 from collections.abc import Iterator
@@ -93,10 +94,12 @@ class TestDatabaseErrors:
 
 
 class TestUnservableRecords:
-    def test_an_empty_system_is_refused(self, client: TestClient, auth: dict[str, str]) -> None:
+    def test_an_empty_second_system_is_refused(self, client: TestClient, auth: dict[str, str], council: None) -> None:
         response = client.put("/write/v1/system/0", json={}, headers=auth)
-        assert (response.status_code, response.json()["message"]) == (422, "System '0'.name: a System needs a name")
-        assert client.get("/oparl/v1.1/system").status_code == 404
+        assert response.status_code == 422
+        assert response.json()["message"] == (
+            "System '0'.key: this server has the System 'sys' already; a second one would be unreachable"
+        )
 
     def test_a_second_system_is_refused(self, client: TestClient, auth: dict[str, str], council: None) -> None:
         response = client.put("/write/v1/system/0", json={"name": "Zweites System"}, headers=auth)
@@ -124,3 +127,98 @@ class TestUnservableRecords:
     ) -> None:
         response = client.put(f"/write/v1/{path}", json=record, headers=auth)
         assert (response.status_code, response.json()["message"]) == (422, message)
+
+
+LONE = "\ud800"
+
+
+def raw(record: Any) -> bytes:
+    """JSON as a client may send it: json.dumps writes a lone surrogate as the escape \\ud800."""
+    return json.dumps(record).encode()
+
+
+class TestStrings:
+    """No string of a write reaches the database unless every engine can store it and its property allows it."""
+
+    @pytest.mark.parametrize(
+        ("record", "message"),
+        [
+            ({"body": "stadt", "name": f"a{LONE}b"}, "Paper 'p'.name: expected Unicode text, got a lone surrogate"),
+            ({"body": "stadt", "keyword": ["ok", LONE]}, "Paper 'p'.keyword[1]: expected Unicode text"),
+            ({"body": "stadt", f"x{LONE}": 1}, "Paper 'p'.x\\ud800: expected Unicode text"),
+            ({"body": LONE}, "Paper 'p'.body: expected Unicode text"),
+            ({"body": "stadt", "underDirectionOf": [LONE]}, "Paper 'p'.underDirectionOf[0]: expected Unicode text"),
+            ({"body": "stadt", "consultation": [{"key": "c", "role": LONE}]},
+             "Paper 'p'.consultation[0].role: expected Unicode text"),
+            ({"body": "stadt", "consultation": [{"key": LONE}]},
+             "Paper 'p'.consultation[0].key: expected Unicode text"),
+            ({"body": "stadt", "mainFile": {"key": "f", "accessUrl": "https://x.example/f", "name": LONE}},
+             "Paper 'p'.mainFile.name: expected Unicode text"),
+            ({"body": "stadt", "location": [{"key": "l", "geojson": {"type": "Feature", "geometry": {"type": LONE}}}]},
+             "Paper 'p'.location[0].geojson.geometry.type: expected Unicode text"),
+            ({"body": "stadt", "created": LONE}, "Paper 'p'.created: expected Unicode text"),
+        ],
+    )  # fmt: skip
+    def test_a_lone_surrogate_anywhere_is_a_422_naming_the_field(
+        self, client: TestClient, auth: dict[str, str], council: None, record: dict[str, Any], message: str
+    ) -> None:
+        headers = {**auth, "Content-Type": "application/json"}
+        response = client.put("/write/v1/paper/p", content=raw(record), headers=headers)
+        assert response.status_code == 422, response.text
+        assert response.json()["message"].startswith(message)
+        assert client.get("/oparl/v1.1/body").json()["data"][0]["name"] == "Stadt"  # still serving
+
+    def test_a_lone_surrogate_in_keys_and_types_of_a_batch(
+        self, client: TestClient, auth: dict[str, str], council: None
+    ) -> None:
+        headers = {**auth, "Content-Type": "application/json"}
+        operations = [
+            {"op": "put", "type": "Paper", "key": f"p{LONE}", "record": {"body": "stadt"}},
+            {"op": "delete", "type": "Paper", "key": LONE},
+            {"op": "patch", "type": "Paper", "key": LONE, "record": {}},
+            {"op": "put", "type": f"Paper{LONE}", "key": "p", "record": {}},
+        ]
+        response = client.post("/write/v1/batch", content=raw({"operations": operations}), headers=headers)
+        assert response.status_code == 422
+        messages = [e["message"] for e in response.json()["oparl-server:errors"]]
+        assert messages == [
+            "Paper 'p\\ud800'.key: expected Unicode text, got a lone surrogate in 'p\\\\ud800'",
+            "Paper '\\ud800'.key: expected Unicode text, got a lone surrogate in '\\\\ud800'",
+            "Paper '\\ud800'.key: expected Unicode text, got a lone surrogate in '\\\\ud800'",
+            "type: not an OParl type: 'Paper\\ud800'",
+        ]
+        unknown = client.post("/write/v1/batch", content=raw({"operations": [{f"op{LONE}": 1}]}), headers=headers)
+        assert unknown.status_code == 400
+
+    @pytest.mark.parametrize(
+        ("record", "message"),
+        [
+            ({"name": "x" * 15_000_000}, "Paper 'p'.name: at most 4000 characters, got 15000000"),
+            ({"name": "x" * 4_001}, "Paper 'p'.name: at most 4000 characters, got 4001"),
+            ({"reference": "x" * 4_001}, "Paper 'p'.reference: at most 4000 characters, got 4001"),
+            ({"paperType": "x" * 1_001}, "Paper 'p'.paperType: at most 1000 characters, got 1001"),
+            ({"web": "https://x.example/" + "x" * 8_192}, "Paper 'p'.web: at most 8192 characters, got 8210"),
+            ({"keyword": ["x" * 1_001]}, "Paper 'p'.keyword[0]: at most 1000 characters, got 1001"),
+            ({"keyword": ["x"] * 1_001}, "Paper 'p'.keyword: at most 1000 entries, got 1001"),
+            ({"relatedPaper": ["x"] * 10_001}, "Paper 'p'.relatedPaper: at most 10000 entries, got 10001"),
+            ({"relatedPaper": ["x" * 2_049]}, "Paper 'p'.relatedPaper[0]: at most 2048 characters, got 2049"),
+            ({"consultation": [{"key": "c", "role": "x" * 1_001}]},
+             "Paper 'p'.consultation[0].role: at most 1000 characters, got 1001"),
+        ],
+    )  # fmt: skip
+    def test_strings_longer_than_their_property_allows(
+        self, client: TestClient, auth: dict[str, str], council: None, record: dict[str, Any], message: str
+    ) -> None:
+        response = client.put("/write/v1/paper/p", json={"body": "stadt", **record}, headers=auth)
+        assert (response.status_code, response.json()["message"]) == (422, message)
+
+    def test_the_largest_strings_allowed_are_stored(
+        self, client: TestClient, auth: dict[str, str], council: None
+    ) -> None:
+        record = {"body": "stadt", "name": "ä" * 4_000, "keyword": ["k" * 1_000] * 1_000}
+        response = client.put("/write/v1/paper/p", json=record, headers=auth)
+        assert response.status_code == 201
+        served = client.get(response.json()["id"].removeprefix("https://oparl.example.org")).json()
+        assert (served["name"], len(served["keyword"])) == ("ä" * 4_000, 1_000)
+        file = {"body": "stadt", "name": "Anlage", "accessUrl": "https://x.example/f", "text": "t" * 4_000_000}
+        assert client.put("/write/v1/file/f", json=file, headers=auth).status_code == 201
