@@ -304,3 +304,62 @@ class TestVisibilityRules:
         papers = [client.get(r.json()["id"].removeprefix(BASE_URL)).json() for r in (one, two)]
         assert [p["modified"] for p in papers] == ["2024-06-03T11:00:01+02:00"] * 2
         assert ["consultation" in p for p in papers] == [False, True]
+
+
+# Every non-public record of the council, by write-API segment.
+HIDDEN_KEYS = [("organization", "kommission"), ("location", "saal"), ("person", "bert"), ("membership", "m-komm"),
+               ("membership", "m-bert"), ("meeting", "klausur"), ("agenda-item", "top2"), ("agenda-item", "k1"),
+               ("consultation", "c-hid"), ("consultation", "c-int"), ("file", "f-secret"), ("file", "f-intern"),
+               ("paper", "intern"), ("paper", "zurueckgezogen")]  # fmt: skip
+
+
+def without_key(answer: dict[str, Any], key: str) -> str:
+    return json.dumps(answer).replace(key, "KEY")
+
+
+def test_a_writer_without_read_nonpublic_learns_nothing(
+    client: TestClient, council: None, tokens: dict[str, str]
+) -> None:
+    writer = {"Authorization": tokens["writer"]}
+    insider = {"Authorization": tokens["insider"]}
+    before = crawl(client, insider)
+    kommission = next(url for url, text in before.items() if json.loads(text).get("name") == f"{SECRET} Kommission")
+    for segment, key in HIDDEN_KEYS:
+        # Publishing it, changing or deleting it: answered exactly as for a key that does not exist.
+        for method, body in (("PATCH", {"nonPublic": False}), ("PATCH", {}), ("DELETE", None)):
+            hidden = client.request(method, f"/write/v1/{segment}/{key}", json=body, headers=writer)
+            absent = client.request(method, f"/write/v1/{segment}/nope-{key}", json=body, headers=writer)
+            assert hidden.status_code == absent.status_code == 404
+            assert without_key(hidden.json(), key) == without_key(absent.json(), f"nope-{key}")
+        ops = [{"op": "patch", "type": segment, "key": key, "record": {"nonPublic": False}}]
+        batch = client.post("/write/v1/batch", json={"operations": ops}, headers=writer)
+        ops_absent = [{"op": "patch", "type": segment, "key": f"nope-{key}", "record": {"nonPublic": False}}]
+        batch_absent = client.post("/write/v1/batch", json={"operations": ops_absent}, headers=writer)
+        assert without_key(batch.json(), key) == without_key(batch_absent.json(), f"nope-{key}")
+        # Writing a record of its own under that key is refused (the one thing it learns: the key is taken).
+        assert client.put(f"/write/v1/{segment}/{key}", json={"body": "stadt"}, headers=writer).status_code == 403
+    # References to non-public records, by key or by URL, are answered as references to nothing.
+    for reference, nothing in (("kommission", "nope"), (kommission, kommission.rsplit("/", 1)[0] + "/999999")):
+        hidden = client.put("/write/v1/paper/neu", json={"body": "stadt", "underDirectionOf": [reference]},
+                            headers=writer)  # fmt: skip
+        absent = client.put("/write/v1/paper/neu", json={"body": "stadt", "underDirectionOf": [nothing]},
+                            headers=writer)  # fmt: skip
+        assert hidden.status_code == absent.status_code == 422
+        assert without_key(hidden.json(), reference) == without_key(absent.json(), nothing)
+    # Public records sent again as the writer sees them are unchanged: what it cannot see stays.
+    visible = [
+        ("paper", "vorlage", {"body": "stadt", "name": "Vorlage", "originatorPerson": ["anna"],
+                              "underDirectionOf": ["rat"],
+                              "consultation": [{"key": "c-pub", "organization": ["rat"], "meeting": "sitzung",
+                                                "agendaItem": "top1"}]}),
+        ("meeting", "sitzung", {"body": "stadt", "name": "Sitzung", "organization": ["rat"], "participant": ["anna"],
+                                "agendaItem": [{"key": "top1", "name": "Öffentlicher Punkt", "public": True}]}),
+        ("person", "anna", {"body": "stadt", "name": "Anna",
+                            "membership": [{"key": "m-rat", "organization": "rat", "role": "Mitglied"}]}),
+    ]  # fmt: skip
+    for segment, key, record in visible:
+        response = client.put(f"/write/v1/{segment}/{key}", json=record, headers=writer)
+        assert (response.status_code, response.json()["result"]) == (200, "unchanged"), (key, response.text)
+    assert crawl(client, insider) == before  # nothing of the non-public records moved
+    leaks = {url: text for url, text in crawl(client, writer).items() if SECRET in text}
+    assert leaks == {}
