@@ -363,3 +363,26 @@ def test_a_writer_without_read_nonpublic_learns_nothing(
     assert crawl(client, insider) == before  # nothing of the non-public records moved
     leaks = {url: text for url, text in crawl(client, writer).items() if SECRET in text}
     assert leaks == {}
+
+
+def test_a_location_written_inside_a_nonpublic_meeting(client: TestClient, tokens: dict[str, str]) -> None:
+    """Hidden while only non-public records embed it; a public Meeting can show it only if its
+    writer sees it (read-nonpublic), and a Location that must stay hidden says nonPublic itself."""
+    writer, both = {"Authorization": tokens["writer"]}, {"Authorization": tokens["both"]}
+    ops = [{"op": "put", "type": "System", "key": "s", "record": {"name": "S"}},
+           {"op": "put", "type": "Body", "key": "b", "record": {"system": "s", "name": "Stadt"}},
+           {"op": "put", "type": "Meeting", "key": "geheim", "record": {
+               "body": "b", "nonPublic": True, "location": {"key": "raum", "description": f"{SECRET} Raum"},
+           }}]  # fmt: skip
+    body = client.post("/write/v1/batch", json={"operations": ops}, headers=writer).json()["results"][1]["id"]
+    locations = client.get(body.removeprefix(BASE_URL)).json()["locationList"].removeprefix(BASE_URL)
+    assert client.get(locations).json()["data"] == []
+    refused = client.put("/write/v1/meeting/offen", json={"body": "b", "location": "raum"}, headers=writer)
+    assert (refused.status_code, refused.json()["message"]) == (
+        422, "Meeting 'offen'.location: no Location with key or URL 'raum'")  # fmt: skip
+    assert client.get(locations).json()["data"] == []
+    # A writer that sees it may publish it by showing it in a public Meeting.
+    assert (
+        client.put("/write/v1/meeting/offen", json={"body": "b", "location": "raum"}, headers=both).status_code == 201
+    )
+    assert [loc["description"] for loc in client.get(locations).json()["data"]] == [f"{SECRET} Raum"]
