@@ -3,6 +3,7 @@ errors that are not conflicts, records that could not be served, and the audit o
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import sqlite3
@@ -12,13 +13,17 @@ from typing import Any
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from api import auth as auth_module
 from api.app import create_app
+from api.auth import create_token
 from api.caching import generations
 from api.deps import get_session, get_write_session
 from api.settings import Settings
+from models import utcnow
 from oparl import write
 from tests.conftest import FakeClock
 
@@ -222,3 +227,34 @@ class TestStrings:
         assert (served["name"], len(served["keyword"])) == ("ä" * 4_000, 1_000)
         file = {"body": "stadt", "name": "Anlage", "accessUrl": "https://x.example/f", "text": "t" * 4_000_000}
         assert client.put("/write/v1/file/f", json=file, headers=auth).status_code == 201
+
+
+class TestTokens:
+    def test_an_expired_token_is_a_401(self, client: TestClient, session: Session, council: None) -> None:
+        _, secret = create_token(session, "alt", ["write"], expires=utcnow() - dt.timedelta(seconds=1))
+        response = client.put(
+            "/write/v1/paper/p", json={"body": "stadt"}, headers={"Authorization": f"Bearer {secret}"}
+        )
+        assert (response.status_code, response.json()["message"]) == (401, "Dieser Zugangsschlüssel ist abgelaufen.")
+        _, fresh = create_token(session, "neu", ["write"], expires=utcnow() + dt.timedelta(days=1))
+        ok = client.put("/write/v1/paper/p", json={"body": "stadt"}, headers={"Authorization": f"Bearer {fresh}"})
+        assert ok.status_code == 201
+
+    def test_last_used_moves_at_most_once_a_minute(
+        self, client: TestClient, session: Session, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        row, secret = create_token(session, "leser", ["read-nonpublic"])
+        now = dt.datetime(2026, 12, 2, 12, 0, tzinfo=dt.UTC)
+        monkeypatch.setattr(auth_module, "utcnow", lambda: now)
+        updates: list[str] = []
+        listener = lambda *args: updates.append(args[2]) if args[2].startswith("UPDATE api_token") else None  # noqa: E731
+        event.listen(session.connection(), "before_cursor_execute", listener)
+        for _ in range(5):
+            assert client.get("/oparl/v1.1/body", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
+        assert len(updates) == 1
+        now += dt.timedelta(seconds=61)
+        client.get("/oparl/v1.1/body", headers={"Authorization": f"Bearer {secret}"})
+        assert len(updates) == 2
+        event.remove(session.connection(), "before_cursor_execute", listener)
+        session.refresh(row)
+        assert row.last_used == now
