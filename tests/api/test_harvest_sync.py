@@ -150,7 +150,7 @@ HARVEST = ("page", 30)
 def test_incremental_harvests_keep_an_exact_copy(
     client: TestClient, tokens: dict[str, str], clock: FakeClock, script: list[tuple[Any, ...]]
 ) -> None:
-    auth = {"Authorization": tokens["writer"]}
+    auth = {"Authorization": tokens["both"]}  # it rewrites the non-public records it made
     prefix = uuid.uuid4().hex[:8]  # every example gets its own Body in the shared test database
     # One System for all examples: the server serves only one.
     setup = [{"op": "put", "type": "System", "key": "sys", "record": {"name": "S"}},
