@@ -110,7 +110,7 @@ def token(settings: Settings, args: argparse.Namespace) -> None:
         check_schema(engine)
         with make_sessionmaker(engine)() as session, session.begin():
             if args.action == "create":
-                row, secret = auth.create_token(session, args.name, args.scope or ["write"])
+                row, secret = auth.create_token(session, args.name, args.scope or ["write"], _expiry(args))
                 print(f"token {row.id} ({row.name}, {' '.join(row.scopes)}):\n{secret}")
                 print("It is shown this once; the server keeps only a hash of it.", file=sys.stderr)
             elif args.action == "revoke":
@@ -118,11 +118,30 @@ def token(settings: Settings, args: argparse.Namespace) -> None:
                     raise Refused(f"no token {args.id}")
                 print(f"token {args.id} revoked")
             else:
+                print("id\tname\tscopes\tstate\tcreated\tlast used\texpires")
+                now = utcnow()
                 for row in session.scalars(select(ApiToken).order_by(ApiToken.id)):
-                    state = f"revoked {row.revoked.isoformat()}" if row.revoked else "active"
-                    print(f"{row.id}\t{row.name}\t{' '.join(row.scopes)}\t{state}")
+                    expired = row.expires is not None and row.expires <= now
+                    state = f"revoked {row.revoked.isoformat()}" if row.revoked else "expired" if expired else "active"
+                    times = [t.isoformat() if t else "-" for t in (row.created, row.last_used, row.expires)]
+                    print("\t".join([str(row.id), row.name, " ".join(row.scopes), state, *times]))
     finally:
         engine.dispose()
+
+
+def _expiry(args: argparse.Namespace) -> dt.datetime | None:
+    """`--expires 2027-01-31` (the token works through that day, UTC) or `--days N` from now."""
+    if args.expires is not None:
+        try:
+            day = dt.date.fromisoformat(args.expires)
+        except ValueError:
+            raise OParlError(f"--expires: expected a date yyyy-mm-dd, got {args.expires!r}") from None
+        return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    if args.days is not None:
+        if args.days < 1:
+            raise OParlError(f"--days: expected at least 1, got {args.days}")
+        return utcnow() + dt.timedelta(days=args.days)
+    return None
 
 
 def harvest(settings: Settings, args: argparse.Namespace) -> int:
@@ -455,7 +474,12 @@ def build_parser() -> argparse.ArgumentParser:
     create = actions.add_parser("create", help="create a token and print it (once)")
     create.add_argument("name", help="who or what uses it, e.g. 'Sitzungsdienst'")
     create.add_argument("--scope", action="append", choices=auth.SCOPES, help="repeatable; default: write")
-    actions.add_parser("list", help="list tokens (never their secrets)")
+    expiry = create.add_mutually_exclusive_group()
+    expiry.add_argument(
+        "--expires", metavar="YYYY-MM-DD", help="last day the token works (UTC); default: never expires"
+    )
+    expiry.add_argument("--days", type=int, help="the token works for this many days")
+    actions.add_parser("list", help="list tokens with created, last used and expiry (never their secrets)")
     revoke = actions.add_parser("revoke", help="revoke a token")
     revoke.add_argument("id", type=int)
     return parser

@@ -21,3 +21,6 @@ class ApiToken(Base):
     scopes: Mapped[list[str]]
     created: Mapped[dt.datetime] = mapped_column(default=utcnow)
     revoked: Mapped[dt.datetime | None]
+    # Moved at most once a minute (api.auth.LAST_USED_STEP), not written on every request.
+    last_used: Mapped[dt.datetime | None]
+    expires: Mapped[dt.datetime | None]  # from then on the token is refused

@@ -26,6 +26,10 @@ class BadRequest(OParlError):
     status_code = 400
 
 
+class Forbidden(OParlError):
+    status_code = 403
+
+
 class NotFound(OParlError):
     status_code = 404
 

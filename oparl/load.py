@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -40,7 +41,7 @@ from oparl.cascade import (
     link_ends,
 )
 from oparl.content import ContentStore, Stored
-from oparl.errors import NotFound
+from oparl.errors import Forbidden, NotFound
 from oparl.records import (
     ADDITIVE,
     CHILDREN,
@@ -55,7 +56,7 @@ from oparl.records import (
     properties,
 )
 from oparl.urls import SEGMENTS, UrlBuilder
-from oparl.values import convert
+from oparl.values import ITEMS, REFERENCE, check_length, check_strings, convert
 
 DIGITS = re.compile(r"[1-9][0-9]{0,17}")
 # Every foreign key of a new row points at an earlier type here, except `Body.location` (a Body is
@@ -83,12 +84,17 @@ class Loader:
         base_dir: Path | None = None,
         stable_ids: bool = False,
         on_missing: Callable[[str, str], None] | None = None,
+        sees_nonpublic: bool = True,
     ) -> None:
         """`stable_ids`: new rows get an id derived from their key (harvested objects keep their URL
         whatever order they arrive in). `on_missing(path, reference)`: a reference to an object that
-        is not there is dropped and reported instead of refusing the record."""
+        is not there is dropped and reported instead of refusing the record. `sees_nonpublic=False`:
+        the writer may not learn anything about non-public records (a write token without
+        read-nonpublic): they do not exist for its references, PATCH and DELETE, a record of its
+        own naming one is refused, and replacing a public record keeps what it embeds or links
+        non-publicly, so no answer differs from what the public state alone would give."""
         self.session, self.urls, self.store, self.base_dir = session, urls, store, base_dir
-        self.stable_ids, self.on_missing = stable_ids, on_missing
+        self.stable_ids, self.on_missing, self.sees_nonpublic = stable_ids, on_missing, sees_nonpublic
         self.created: set[OParlObject] = set()  # rows this write inserts
         self.seen: dict[OParlObject, None] = {}
         self.before: dict[OParlObject, dict[str, Any]] = {}
@@ -100,7 +106,7 @@ class Loader:
         self.by_key: dict[tuple[type[OParlObject], str], OParlObject] = {}
         # What the batch's prefetch found missing, and (id, deleted) of referenced rows by key.
         self.absent: set[tuple[type[OParlObject], str]] = set()
-        self.refs: dict[tuple[type[OParlObject], str], tuple[int, bool] | None] = {}
+        self.refs: dict[tuple[type[OParlObject], str], tuple[int, bool, bool] | None] = {}
         self.unsaved: dict[str, list[OParlObject]] = defaultdict(list)  # new rows to add at the next flush
         # Link rows of this write, inserted together at the end of `load`.
         self.link_rows: dict[tuple[Table, str, int], list[dict[str, int]]] = {}
@@ -110,11 +116,13 @@ class Loader:
     def load(self, records: list[Any], *, replace: bool = True) -> None:
         """Applies records (pass 1: rows and fields; pass 2: references, so records may name later ones)."""
         pending: list[tuple[OParlObject, dict[str, Any], str, frozenset[str]]] = []
+        for index, record in enumerate(records):  # before any query sees a string of them
+            check_strings(record, f"{self._type_of(record, f'[{index}]').__name__} {_shown_key(record)}")
         self._prefetch(records)
         with self.session.no_autoflush:  # rows are written at explicit flushes, once complete
             for index, record in enumerate(records):
                 model = self._type_of(record, f"[{index}]")
-                path = f"{model.__name__} {record.get('key')!r}"
+                path = f"{model.__name__} {_shown_key(record)}"
                 self._upsert(model, record, path, {}, replace=replace, pending=pending)
             self._flush()
             for obj, record, path, owned in pending:
@@ -149,8 +157,8 @@ class Loader:
             self.absent.update((model, key) for key in keys if (model, key) not in self.by_key)
         for model, keys in referenced.items():
             for chunk in chunks(sorted(keys - wanted.get(model, set()))):
-                found = {row.key: (int(row.id), bool(row.deleted))
-                         for row in self.session.execute(select(model.id, model.key, model.deleted)
+                found = {row.key: (int(row.id), bool(row.deleted), bool(row.nonpublic))
+                         for row in self.session.execute(select(model.id, model.key, model.deleted, model.nonpublic)
                                                          .where(model.key.in_(chunk)))}  # fmt: skip
                 for ref in chunk:
                     self.refs[(model, ref)] = found.get(ref)
@@ -158,8 +166,9 @@ class Loader:
     def delete(self, type_name: str, key: str) -> OParlObject:
         """Soft delete, with a tombstone for each object embedded only in this one."""
         model = MODELS[type_name]
+        check_strings(key, f"{type_name} {key!r}.key")
         obj = self.session.scalar(select(model).where(model.key == key))
-        if obj is None:
+        if obj is None or self._hidden(obj):
             raise NotFound(f"Kein Objekt vom Typ {type_name} mit dem Schlüssel {key!r}.")
         doomed: list[OParlObject] = [obj]
         for (parent_type, attr), fk in CHILDREN.items():
@@ -326,6 +335,8 @@ class Loader:
             obj.created = obj.modified = utcnow()  # placeholders; finish() stamps the real moment
             self.unsaved[model.__name__].append(obj)
             self.created.add(obj)
+        elif self._hidden(obj):
+            raise Forbidden(f"{path}.key: writing a non-public record needs the scope read-nonpublic")
         # A File or Location may sit in several objects of one write (one meeting room, many meetings).
         if obj in self.seen and not isinstance(obj, SHARED):
             raise RecordError(f"{path}.key: the key {key!r} appears twice in one write")
@@ -348,11 +359,11 @@ class Loader:
             elif field is Field.SCALAR and not (isinstance(obj, models.File) and obj.stored and attr in FROM_BYTES):
                 if _mapper(model).columns[attr].nullable:
                     self._set(obj, attr, None)
-            elif field is Field.ONE and _mapper(model).columns[f"{attr}_id"].nullable:
+            elif field is Field.ONE and _mapper(model).columns[f"{attr}_id"].nullable and not self._keeps(obj, attr):
                 self._set(obj, f"{attr}_id", None)
-            elif field is Field.CHILDREN and obj not in self.created:
+            elif field is Field.CHILDREN:
                 self._drop_children(obj, attr, kept=set())
-            elif field is Field.MANY and obj not in self.created:
+            elif field is Field.MANY:
                 rel = _mapper(model).relationships[attr]
                 self._links(obj, rel.secondary, [], reverse=bool(rel.info.get("reverse")))
 
@@ -360,11 +371,13 @@ class Loader:
         """Stores a plain field now; True when the field holds embedded objects to store next."""
         model = type(obj)
         if field is Field.UNKNOWN:
-            raise RecordError(f"{path}: {model.__name__} has no such property")
+            raise RecordError(f"{path[:1000]}: {model.__name__} has no such property")
         if field in (Field.CONTENT, Field.NONPUBLIC, Field.SCALAR):
             self._plain(obj, field, attr, value, path, record)
         elif field in (Field.CHILDREN, Field.MANY) and not isinstance(value, list):
             raise RecordError(f"{path}: expected an array")
+        elif field in (Field.CHILDREN, Field.MANY) and len(value) > ITEMS:
+            raise RecordError(f"{path}: at most {ITEMS} entries, got {len(value)}")
         elif field is Field.CHILDREN:
             return True
         elif field is Field.MANY or (field is Field.ONE and isinstance(value, dict)):
@@ -412,10 +425,11 @@ class Loader:
             fk = CHILDREN[(model.__name__, attr)]
             target = _mapper(model).relationships[attr].mapper.class_
             kept: set[int] = set()
+            slots = self._free_slots(obj, target, fk)
             for index, item in enumerate(value):
                 child_fixed = {**fixed, fk: obj.id}
                 if target.__name__ in POSITION:
-                    child_fixed[POSITION[target.__name__]] = index
+                    child_fixed[POSITION[target.__name__]] = next(slots) if slots else index
                 child = self._upsert(target, item, f"{path}[{index}]", child_fixed, replace=replace,
                                      pending=pending)  # fmt: skip
                 kept.add(child.id)
@@ -436,7 +450,7 @@ class Loader:
         fk = CHILDREN[(type(parent).__name__, attr)]
         target: type[OParlObject] = _mapper(type(parent)).relationships[attr].mapper.class_
         for gone in self.session.scalars(select(target).where(getattr(target, fk) == parent.id)):
-            if gone.id not in kept and not gone.deleted:
+            if gone.id not in kept and not gone.deleted and not self._hidden(gone):
                 self.seen.setdefault(gone)
                 self._set(gone, "deleted", True)
                 self.deleted += 1
@@ -462,6 +476,10 @@ class Loader:
             self._set(file, "file_name", source.name)
 
     def _check_complete(self, obj: OParlObject, path: str) -> None:
+        """Refuses what could not be served: what the OParl schema requires and the server cannot
+        derive, and a second System (clients reach only the one at /system)."""
+        if isinstance(obj, models.System):
+            self._check_system(obj, path)
         if isinstance(obj, BodyScoped) and obj.body_id is None:
             raise RecordError(f"{path}.body: the record names no Body")
         if isinstance(obj, models.Body) and not obj.name:
@@ -474,6 +492,15 @@ class Loader:
             raise RecordError(f"{path}.person: a Membership needs its Person")
         if isinstance(obj, models.File) and not obj.stored and not obj.access_url:
             raise RecordError(f"{path}.accessUrl: a File needs content or an accessUrl")
+
+    def _check_system(self, system: models.System, path: str) -> None:
+        # No name required: the OParl schema does not, and harvested Systems may lack one.
+        if system in self.created:
+            other = self.session.scalar(select(models.System.key).where(models.System.key != system.key).limit(1))
+            if other is not None:
+                raise RecordError(
+                    f"{path}.key: this server has the System {other!r} already; a second one would be unreachable"
+                )
 
     def _embedded_only_in(self, doomed: list[OParlObject]) -> list[OParlObject]:
         """Files and Locations embedded in the doomed objects and in no other live object."""
@@ -504,6 +531,8 @@ class Loader:
                 self._links(obj, rel.secondary, ids, reverse=bool(rel.info.get("reverse")))
             elif field is Field.ONE and not isinstance(value, dict) and _mapper(model).columns[f"{attr}_id"].nullable:
                 target = fk_target(model, attr)
+                if value is None and self._keeps(obj, attr):
+                    continue
                 self._set(
                     obj,
                     f"{attr}_id",
@@ -524,19 +553,25 @@ class Loader:
             value = value.get("key")
         if not isinstance(value, str) or not value:
             raise RecordError(f"{path}: expected a key or an OParl URL, got {value!r}")
+        check_length(value, path, REFERENCE)
         known = self.by_key.get((target, value))
-        if known is not None and not known.deleted and known.id is not None:
+        if known is not None and not known.deleted and known.id is not None and not self._hidden(known):
             return known.id
         if (target, value) in self.refs:
             found = self.refs[(target, value)]
         else:
             prefix = f"{self.urls.api}/{SEGMENTS[target.__name__]}/"
+            columns = (target.id, target.deleted, target.nonpublic)
             if value.startswith(prefix) and DIGITS.fullmatch(value[len(prefix) :]):
-                query = select(target.id, target.deleted).where(target.id == int(value[len(prefix) :]))
+                query = select(*columns).where(target.id == int(value[len(prefix) :]))
             else:
-                query = select(target.id, target.deleted).where(target.key == value)
+                query = select(*columns).where(target.key == value)
             row = self.session.execute(query).first()
-            found = self.refs[(target, value)] = None if row is None else (int(row.id), bool(row.deleted))
+            found = self.refs[(target, value)] = (
+                None if row is None else (int(row.id), bool(row.deleted), bool(row.nonpublic))
+            )
+        if found is not None and found[2] and not self.sees_nonpublic:
+            found = None  # for this writer, a non-public object does not exist
         if found is None or found[1]:
             if lenient and self.on_missing is not None:
                 self.on_missing(path, value)
@@ -560,6 +595,12 @@ class Loader:
         else:
             current = list(self.session.scalars(select(theirs).where(mine == obj.id).order_by(table.c.position)))
         wanted = list(dict.fromkeys(ids))
+        if not self.sees_nonpublic and current:
+            # Links to what this writer cannot see stay, and only the visible ones are compared.
+            hidden = self._hidden_ids(link_ends(table)[0 if reverse else 1], current)
+            if [i for i in current if i not in hidden] == wanted:
+                return
+            wanted += [i for i in current if i in hidden]
         if current == wanted:
             return
         if slot not in self.link_rows and (obj not in self.created or two_sided):
@@ -584,6 +625,31 @@ class Loader:
                 self.session.execute(insert(table), rows)
         self.link_rows.clear()
 
+    # -- what a writer without read-nonpublic may not see ----------------------------------------
+
+    def _hidden(self, obj: OParlObject) -> bool:
+        return not self.sees_nonpublic and obj not in self.created and bool(obj.nonpublic)
+
+    def _hidden_ids(self, model: type[OParlObject], ids: list[int]) -> set[int]:
+        return set(self.session.scalars(select(model.id).where(model.id.in_(ids), model.nonpublic)))
+
+    def _keeps(self, obj: OParlObject, attr: str) -> bool:
+        """Whether a reference that a record leaves out or clears stays: it names an object the writer cannot see."""
+        current = getattr(obj, f"{attr}_id")
+        if self.sees_nonpublic or current is None or obj in self.created:
+            return False
+        return bool(self._hidden_ids(fk_target(type(obj), attr), [current]))
+
+    def _free_slots(self, parent: OParlObject, child: type[OParlObject], fk: str) -> Iterator[int] | None:
+        """Positions for the visible children of an array: those of its non-public children stay
+        where they are, so the visible ones keep theirs. None: positions are the array's indexes."""
+        if self.sees_nonpublic or parent in self.created or child.__name__ not in POSITION:
+            return None
+        position = getattr(child, POSITION[child.__name__])
+        query = select(position).where(getattr(child, fk) == parent.id, child.nonpublic, ~child.deleted)
+        taken = set(self.session.scalars(query))
+        return (slot for slot in itertools.count() if slot not in taken) if taken else None
+
     # -- bookkeeping ----------------------------------------------------------------------------
 
     def _set(self, obj: OParlObject, attr: str, value: Any) -> None:
@@ -597,6 +663,11 @@ class Loader:
 def stable_id(key: str) -> int:
     """A positive 52-bit id from a key: the same key gets the same id in any database."""
     return int(hashlib.sha256(key.encode()).hexdigest()[:13], 16) or 1
+
+
+def _shown_key(record: dict[str, Any]) -> str:
+    """The record's key as error paths show it (repr: a lone surrogate in it is shown escaped)."""
+    return repr(record.get("key"))[:300]
 
 
 def _named(

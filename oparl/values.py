@@ -1,4 +1,8 @@
-"""JSON values of a record as the columns store them, or a RecordError naming the field."""
+"""JSON values of a record as the columns store them, or a RecordError naming the field.
+
+Every string of a record must be Unicode text that any database stores (no lone surrogates, no
+NUL) and no longer than its property allows (README: "Size limits").
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,85 @@ import datetime as dt
 import re
 from typing import Any
 
+import orjson
 from sqlalchemy.types import JSON, BigInteger, Boolean, Date, Integer
 
 from models.base import UTCDateTime
 from oparl.records import RecordError
 
 INT_RANGE = {Integer: 2**31, BigInteger: 2**63}
+
+# Characters per string property (the README's table); every other string property is a SHORT one.
+KEY, REFERENCE, SHORT, NAME, URL, TEXT, FULL_TEXT = 255, 2_048, 1_000, 4_000, 8_192, 100_000, 4_000_000
+LIMITS: dict[str, int] = {
+    **dict.fromkeys(("name", "short_name", "family_name", "given_name", "file_name", "reference"), NAME),
+    **dict.fromkeys(
+        (
+            "web",
+            "website",
+            "license",
+            "file_license",
+            "access_url",
+            "download_url",
+            "external_service_url",
+            "external_body",
+        ),
+        URL,
+    ),  # fmt: skip
+    **dict.fromkeys(("description", "life", "life_source", "resolution_text", "result"), TEXT),
+    "text": FULL_TEXT,  # a File's full text
+}
+# Entries of an array of strings (keyword, email, …), and of an array of references or embedded records.
+STRINGS_ITEMS, ITEMS = 1_000, 10_000
+GEOJSON_BYTES = 1_000_000
+
+
+def check_strings(record: Any, path: str) -> None:
+    """Refuses a record holding a string no database can store: a lone surrogate anywhere (values,
+    property names, nested records, properties the server ignores). One C-speed encoding pass when
+    the record is fine; the walk that names the field only when it is not. Lengths are checked per
+    property where each is converted."""
+    try:
+        orjson.dumps(record)
+    except TypeError:  # a surrogate (or an integer beyond 64 bits, which convert() names)
+        _walk(record, path)
+
+
+def _walk(value: Any, path: str) -> None:
+    if isinstance(value, str):
+        _unicode(value, path)
+    elif isinstance(value, dict):
+        for name, item in value.items():
+            _unicode(name, f"{path}.{shown(name)[:KEY]}")
+            _walk(item, f"{path}.{name}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _walk(item, f"{path}[{index}]")
+
+
+def _unicode(value: str, path: str) -> None:
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise RecordError(f"{path}: expected Unicode text, got a lone surrogate in {shown(value)[:80]!r}") from None
+
+
+def shown(text: str) -> str:
+    """`text` with lone surrogates written as \\udxxx, safe to put into an answer."""
+    return text.encode("utf-8", "backslashreplace").decode()
+
+
+def limit_of(attr: str) -> int:
+    return LIMITS.get(attr, SHORT)
+
+
+def check_length(value: str, path: str, limit: int) -> None:
+    if len(value) > limit:
+        _too_long(path, value, limit)
+
+
+def _too_long(path: str, value: Any, limit: int) -> None:
+    raise RecordError(f"{path}: at most {limit} characters, got {len(value)}")
 
 
 def convert(column_type: Any, value: Any, path: str, attr: str = "") -> Any:
@@ -29,20 +106,25 @@ def convert(column_type: Any, value: Any, path: str, attr: str = "") -> Any:
         ok = isinstance(value, int) and not isinstance(value, bool) and -limit <= value < limit
         return value if ok else _bad(path, value, "an integer")
     if isinstance(column_type, JSON):
-        return _geojson(value, path) if attr == "geojson" else _strings(value, path)
-    return _text(value, path)
+        return _geojson(value, path) if attr == "geojson" else _strings(value, path, attr)
+    return _text(value, path, getattr(column_type, "length", None) or limit_of(attr))
 
 
-def _text(value: Any, path: str) -> str:
+def _text(value: Any, path: str, limit: int) -> str:
     # NUL cannot be stored by PostgreSQL and has no place in OParl text.
     if isinstance(value, str) and "\x00" not in value:
+        check_length(value, path, limit)
         return value
     expected = "a string without NUL characters" if isinstance(value, str) else "a string"
     return _bad(path, value, expected)  # type: ignore[no-any-return]
 
 
-def _strings(value: Any, path: str) -> list[str]:
+def _strings(value: Any, path: str, attr: str) -> list[str]:
     if isinstance(value, list) and all(isinstance(v, str) and "\x00" not in v for v in value):
+        if len(value) > STRINGS_ITEMS:
+            raise RecordError(f"{path}: at most {STRINGS_ITEMS} entries, got {len(value)}")
+        for index, item in enumerate(value):
+            check_length(item, f"{path}[{index}]", URL if attr in ("other_oparl_versions", "equivalent") else SHORT)
         return value
     return _bad(path, value, "an array of strings")  # type: ignore[no-any-return]
 
@@ -50,6 +132,8 @@ def _strings(value: Any, path: str) -> list[str]:
 def _geojson(value: Any, path: str) -> dict[str, Any]:
     # OParl wants a full GeoJSON Feature (spec 8.12), not a bare geometry.
     if isinstance(value, dict) and value.get("type") == "Feature" and isinstance(value.get("geometry"), dict):
+        if len(orjson.dumps(value)) > GEOJSON_BYTES:
+            raise RecordError(f"{path}: a GeoJSON Feature of at most {GEOJSON_BYTES} bytes")
         return {"properties": {}, **value}
     return _bad(path, value, 'a GeoJSON Feature ({"type": "Feature", "geometry": …})')  # type: ignore[no-any-return]
 

@@ -58,7 +58,7 @@ def test_a_bad_record_writes_nothing(data_dir: Path, tmp_path: Path, capsys: pyt
     folder = tmp_path / "bad"
     folder.mkdir()
     records = [
-        {"type": "System", "key": "s"},
+        {"type": "System", "key": "s", "name": "Ratsinformation"},
         {"type": "Body", "key": "b", "system": "s", "name": "Stadt"},
         {"type": "Paper", "key": "p", "body": "b", "date": "gestern"},
     ]
@@ -338,3 +338,22 @@ def test_a_second_demo_leaves_the_running_one_alone(data_dir: Path) -> None:
     finally:
         first.terminate()
         first.communicate(timeout=10)
+
+
+def test_tokens_with_an_expiry_are_listed_with_created_and_last_used(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["migrate"]) == 0
+    assert main(["token", "create", "Sitzungsdienst", "--expires", "2027-01-31"]) == 0
+    assert main(["token", "create", "Abgelaufen", "--expires", "2020-01-01"]) == 0
+    assert main(["token", "create", "Kurz", "--days", "7"]) == 0
+    assert main(["token", "create", "Falsch", "--expires", "31.1.2027"]) == 2
+    capsys.readouterr()
+    assert main(["token", "list"]) == 0
+    lines = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
+    assert lines[0] == ["id", "name", "scopes", "state", "created", "last used", "expires"]
+    assert [(row[1], row[3], row[5], row[6][:10]) for row in lines[1:]] == [
+        ("Sitzungsdienst", "active", "-", "2027-02-01"),
+        ("Abgelaufen", "expired", "-", "2020-01-02"),
+        ("Kurz", "active", "-", lines[3][6][:10]),
+    ]

@@ -7,6 +7,7 @@ the fixtures take, and every request is one transaction: all of it is stored, or
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,24 +17,25 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Path, Request, Response
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from api.deps import SettingsDep, UrlsDep, WriterDep, WriteSessionDep
 from api.responses import OParlJSONResponse
 from api.threads import in_write_thread
-from models import OParlObject
+from models import ApiToken, OParlObject
 from oparl import write
 from oparl.content import ContentStore
-from oparl.errors import NotFound, OParlError, Unprocessable
+from oparl.errors import Forbidden, NotFound, OParlError, Unprocessable
 from oparl.load import Loader
 from oparl.records import MODELS, RecordError
 from oparl.urls import SEGMENTS
+from oparl.values import KEY, check_strings, shown
 
 router = APIRouter(prefix="/write/v1", tags=["write"])
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "no or an invalid token"},
-    403: {"description": "the token lacks the scope write"},
+    403: {"description": "the token lacks the scope write, or read-nonpublic for a non-public record"},
     404: {"description": "no object with this key (PATCH, DELETE)"},
     409: {"description": "a concurrent write got there first: send it again"},
     413: {"description": "the body is larger than OPARL_MAX_BODY_BYTES"},
@@ -70,14 +72,19 @@ class Outcome:
     action: str
 
 
-def _loader(session: Session, settings: SettingsDep, urls: UrlsDep) -> Loader:
-    return Loader(session, urls=urls, store=ContentStore())
+def _loader(session: Session, settings: SettingsDep, urls: UrlsDep, token: ApiToken) -> Loader:
+    # A writer without read-nonpublic learns nothing about non-public records (README: "Scopes").
+    sees_nonpublic = "read-nonpublic" in token.scopes
+    return Loader(session, urls=urls, store=ContentStore(), sees_nonpublic=sees_nonpublic)
 
 
 def _apply(loader: Loader, op: Operation) -> OParlObject:
     type_name = op.type.removeprefix("https://schema.oparl.org/1.1/")
     if type_name not in MODELS:
         raise RecordError(f"type: not an OParl type: {op.type!r}")
+    if len(op.key) > KEY:
+        raise RecordError(f"{type_name}.key: at most {KEY} characters, got {len(op.key)}")
+    check_strings(op.key, f"{type_name} {op.key!r}.key")  # before a query sees it
     if op.op == "delete":
         return loader.delete(type_name, op.key)
     record = dict(op.record or {})
@@ -86,7 +93,8 @@ def _apply(loader: Loader, op: Operation) -> OParlObject:
     if record.get("type", type_name).removeprefix("https://schema.oparl.org/1.1/") != type_name:
         raise RecordError(f"{type_name} {op.key!r}.type: differs from the type in the address")
     model = MODELS[type_name]
-    if op.op == "patch" and not loader.session.scalar(select(model.id).where(model.key == op.key, ~model.deleted)):
+    live = select(model.id).where(model.key == op.key, ~model.deleted)
+    if op.op == "patch" and not loader.session.scalar(live if loader.sees_nonpublic else live.where(~model.nonpublic)):
         raise NotFound(f"Kein Objekt vom Typ {type_name} mit dem Schlüssel {op.key!r}.")
     loader.load([{**record, "type": type_name, "key": op.key}], replace=op.op == "put")
     obj = loader.session.scalar(select(model).where(model.key == op.key))
@@ -94,13 +102,37 @@ def _apply(loader: Loader, op: Operation) -> OParlObject:
     return obj
 
 
+# Errors that mean "another write got there first": sent again, the write succeeds. PostgreSQL:
+# serialization failure, deadlock, a unique key inserted by a racing transaction.
+CONFLICT_SQLSTATES = frozenset({"40001", "40P01", "23505"})
+# SQLite: the write lock stayed taken for the whole busy timeout, or a racing insert of the same key.
+CONFLICT_SQLITE = frozenset(
+    {"SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"}
+)
+CONFLICT_SQLITE_MESSAGES = ("database is locked", "database table is locked", "UNIQUE constraint failed")
+
+
+def is_conflict(exc: DBAPIError) -> bool:
+    """Whether a database error is a write conflict (409, send again), not a fault of the server:
+    a full disk, a lost connection or a broken schema must not be answered "send again"."""
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) in CONFLICT_SQLSTATES:
+        return True
+    if getattr(orig, "sqlite_errorname", None) in CONFLICT_SQLITE:
+        return True
+    return isinstance(orig, sqlite3.Error) and str(orig).startswith(CONFLICT_SQLITE_MESSAGES)
+
+
 @contextmanager
 def _atomic(session: Session) -> Iterator[None]:
-    """Nothing of a refused write stays; a write that lost a race with another is a 409, not a 500."""
+    """Nothing of a refused write stays; a write that lost a race with another is a 409, not a 500.
+    Every other database error propagates to the app's handler, which logs it."""
     try:
         yield
     except (IntegrityError, OperationalError) as exc:
         session.rollback()
+        if not is_conflict(exc):
+            raise
         raise Conflict("Ein gleichzeitiger Schreibvorgang kam zuvor; bitte erneut senden.", type(exc).__name__) from exc
     except Exception:
         session.rollback()
@@ -124,8 +156,10 @@ def _result(urls: UrlsDep, outcome: Outcome) -> dict[str, Any]:
     return {"id": urls.object(type(obj).__name__, obj.id), "key": obj.key, "result": outcome.action}
 
 
-def _one(request: Request, session: Session, settings: SettingsDep, urls: UrlsDep, op: Operation) -> Response:
-    loader = _loader(session, settings, urls)
+def _one(
+    request: Request, session: Session, settings: SettingsDep, urls: UrlsDep, token: ApiToken, op: Operation
+) -> Response:
+    loader = _loader(session, settings, urls, token)
     with _atomic(session):
         obj = _apply(loader, op)
     (outcome,) = _commit(request, session, loader, [obj])
@@ -138,43 +172,45 @@ def _one(request: Request, session: Session, settings: SettingsDep, urls: UrlsDe
 @router.put("/{segment}/{key:path}", responses=ERRORS)
 async def put_record(
     segment: Segment, key: KeyPath, record: RecordBody, request: Request, session: WriteSessionDep,
-    settings: SettingsDep, urls: UrlsDep, _token: WriterDep,
+    settings: SettingsDep, urls: UrlsDep, token: WriterDep,
 ) -> Response:  # fmt: skip
     """Create or replace a record: what it leaves out is cleared. Sending it again changes nothing."""
     op = Operation(op="put", type=TYPES[segment], key=key, record=record)
-    return await in_write_thread(request, _one, request, session, settings, urls, op)
+    return await in_write_thread(request, _one, request, session, settings, urls, token, op)
 
 
 @router.patch("/{segment}/{key:path}", responses=ERRORS)
 async def patch_record(
     segment: Segment, key: KeyPath, record: RecordBody, request: Request, session: WriteSessionDep,
-    settings: SettingsDep, urls: UrlsDep, _token: WriterDep,
+    settings: SettingsDep, urls: UrlsDep, token: WriterDep,
 ) -> Response:  # fmt: skip
     """Change the given properties of an existing record."""
     op = Operation(op="patch", type=TYPES[segment], key=key, record=record)
-    return await in_write_thread(request, _one, request, session, settings, urls, op)
+    return await in_write_thread(request, _one, request, session, settings, urls, token, op)
 
 
 @router.delete("/{segment}/{key:path}", responses=ERRORS)
 async def delete_record(
     segment: Segment, key: KeyPath, request: Request, session: WriteSessionDep, settings: SettingsDep, urls: UrlsDep,
-    _token: WriterDep,
+    token: WriterDep,
 ) -> Response:  # fmt: skip
     """Delete a record: it and what is embedded only in it become tombstones."""
     op = Operation(op="delete", type=TYPES[segment], key=key)
-    return await in_write_thread(request, _one, request, session, settings, urls, op)
+    return await in_write_thread(request, _one, request, session, settings, urls, token, op)
 
 
 @router.post("/batch", responses=ERRORS)
 async def batch(
-    body: Batch, request: Request, session: WriteSessionDep, settings: SettingsDep, urls: UrlsDep, _token: WriterDep
+    body: Batch, request: Request, session: WriteSessionDep, settings: SettingsDep, urls: UrlsDep, token: WriterDep
 ) -> Response:
     """Many operations in one transaction: all are stored, or none, with an error per failed operation."""
-    return await in_write_thread(request, _batch, request, session, settings, urls, body)
+    return await in_write_thread(request, _batch, request, session, settings, urls, token, body)
 
 
-def _batch(request: Request, session: Session, settings: SettingsDep, urls: UrlsDep, body: Batch) -> Response:
-    loader = _loader(session, settings, urls)
+def _batch(
+    request: Request, session: Session, settings: SettingsDep, urls: UrlsDep, token: ApiToken, body: Batch
+) -> Response:
+    loader = _loader(session, settings, urls, token)
     objs: list[OParlObject] = []
     errors: list[dict[str, Any]] = []
     with _atomic(session):
@@ -183,9 +219,9 @@ def _batch(request: Request, session: Session, settings: SettingsDep, urls: Urls
             try:
                 objs.append(_apply(loader, op))
                 savepoint.commit()
-            except (Unprocessable, NotFound) as exc:
+            except (Unprocessable, NotFound, Forbidden) as exc:
                 savepoint.rollback()
-                errors.append({"index": index, "key": op.key, "status": exc.status_code, "message": exc.message})
+                errors.append({"index": index, "key": shown(op.key), "status": exc.status_code, "message": exc.message})
         if errors:
             raise BatchError(errors)
     outcomes = _commit(request, session, loader, objs)

@@ -23,7 +23,7 @@ PDF = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
 def load_file(session: Session, urls: UrlBuilder, store: ContentStore, folder: Path, name: str, data: bytes) -> None:
     (folder / name).write_bytes(data)
     records = [
-        {"type": "System", "key": "s"},
+        {"type": "System", "key": "s", "name": "Ratsinformation"},
         {"type": "Body", "key": "b", "system": "s", "name": "Stadt"},
         {"type": "File", "key": "f", "body": "b", "name": "Beschluss", "fileName": name, "content": name},
     ]

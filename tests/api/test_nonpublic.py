@@ -198,7 +198,7 @@ class TestVisibilityRules:
 
     @pytest.fixture
     def body(self, client: TestClient, auth: dict[str, str]) -> str:
-        ops = [{"op": "put", "type": "System", "key": "s", "record": {}},
+        ops = [{"op": "put", "type": "System", "key": "s", "record": {"name": "Ratsinformation"}},
                {"op": "put", "type": "Body", "key": "b", "record": {"system": "s", "name": "Stadt"}}]  # fmt: skip
         result = client.post("/write/v1/batch", json={"operations": ops}, headers=auth).json()["results"]
         return str(result[1]["id"]).removeprefix(BASE_URL)
@@ -229,12 +229,14 @@ class TestVisibilityRules:
         client.patch("/write/v1/paper/p", json={"nonPublic": True}, headers=auth)
         assert self.files(client, body) == []
         assert self.files(client, body, {"Authorization": tokens["insider"]}) == ["Vorlage.pdf"]
-        client.patch("/write/v1/paper/p", json={"nonPublic": False}, headers=auth)
+        # Publishing a non-public record needs a writer that sees it (read-nonpublic too).
+        client.patch("/write/v1/paper/p", json={"nonPublic": False}, headers={"Authorization": tokens["both"]})
         assert self.files(client, body) == ["Vorlage.pdf"]
 
     def test_a_location_shared_with_a_public_object_stays_public_and_unchanged(
-        self, client: TestClient, auth: dict[str, str], body: str
+        self, client: TestClient, body: str, tokens: dict[str, str]
     ) -> None:
+        auth = {"Authorization": tokens["both"]}  # it writes a non-public record twice
         place = {"key": "saal", "description": "Saal"}
         ops = [{"op": "put", "type": "Paper", "key": "pub", "record": {"body": "b", "location": [place]}},
                {"op": "put", "type": "Meeting", "key": "priv", "record": {"body": "b", "location": "saal",
@@ -302,3 +304,85 @@ class TestVisibilityRules:
         papers = [client.get(r.json()["id"].removeprefix(BASE_URL)).json() for r in (one, two)]
         assert [p["modified"] for p in papers] == ["2024-06-03T11:00:01+02:00"] * 2
         assert ["consultation" in p for p in papers] == [False, True]
+
+
+# Every non-public record of the council, by write-API segment.
+HIDDEN_KEYS = [("organization", "kommission"), ("location", "saal"), ("person", "bert"), ("membership", "m-komm"),
+               ("membership", "m-bert"), ("meeting", "klausur"), ("agenda-item", "top2"), ("agenda-item", "k1"),
+               ("consultation", "c-hid"), ("consultation", "c-int"), ("file", "f-secret"), ("file", "f-intern"),
+               ("paper", "intern"), ("paper", "zurueckgezogen")]  # fmt: skip
+
+
+def without_key(answer: dict[str, Any], key: str) -> str:
+    return json.dumps(answer).replace(key, "KEY")
+
+
+def test_a_writer_without_read_nonpublic_learns_nothing(
+    client: TestClient, council: None, tokens: dict[str, str]
+) -> None:
+    writer = {"Authorization": tokens["writer"]}
+    insider = {"Authorization": tokens["insider"]}
+    before = crawl(client, insider)
+    kommission = next(url for url, text in before.items() if json.loads(text).get("name") == f"{SECRET} Kommission")
+    for segment, key in HIDDEN_KEYS:
+        # Publishing it, changing or deleting it: answered exactly as for a key that does not exist.
+        for method, body in (("PATCH", {"nonPublic": False}), ("PATCH", {}), ("DELETE", None)):
+            hidden = client.request(method, f"/write/v1/{segment}/{key}", json=body, headers=writer)
+            absent = client.request(method, f"/write/v1/{segment}/nope-{key}", json=body, headers=writer)
+            assert hidden.status_code == absent.status_code == 404
+            assert without_key(hidden.json(), key) == without_key(absent.json(), f"nope-{key}")
+        ops = [{"op": "patch", "type": segment, "key": key, "record": {"nonPublic": False}}]
+        batch = client.post("/write/v1/batch", json={"operations": ops}, headers=writer)
+        ops_absent = [{"op": "patch", "type": segment, "key": f"nope-{key}", "record": {"nonPublic": False}}]
+        batch_absent = client.post("/write/v1/batch", json={"operations": ops_absent}, headers=writer)
+        assert without_key(batch.json(), key) == without_key(batch_absent.json(), f"nope-{key}")
+        # Writing a record of its own under that key is refused (the one thing it learns: the key is taken).
+        assert client.put(f"/write/v1/{segment}/{key}", json={"body": "stadt"}, headers=writer).status_code == 403
+    # References to non-public records, by key or by URL, are answered as references to nothing.
+    for reference, nothing in (("kommission", "nope"), (kommission, kommission.rsplit("/", 1)[0] + "/999999")):
+        hidden = client.put("/write/v1/paper/neu", json={"body": "stadt", "underDirectionOf": [reference]},
+                            headers=writer)  # fmt: skip
+        absent = client.put("/write/v1/paper/neu", json={"body": "stadt", "underDirectionOf": [nothing]},
+                            headers=writer)  # fmt: skip
+        assert hidden.status_code == absent.status_code == 422
+        assert without_key(hidden.json(), reference) == without_key(absent.json(), nothing)
+    # Public records sent again as the writer sees them are unchanged: what it cannot see stays.
+    visible = [
+        ("paper", "vorlage", {"body": "stadt", "name": "Vorlage", "originatorPerson": ["anna"],
+                              "underDirectionOf": ["rat"],
+                              "consultation": [{"key": "c-pub", "organization": ["rat"], "meeting": "sitzung",
+                                                "agendaItem": "top1"}]}),
+        ("meeting", "sitzung", {"body": "stadt", "name": "Sitzung", "organization": ["rat"], "participant": ["anna"],
+                                "agendaItem": [{"key": "top1", "name": "Öffentlicher Punkt", "public": True}]}),
+        ("person", "anna", {"body": "stadt", "name": "Anna",
+                            "membership": [{"key": "m-rat", "organization": "rat", "role": "Mitglied"}]}),
+    ]  # fmt: skip
+    for segment, key, record in visible:
+        response = client.put(f"/write/v1/{segment}/{key}", json=record, headers=writer)
+        assert (response.status_code, response.json()["result"]) == (200, "unchanged"), (key, response.text)
+    assert crawl(client, insider) == before  # nothing of the non-public records moved
+    leaks = {url: text for url, text in crawl(client, writer).items() if SECRET in text}
+    assert leaks == {}
+
+
+def test_a_location_written_inside_a_nonpublic_meeting(client: TestClient, tokens: dict[str, str]) -> None:
+    """Hidden while only non-public records embed it; a public Meeting can show it only if its
+    writer sees it (read-nonpublic), and a Location that must stay hidden says nonPublic itself."""
+    writer, both = {"Authorization": tokens["writer"]}, {"Authorization": tokens["both"]}
+    ops = [{"op": "put", "type": "System", "key": "s", "record": {"name": "S"}},
+           {"op": "put", "type": "Body", "key": "b", "record": {"system": "s", "name": "Stadt"}},
+           {"op": "put", "type": "Meeting", "key": "geheim", "record": {
+               "body": "b", "nonPublic": True, "location": {"key": "raum", "description": f"{SECRET} Raum"},
+           }}]  # fmt: skip
+    body = client.post("/write/v1/batch", json={"operations": ops}, headers=writer).json()["results"][1]["id"]
+    locations = client.get(body.removeprefix(BASE_URL)).json()["locationList"].removeprefix(BASE_URL)
+    assert client.get(locations).json()["data"] == []
+    refused = client.put("/write/v1/meeting/offen", json={"body": "b", "location": "raum"}, headers=writer)
+    assert (refused.status_code, refused.json()["message"]) == (
+        422, "Meeting 'offen'.location: no Location with key or URL 'raum'")  # fmt: skip
+    assert client.get(locations).json()["data"] == []
+    # A writer that sees it may publish it by showing it in a public Meeting.
+    assert (
+        client.put("/write/v1/meeting/offen", json={"body": "b", "location": "raum"}, headers=both).status_code == 201
+    )
+    assert [loc["description"] for loc in client.get(locations).json()["data"]] == [f"{SECRET} Raum"]

@@ -39,7 +39,7 @@ T1, T2 = stamp_for(DAY1), stamp_for(DAY2)
 
 def base() -> list[dict[str, Any]]:
     return [
-        {"type": "System", "key": "s"},
+        {"type": "System", "key": "s", "name": "Ratsinformation"},
         {"type": "Body", "key": "b", "system": "s", "name": "Stadt"},
         {"type": "Organization", "key": "o1", "body": "b", "name": "Rat"},
         {"type": "Organization", "key": "o2", "body": "b", "name": "Ausschuss"},
