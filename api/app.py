@@ -17,10 +17,15 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api import health, metrics
 from api.caching import JSON, CachedAnswers, GenerationReader, PublicCache
 from api.errors import add_exception_handlers, error_response
+from api.logs import RequestLog
+from api.metrics import Metrics
+from api.ratelimit import RateLimit
 from api.routes import ROUTERS
 from api.settings import Settings
+from api.timeouts import BodyReadTimeout
 from models import utcnow
 from models.db import check_schema, make_engine, make_sessionmaker
 from oparl.snapshot import Snapshots
@@ -165,13 +170,19 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
     add_exception_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    app.include_router(health.router)
+    app.include_router(metrics.router)
     _offline_docs(app)
     if settings.bench_ceiling_file is not None:
         _bench_ceiling(app, settings.bench_ceiling_file)
     app.add_middleware(CachedAnswers)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(BodyReadTimeout, seconds=settings.body_read_timeout)
     app.add_middleware(HeadAsGet)
+    app.add_middleware(RateLimit, settings=settings)
     app.add_middleware(CORSEverywhere)
+    app.add_middleware(Metrics)  # outside CORS and limits: every answer counted and logged
+    app.add_middleware(RequestLog, settings=settings)
     return app
 
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import limits
 from pydantic import field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from api import netaddr
 
 
 class Settings(BaseSettings):
@@ -38,6 +42,24 @@ class Settings(BaseSettings):
     access_log: bool = True
     # Worker processes of `oparl-server serve` (each with its own cache; all share the database).
     workers: int = 1
+    # Operations (README "Health, metrics, logs, limits"). Log lines: "text" or "json" (one JSON object a line).
+    log_format: Literal["text", "json"] = "text"
+    # Who may read /metrics (addresses or networks, after OPARL_TRUSTED_PROXIES); empty: nobody.
+    metrics_allow: Annotated[list[str], NoDecode] = ["127.0.0.0/8", "::1/128"]
+    # Proxies whose X-Forwarded-For is believed; anyone else's is ignored.
+    trusted_proxies: Annotated[list[str], NoDecode] = []
+    # Requests per address (anonymous) and per token, in the `limits` notation; "" switches one off.
+    rate_limit: str = "1200/minute"
+    rate_limit_token: str = "6000/minute"
+    # Requests with a token that turned out invalid, per address: guessing tokens is cut off early.
+    rate_limit_auth_failures: str = "30/minute"
+    # Addresses or networks never limited (a city's own harvesters, the monitoring).
+    rate_limit_allow: Annotated[list[str], NoDecode] = []
+    # Shared counters for every worker and host; without it, each worker counts for itself.
+    redis_url: str = ""
+    rate_limit_prefix: str = "oparl"
+    # Seconds a client may take to send each part of a request body (408 beyond).
+    body_read_timeout: float = 30.0
     # Benchmark only: GET /bench/ceiling answers this file's bytes, the ceiling of the app stack.
     bench_ceiling_file: Path | None = None
 
@@ -48,6 +70,27 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("metrics_allow", "trusted_proxies", "rate_limit_allow", mode="before")
+    @classmethod
+    def _list(cls, value: object) -> object:
+        return netaddr.split_list(value)
+
+    @field_validator("metrics_allow", "trusted_proxies", "rate_limit_allow")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        netaddr.parse_networks(value)
+        return value
+
+    @field_validator("rate_limit", "rate_limit_token", "rate_limit_auth_failures")
+    @classmethod
+    def _limits(cls, value: str) -> str:
+        if value.strip():
+            try:
+                limits.parse_many(value)
+            except ValueError as exc:
+                raise ValueError(f"expected e.g. '600/minute' or '10/second;600/minute', got {value!r}") from exc
         return value
 
     @model_validator(mode="after")
