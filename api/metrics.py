@@ -31,7 +31,7 @@ from prometheus_client import (
     write_to_textfile,
 )
 from prometheus_client.multiprocess import MultiProcessCollector
-from starlette.routing import Match, Mount
+from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import netaddr
@@ -63,6 +63,8 @@ WRITES = Counter("oparl_writes", "Write API requests by OParl type (or batch), m
                  ["type", "method", "status"])  # fmt: skip
 
 UNMATCHED = "unmatched"
+# Answered before routing (from the cache, refused by a limit) at a path this worker never routed.
+UNROUTED = "unrouted"
 _WRITE_TYPES = {segment: name for name, segment in SEGMENTS.items()} | {"batch": "batch"}
 
 router = APIRouter(include_in_schema=False)
@@ -111,31 +113,26 @@ class Metrics:
         try:
             await self.app(scope, receive, send_counted)
         finally:
-            route = self.template(scope)
+            route = self.template(scope, status)
             REQUESTS.labels(route, scope["method"], str(status)).inc()
             LATENCY.labels(route).observe(time.perf_counter() - started)
             if scope["path"].startswith("/write/"):
                 _count_write(scope, status)
             _pool(scope["app"])
 
-    def template(self, scope: Scope) -> str:
-        """The route template of the path, remembered per path (bounded; raw paths are not)."""
+    def template(self, scope: Scope, status: int) -> str:
+        """The route template routing chose (it leaves the route in the scope), remembered per path
+        for answers given before routing (cached, limited, HEAD); bounded, as raw paths are not."""
         path = scope["path"]
-        template = self.templates.get(path)
-        if template is None:
-            template = _match(scope)
+        route = scope.get("route")
+        if route is None:
+            return self.templates.get(path) or (UNMATCHED if status in (404, 405) else UNROUTED)
+        template = f"{route.path}/{{path}}" if isinstance(route, Mount) else str(route.path)
+        if path not in self.templates:
             if len(self.templates) >= 10_000:
                 self.templates.clear()
             self.templates[path] = template
         return template
-
-
-def _match(scope: Scope) -> str:
-    for route in scope["app"].router.routes:
-        match, _ = route.matches({**scope, "method": "GET" if scope["method"] == "HEAD" else scope["method"]})
-        if match != Match.NONE:
-            return f"{route.path}/{{path}}" if isinstance(route, Mount) else str(route.path)
-    return UNMATCHED
 
 
 def _count_write(scope: Scope, status: int) -> None:
