@@ -14,13 +14,13 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import uvicorn
 from alembic import command
 from sqlalchemy import Engine, select
 
-from api import auth
+from api import auth, logs, metrics
 from api.app import create_app
 from api.settings import Settings
 from models import ApiToken, utcnow
@@ -94,11 +94,14 @@ def harvest(settings: Settings, args: argparse.Namespace) -> int:
     options = Options(
         files=args.files, full=args.full, overlap=dt.timedelta(hours=args.overlap_hours), batch=args.batch
     )
+    started = time.monotonic()
     try:
         summary = make_harvester(settings, engine, client, options, Progress(sys.stderr)).run(args.system_url)
     finally:
         client.close()
         engine.dispose()
+    if settings.harvest_metrics_file is not None:
+        metrics.write_harvest_metrics(settings.harvest_metrics_file, summary, time.monotonic() - started)
     print("\n".join(summary.lines()))
     return 0 if summary.usable else 3
 
@@ -238,16 +241,19 @@ def serve(settings: Settings) -> None:
         os.environ.update({"OPARL_DATABASE_URL": settings.database_url, "OPARL_HOST": settings.host})
         os.environ.update({"OPARL_PORT": str(settings.port), "OPARL_PUBLIC_BASE_URL": settings.public_base_url})
         os.environ["OPARL_ACCESS_LOG"] = str(settings.access_log)
-        uvicorn.run(
-            "api.app:create_app",
-            factory=True,
-            host=settings.host,
-            port=settings.port,
-            workers=settings.workers,
-            access_log=settings.access_log,
-        )
+        with metrics.multiprocess_dir():  # before the workers start: they import prometheus_client
+            # A worker that is slow to start on a busy host is not dead (uvicorn's 5 s killed them in a loop).
+            uvicorn.run("api.app:create_app", factory=True, workers=settings.workers, timeout_worker_healthcheck=60,
+                        **_uvicorn_options(settings))  # fmt: skip
     else:
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, access_log=settings.access_log)
+        uvicorn.run(create_app(settings), **_uvicorn_options(settings))
+
+
+def _uvicorn_options(settings: Settings) -> dict[str, Any]:
+    # The app logs each request itself (with its id) and reads X-Forwarded-For only from
+    # OPARL_TRUSTED_PROXIES: uvicorn's own access log and proxy handling are off.
+    return {"host": settings.host, "port": settings.port, "log_config": logs.log_config(settings),
+            "access_log": False, "proxy_headers": False}  # fmt: skip
 
 
 def demo(settings: Settings) -> None:

@@ -28,7 +28,7 @@ REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", d
 VALID_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 SECRET_NAMES = re.compile(r"token|key|secret|pass|auth|sig|session|code", re.IGNORECASE)
 # The attributes every LogRecord has; anything else was passed as `extra` and goes into the line.
-_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "request_id"}
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "request_id", "color_message"}
 
 
 class RequestIdFilter(logging.Filter):
@@ -40,13 +40,15 @@ class RequestIdFilter(logging.Filter):
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, request_id, extras, exception."""
+    """One JSON object per line: time, level, logger, pid (the worker), message, request_id, the
+    extras a call passed, and the exception's traceback as one string."""
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
             "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
+            "pid": record.process,
             "message": record.getMessage(),
             "request_id": getattr(record, "request_id", REQUEST_ID.get()),
         }

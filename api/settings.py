@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     rate_limit_prefix: str = "oparl"
     # Seconds a client may take to send each part of a request body (408 beyond).
     body_read_timeout: float = 30.0
+    # `harvest` writes its counts there for node_exporter's textfile collector (see README).
+    harvest_metrics_file: Path | None = None
     # Benchmark only: GET /bench/ceiling answers this file's bytes, the ceiling of the app stack.
     bench_ceiling_file: Path | None = None
 
