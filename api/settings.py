@@ -53,8 +53,9 @@ class Settings(BaseSettings):
     rate_limit_token: str = "6000/minute"
     # Requests with a token that turned out invalid, per address: guessing tokens is cut off early.
     rate_limit_auth_failures: str = "30/minute"
-    # Addresses or networks never limited (a city's own harvesters, the monitoring).
-    rate_limit_allow: Annotated[list[str], NoDecode] = []
+    # Addresses or networks never limited (a city's own harvesters, the monitoring). Loopback by
+    # default: the demo, benchmarks, and a proxy on the same host until OPARL_TRUSTED_PROXIES names it.
+    rate_limit_allow: Annotated[list[str], NoDecode] = ["127.0.0.0/8", "::1/128"]
     # Shared counters for every worker and host; without it, each worker counts for itself.
     redis_url: str = ""
     rate_limit_prefix: str = "oparl"

@@ -76,8 +76,14 @@ def test_an_allow_listed_client_is_never_limited(make_client: MakeClient) -> Non
     assert "ratelimit" not in answers[0].headers
 
 
-def test_health_and_metrics_are_not_limited(make_client: MakeClient) -> None:
+def test_loopback_is_allow_listed_by_default(make_client: MakeClient) -> None:
     client = make_client(client=("127.0.0.1", 1), rate_limit="1/minute")
+    assert [client.get(SYSTEM).status_code for _ in range(3)] == [404, 404, 404]
+
+
+def test_health_and_metrics_are_not_limited(make_client: MakeClient) -> None:
+    client = make_client(client=("127.0.0.1", 1), rate_limit="1/minute", rate_limit_allow=[])
+    assert [client.get(SYSTEM).status_code for _ in range(2)] == [404, 429]
     assert {client.get("/healthz").status_code for _ in range(3)} == {200}
     assert {client.get("/readyz").status_code for _ in range(3)} == {200}
     assert {client.get("/metrics").status_code for _ in range(3)} == {200}
