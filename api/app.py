@@ -20,14 +20,19 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, event
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api import health, metrics
 from api.caching import JSON, CachedAnswers, GenerationReader, PublicCache
 from api.errors import add_exception_handlers, error_response
 from api.headers import Cors, SecurityHeaders
+from api.logs import RequestLog
+from api.metrics import Metrics
 from api.outage import Outage, Unavailable
+from api.ratelimit import RateLimit
 from api.routes import ROUTERS
 from api.routes.upload import is_upload
 from api.settings import Settings
 from api.threads import Threads
+from api.timeouts import BodyReadTimeout
 from models import utcnow
 from models.db import check_schema, make_engine, make_sessionmaker
 from oparl.snapshot import Snapshots
@@ -160,14 +165,20 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
     add_exception_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    app.include_router(health.router)
+    app.include_router(metrics.router)
     _offline_docs(app)
     if settings.bench_ceiling_file is not None:
         _bench_ceiling(app, settings.bench_ceiling_file)
     app.add_middleware(CachedAnswers)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(BodyReadTimeout, seconds=settings.body_read_timeout)
     app.add_middleware(HeadAsGet)
+    app.add_middleware(RateLimit, settings=settings)
     app.add_middleware(Unavailable)
     app.add_middleware(Cors)
+    app.add_middleware(Metrics)  # outside CORS and limits: every answer counted and logged
+    app.add_middleware(RequestLog, settings=settings)
     app.add_middleware(SecurityHeaders)
     return app
 

@@ -25,6 +25,7 @@ from sqlalchemy import Connection, Engine, select
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.metrics import count_cache
 from api.outage import Outage
 from models import ListGeneration
 
@@ -221,6 +222,7 @@ class CachedAnswers:
                 except Exception:  # the database is away: the routes answer (or say so) properly
                     current = None
                 answer = None if current is None else cache.answer_cached(scope, entry, current)
+                count_cache(answer is not None)
                 if answer is not None:
                     await answer(scope, receive, send)
                     return

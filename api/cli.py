@@ -17,13 +17,13 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, wait
 from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import uvicorn
 from sqlalchemy import Engine, make_url, select
 from sqlalchemy.exc import DBAPIError
 
-from api import auth
+from api import auth, logs, metrics
 from api.app import create_app
 from api.progress import Progress
 from api.settings import Settings, SettingsError, load_settings
@@ -160,6 +160,7 @@ def harvest(settings: Settings, args: argparse.Namespace) -> int:
     def show(summary: Summary) -> None:
         progress.update(summary.objects, pages=summary.pages, errors=len(summary.failures))
 
+    started = time.monotonic()
     try:
         check_schema(engine)
         summary = make_harvester(settings, engine, client, options, show, progress.close).run(args.system_url)
@@ -167,6 +168,8 @@ def harvest(settings: Settings, args: argparse.Namespace) -> int:
         progress.close()
         client.close()
         engine.dispose()
+    if settings.harvest_metrics_file is not None:
+        metrics.write_harvest_metrics(settings.harvest_metrics_file, summary, time.monotonic() - started)
     print("\n".join(summary.lines()))
     return 0 if summary.usable else 3
 
@@ -334,18 +337,20 @@ def serve(settings: Settings) -> None:
         os.environ.update({"OPARL_DATABASE_URL": settings.database_url, "OPARL_HOST": settings.host})
         os.environ.update({"OPARL_PORT": str(settings.port), "OPARL_PUBLIC_BASE_URL": settings.public_base_url})
         os.environ["OPARL_ACCESS_LOG"] = str(settings.access_log)
-        uvicorn.run(
-            "api.app:create_app",
-            factory=True,
-            host=settings.host,
-            port=settings.port,
-            workers=settings.workers,
-            access_log=settings.access_log,
-            server_header=False,  # no advertising of the stack to scanners
-        )
+        with metrics.multiprocess_dir():  # before the workers start: they import prometheus_client
+            # A worker that is slow to start on a busy host is not dead (uvicorn's 5 s killed them in a loop).
+            uvicorn.run("api.app:create_app", factory=True, workers=settings.workers, timeout_worker_healthcheck=60,
+                        **_uvicorn_options(settings))  # fmt: skip
     else:
-        app = create_app(settings)
-        uvicorn.run(app, host=settings.host, port=settings.port, access_log=settings.access_log, server_header=False)
+        uvicorn.run(create_app(settings), **_uvicorn_options(settings))
+
+
+def _uvicorn_options(settings: Settings) -> dict[str, Any]:
+    # The app logs each request itself (with its id) and reads X-Forwarded-For only from
+    # OPARL_TRUSTED_PROXIES: uvicorn's own access log and proxy handling are off. No `server`
+    # header: nothing advertises the stack to scanners.
+    return {"host": settings.host, "port": settings.port, "log_config": logs.log_config(settings),
+            "access_log": False, "proxy_headers": False, "server_header": False}  # fmt: skip
 
 
 def demo(settings: Settings) -> None:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import limits
 from pydantic import PositiveInt, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError
 
+from api import netaddr
 from oparl.ingest.guard import Network, parse_networks
 
 # Addresses that mean "every interface": no client can reach an id built from them.
@@ -61,6 +63,27 @@ class Settings(BaseSettings):
     harvest_max_seconds: float = 600.0
     # Retry-After (seconds) of the 503 answered while the database is unreachable.
     outage_retry_after: int = 10
+    # Operations (README "Health, metrics, logs, limits"). Log lines: "text" or "json" (one JSON object a line).
+    log_format: Literal["text", "json"] = "text"
+    # Who may read /metrics (addresses or networks, after OPARL_TRUSTED_PROXIES); empty: nobody.
+    metrics_allow: Annotated[list[str], NoDecode] = ["127.0.0.0/8", "::1/128"]
+    # Proxies whose X-Forwarded-For is believed; anyone else's is ignored.
+    trusted_proxies: Annotated[list[str], NoDecode] = []
+    # Requests per address (anonymous) and per token, in the `limits` notation; "" switches one off.
+    rate_limit: str = "1200/minute"
+    rate_limit_token: str = "6000/minute"
+    # Requests with a token that turned out invalid, per address: guessing tokens is cut off early.
+    rate_limit_auth_failures: str = "30/minute"
+    # Addresses or networks never limited (a city's own harvesters, the monitoring). Loopback by
+    # default: the demo, benchmarks, and a proxy on the same host until OPARL_TRUSTED_PROXIES names it.
+    rate_limit_allow: Annotated[list[str], NoDecode] = ["127.0.0.0/8", "::1/128"]
+    # Shared counters for every worker and host; without it, each worker counts for itself.
+    redis_url: str = ""
+    rate_limit_prefix: str = "oparl"
+    # Seconds a client may take to send each part of a request body (408 beyond).
+    body_read_timeout: float = 30.0
+    # `harvest` writes its counts there for node_exporter's textfile collector (see README).
+    harvest_metrics_file: Path | None = None
     # Benchmark only: GET /bench/ceiling answers this file's bytes, the ceiling of the app stack.
     bench_ceiling_file: Path | None = None
 
@@ -75,8 +98,29 @@ class Settings(BaseSettings):
 
     @field_validator("harvest_allow_networks")
     @classmethod
-    def _networks(cls, value: str) -> str:
+    def _harvest_networks(cls, value: str) -> str:
         parse_networks(value)  # its ValueError names the item
+        return value
+
+    @field_validator("metrics_allow", "trusted_proxies", "rate_limit_allow", mode="before")
+    @classmethod
+    def _list(cls, value: object) -> object:
+        return netaddr.split_list(value)
+
+    @field_validator("metrics_allow", "trusted_proxies", "rate_limit_allow")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        netaddr.parse_networks(value)
+        return value
+
+    @field_validator("rate_limit", "rate_limit_token", "rate_limit_auth_failures")
+    @classmethod
+    def _limits(cls, value: str) -> str:
+        if value.strip():
+            try:
+                limits.parse_many(value)
+            except ValueError as exc:
+                raise ValueError(f"expected e.g. '600/minute' or '10/second;600/minute', got {value!r}") from exc
         return value
 
     @model_validator(mode="after")
