@@ -418,6 +418,13 @@ def _positive(text: str) -> float:
     return value
 
 
+def _rate(text: str) -> float:
+    """Requests per second; 0 asks as fast as the concurrency allows (a source of one's own)."""
+    if text.strip() in ("0", "0.0"):
+        return 0.0
+    return _positive(text)
+
+
 def _version() -> str:
     try:
         return importlib.metadata.version("oparl-server")
@@ -442,7 +449,9 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("path", type=Path)
     harvest = commands.add_parser("harvest", help="mirror another OParl server into OPARL_DATABASE_URL")
     harvest.add_argument("system_url", help="the source's System URL")
-    harvest.add_argument("--rate", type=_positive, default=2.0, help="requests per second per host (default 2)")
+    harvest.add_argument(
+        "--rate", type=_rate, default=2.0, help="requests per second per host (default 2; 0: no pause between them)"
+    )
     harvest.add_argument("--concurrency", type=_counted(1), default=2, help="requests at a time per host (default 2)")
     harvest.add_argument("--timeout", type=_positive, default=60.0, help="seconds per request (default 60)")
     harvest.add_argument("--files", action="store_true", help="download file contents too")

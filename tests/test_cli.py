@@ -241,7 +241,7 @@ def test_a_bad_setting(
         (["generate", "--papers", "-5"], "oparl-server generate: argument --papers: must be at least 1, got -5"),
         (["generate", "--papers", "x"], "oparl-server generate: argument --papers: expected a whole number, got 'x'"),
         (["render", "--jobs", "0"], "oparl-server render: argument --jobs: must be at least 1, got 0"),
-        (["harvest", "https://x.example/", "--rate", "0"], "oparl-server harvest: argument --rate: must be more"),
+        (["harvest", "https://x.example/", "--rate", "-1"], "oparl-server harvest: argument --rate: must be more"),
         (["serve", "--workers", "0"], "oparl-server serve: argument --workers: must be at least 1, got 0"),
         (["migrat"], "oparl-server: argument command: invalid choice: 'migrat'"),
     ],
