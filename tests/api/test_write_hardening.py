@@ -92,10 +92,11 @@ class TestDatabaseErrors:
         monkeypatch.setattr(write, "commit", self.failing_commit(orig))
         with caplog.at_level(logging.ERROR):
             response = quiet_client.put("/write/v1/paper/p", json={"body": "stadt"}, headers=auth)
-        # 503 with Retry-After once the app's handler of database faults is merged; 500 until then.
-        assert response.status_code in (500, 503)
+        # The app's handler of database faults (api/outage.py): 503, retry later, the fault logged.
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "10"
         assert response.json()["type"] == "https://schema.oparl.org/1.1/Error"
-        assert [r for r in caplog.records if r.exc_info and r.exc_info[1] and str(orig) in str(r.exc_info[1])]
+        assert [r for r in caplog.records if r.name == "api.outage" and str(orig) in r.getMessage()]
 
 
 class TestUnservableRecords:

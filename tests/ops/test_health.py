@@ -47,7 +47,7 @@ def test_readyz_is_503_when_the_database_is_unreachable(make_client: MakeClient)
 def test_readyz_is_503_when_the_database_is_behind_the_code(make_client: MakeClient, tmp_path: Path) -> None:
     client = make_client()
     # A database of its own whose alembic_version names another revision (as after a rollback of the code).
-    engine = make_engine(url=f"sqlite:///{tmp_path / 'other.sqlite3'}")
+    engine = make_engine(url=f"sqlite:///{tmp_path / 'other.sqlite3'}", create=True)
     with engine.begin() as connection:
         connection.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)"))
         connection.execute(text("INSERT INTO alembic_version VALUES ('0123456789ab')"))
