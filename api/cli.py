@@ -156,21 +156,16 @@ def audit_lines(session: Session, token_id: int | None, since: dt.datetime | Non
         query = query.where(WriteAudit.token_id == token_id)
     if since is not None:
         query = query.where(WriteAudit.at >= since)
-    return [
-        "\t".join(
-            [
-                row.at.isoformat(),
-                str(row.token_id),
-                name,
-                row.op,
-                row.type,
-                row.key or "-",
-                str(row.object_id),
-                row.result,
-            ]
-        )  # fmt: skip
-        for row, name in session.execute(query)
-    ]
+    lines = []
+    for row, name in session.execute(query):
+        cells = (row.at.isoformat(), str(row.token_id), name, row.op, row.type, row.key or "-", str(row.object_id))
+        lines.append("\t".join(_cell(cell) for cell in (*cells, row.result)))
+    return lines
+
+
+def _cell(text: str) -> str:
+    """Keys are the writers' strings: a tab or line break in one must not forge a column or line."""
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
 def _since(text: str | None) -> dt.datetime | None:
