@@ -1,4 +1,4 @@
-"""`oparl-server`: demo, serve, migrate, load-fixtures, harvest, token, generate, render.
+"""`oparl-server`: demo, serve, migrate, load-fixtures, harvest, token, audit, generate, render.
 
 Wiring only: the work is in models/ and oparl/."""
 
@@ -22,12 +22,13 @@ from typing import Any, NoReturn
 import uvicorn
 from sqlalchemy import Engine, make_url, select
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from api import auth, logs, metrics
 from api.app import create_app
 from api.progress import Progress
 from api.settings import Settings, SettingsError, load_settings
-from models import ApiToken, Body, utcnow
+from models import ApiToken, Body, WriteAudit, utcnow
 from models.db import SchemaNotMigrated, check_schema, db_error_reason, make_engine, make_sessionmaker, upgrade
 from oparl import write
 from oparl.content import ContentStore, import_directory, missing_contents
@@ -127,6 +128,55 @@ def token(settings: Settings, args: argparse.Namespace) -> None:
                     print("\t".join([str(row.id), row.name, " ".join(row.scopes), state, *times]))
     finally:
         engine.dispose()
+
+
+def audit(settings: Settings, args: argparse.Namespace) -> None:
+    engine = make_engine(url=settings.database_url)
+    try:
+        check_schema(engine)
+        with make_sessionmaker(engine)() as session:
+            if args.token is not None and session.get(ApiToken, args.token) is None:
+                raise Refused(f"no token {args.token}")
+            print("time\ttoken\tname\top\ttype\tkey\tid\tresult")
+            for line in audit_lines(session, args.token, _since(args.since), args.limit):
+                print(line)
+    finally:
+        engine.dispose()
+
+
+def audit_lines(session: Session, token_id: int | None, since: dt.datetime | None, limit: int) -> list[str]:
+    """The write audit newest first, one tab-separated line per written object."""
+    query = (
+        select(WriteAudit, ApiToken.name)
+        .join(ApiToken, WriteAudit.token_id == ApiToken.id)
+        .order_by(WriteAudit.at.desc(), WriteAudit.id.desc())
+        .limit(limit)
+    )
+    if token_id is not None:
+        query = query.where(WriteAudit.token_id == token_id)
+    if since is not None:
+        query = query.where(WriteAudit.at >= since)
+    lines = []
+    for row, name in session.execute(query):
+        cells = (row.at.isoformat(), str(row.token_id), name, row.op, row.type, row.key or "-", str(row.object_id))
+        lines.append("\t".join(_cell(cell) for cell in (*cells, row.result)))
+    return lines
+
+
+def _cell(text: str) -> str:
+    """Keys are the writers' strings: a tab or line break in one must not forge a column or line."""
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _since(text: str | None) -> dt.datetime | None:
+    """`--since 2026-12-01` or `2026-12-01T08:00:00` (UTC unless it names its offset)."""
+    if text is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise Refused(f"--since: expected a date or time yyyy-mm-dd[Thh:mm[:ss]][+hh:mm], got {text!r}") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 def _expiry(args: argparse.Namespace) -> dt.datetime | None:
@@ -496,6 +546,12 @@ def build_parser() -> argparse.ArgumentParser:
     actions.add_parser("list", help="list tokens with created, last used and expiry (never their secrets)")
     revoke = actions.add_parser("revoke", help="revoke a token")
     revoke.add_argument("id", type=int)
+    audits = commands.add_parser("audit", help="the write audit, newest first: which token wrote what and when")
+    audits.add_argument("--token", type=_counted(1), metavar="ID", help="only this token's writes")
+    audits.add_argument(
+        "--since", metavar="DATETIME", help="only from then on (ISO 8601; UTC unless an offset is given)"
+    )
+    audits.add_argument("--limit", type=_counted(1), default=100, help="at most this many lines (default 100)")
     return parser
 
 
@@ -525,6 +581,8 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         return harvest(settings, args)
     elif args.command == "token":
         token(settings, args)
+    elif args.command == "audit":
+        audit(settings, args)
     elif args.command == "generate":
         generate(settings, args)
     elif args.command == "render":

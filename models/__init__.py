@@ -1,6 +1,7 @@
 """Relational storage of OParl objects: the registry of every mapped class."""
 
 from models.agenda_item import AgendaItem
+from models.audit import WriteAudit
 from models.base import Base, BodyScoped, OParlObject, utcnow
 from models.body import Body
 from models.consultation import Consultation
@@ -41,5 +42,6 @@ __all__ = [
     "Paper",
     "Person",
     "System",
+    "WriteAudit",
     "utcnow",
 ]

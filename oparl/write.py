@@ -34,11 +34,21 @@ def stamp_for(now: dt.datetime) -> dt.datetime:
     return rounded if rounded == ahead else rounded + dt.timedelta(seconds=1)
 
 
-def commit(session: Session, loader: Loader, clock: Clock, snapshots: Snapshots | None = None) -> LoadReport:
+def commit(
+    session: Session,
+    loader: Loader,
+    clock: Clock,
+    snapshots: Snapshots | None = None,
+    finished: Callable[[], None] | None = None,
+) -> LoadReport:
     """Stamps what the loader changed, renders it again, and commits; the stamp is never earlier
-    than the commit. Without `snapshots` the changed objects are rendered on read until refreshed."""
+    than the commit. Without `snapshots` the changed objects are rendered on read until refreshed.
+    `finished` runs once the loader knows what it created and changed, in the write's transaction
+    (the write audit adds its rows there), before the stamping races the clock."""
     moment = stamp_for(clock())
     report = loader.finish(moment)
+    if finished is not None:
+        finished()
     stamping = dt.timedelta(0)  # what the last restamp took
     while True:
         started = clock()

@@ -26,7 +26,7 @@ from api.deps import SettingsDep, UrlsDep, WriterDep, WriteSessionDep
 from api.responses import OParlJSONResponse
 from api.routes.write import ERRORS as WRITE_ERRORS
 from api.routes.write import KeyPath, _atomic, _commit, _result
-from models import File
+from models import ApiToken, File
 from oparl.content import CHUNK_SIZE, ContentStore
 from oparl.errors import BadRequest, NotFound, OParlError, Unprocessable
 from oparl.load import Loader
@@ -59,7 +59,7 @@ async def upload_content(
     session: WriteSessionDep,
     settings: SettingsDep,
     urls: UrlsDep,
-    _token: WriterDep,
+    token: WriterDep,
     body: Annotated[str | None, Query(description="the File's Body (key or OParl URL); needed for a new File")] = None,
     non_public: Annotated[bool | None, Query(alias="nonPublic", description="write the File as non-public")] = None,
 ) -> Response:
@@ -72,7 +72,7 @@ async def upload_content(
         raise Unprocessable(f"File {key!r}: the request carries no bytes")
     spool.seek(0)
     try:
-        return await run_in_threadpool(_store, request, session, urls, key, spool, body, non_public)
+        return await run_in_threadpool(_store, request, session, urls, token, key, spool, body, non_public)
     finally:
         spool.close()
 
@@ -114,6 +114,7 @@ def _store(
     request: Request,
     session: Session,
     urls: UrlBuilder,
+    token: ApiToken,
     key: str,
     spool: IO[bytes],
     body: str | None,
@@ -138,7 +139,7 @@ def _store(
         loader.load([record], replace=not live)
         obj = session.scalar(select(File).where(File.key == key))
         assert obj is not None
-    (outcome,) = _commit(request, session, loader, [obj])
+    (outcome,) = _commit(request, session, loader, token, [("upload", obj)])
     result = _result(urls, outcome)
     status = 201 if outcome.action == "created" else 200
     return OParlJSONResponse(result, status_code=status, headers={"Location": result["id"]})

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from api.deps import SettingsDep, UrlsDep, WriterDep, WriteSessionDep
 from api.responses import OParlJSONResponse
 from api.threads import in_write_thread
-from models import ApiToken, OParlObject
+from models import ApiToken, OParlObject, WriteAudit
 from oparl import write
 from oparl.content import ContentStore
 from oparl.errors import Forbidden, NotFound, OParlError, Unprocessable
@@ -139,15 +139,29 @@ def _atomic(session: Session) -> Iterator[None]:
         raise
 
 
-def _commit(request: Request, session: Session, loader: Loader, objs: list[OParlObject]) -> list[Outcome]:
+def _commit(
+    request: Request, session: Session, loader: Loader, token: ApiToken, done: list[tuple[str, OParlObject]]
+) -> list[Outcome]:
+    """Commits the write with one audit row per operation (`done`: its op and object), in its transaction."""
+    outcomes: list[Outcome] = []
+
+    def audit() -> None:
+        # Known once the loader has finished: what it created, changed, or stamped through something embedded.
+        at = request.app.state.clock()
+        for op, obj in done:
+            action = "deleted" if obj.deleted else "created" if obj in loader.created else "unchanged"
+            if action == "unchanged" and (obj in loader.changed or loader.changes.stamped(obj)):
+                action = "changed"  # itself, or something embedded in it
+            outcomes.append(Outcome(obj, action))
+            session.add(
+                WriteAudit(
+                    token_id=token.id, at=at, op=op, type=type(obj).__name__, key=obj.key, object_id=obj.id,
+                    result=action,
+                )
+            )  # fmt: skip
+
     with _atomic(session):
-        write.commit(session, loader, request.app.state.clock, request.app.state.snapshots)
-    outcomes = []
-    for obj in objs:
-        action = "deleted" if obj.deleted else "created" if obj in loader.created else "unchanged"
-        if action == "unchanged" and (obj in loader.changed or loader.changes.stamped(obj)):
-            action = "changed"  # itself, or something embedded in it
-        outcomes.append(Outcome(obj, action))
+        write.commit(session, loader, request.app.state.clock, request.app.state.snapshots, finished=audit)
     return outcomes
 
 
@@ -162,7 +176,7 @@ def _one(
     loader = _loader(session, settings, urls, token)
     with _atomic(session):
         obj = _apply(loader, op)
-    (outcome,) = _commit(request, session, loader, [obj])
+    (outcome,) = _commit(request, session, loader, token, [(op.op, obj)])
     status = 201 if outcome.action == "created" else 200
     return OParlJSONResponse(
         _result(urls, outcome), status_code=status, headers={"Location": _result(urls, outcome)["id"]}
@@ -211,20 +225,20 @@ def _batch(
     request: Request, session: Session, settings: SettingsDep, urls: UrlsDep, token: ApiToken, body: Batch
 ) -> Response:
     loader = _loader(session, settings, urls, token)
-    objs: list[OParlObject] = []
+    done: list[tuple[str, OParlObject]] = []
     errors: list[dict[str, Any]] = []
     with _atomic(session):
         for index, op in enumerate(body.operations):
             savepoint = session.begin_nested()
             try:
-                objs.append(_apply(loader, op))
+                done.append((op.op, _apply(loader, op)))
                 savepoint.commit()
             except (Unprocessable, NotFound, Forbidden) as exc:
                 savepoint.rollback()
                 errors.append({"index": index, "key": shown(op.key), "status": exc.status_code, "message": exc.message})
         if errors:
             raise BatchError(errors)
-    outcomes = _commit(request, session, loader, objs)
+    outcomes = _commit(request, session, loader, token, done)
     return OParlJSONResponse({"results": [_result(urls, o) for o in outcomes]})
 
 
