@@ -7,12 +7,14 @@ than the cached answers they lead to.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from api.auth import Forbidden, Unauthorized, check_token
@@ -33,14 +35,31 @@ async def get_settings(request: Request) -> Settings:
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """Opening a session does no I/O (it connects on first use, in the route's thread); closing
     hands the connection back to the pool."""
-    with request.app.state.sessionmaker() as session:
+    session = request.app.state.sessionmaker()
+    try:
         yield session
+    finally:
+        _close(session)
 
 
 async def get_write_session(request: Request) -> AsyncIterator[Session]:
     """A session for the write API: on SQLite its transaction takes the write lock at once."""
-    with request.app.state.write_sessionmaker() as session:
+    session = request.app.state.write_sessionmaker()
+    try:
         yield session
+    finally:
+        _close(session)
+
+
+def _close(session: Session) -> None:
+    """Closing runs after the answer went out: a connection the database dropped meanwhile (an
+    outage beginning) must not fail it, which would reset the client's connection mid-answer.
+    Nothing is left to undo then; the connection is discarded, not pooled."""
+    try:
+        session.close()
+    except DBAPIError:
+        with contextlib.suppress(DBAPIError):
+            session.invalidate()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -150,3 +150,22 @@ def test_another_database_error_is_a_500_answered_not_raised(
     assert response.json() == {"type": ERROR, "message": "Interner Fehler des Servers."}
     assert response.headers["access-control-allow-origin"] == "*"
     assert [r.levelname for r in caplog.records if r.name == "api.errors"] == ["ERROR"]
+
+
+def test_a_connection_lost_after_the_answer_leaves_the_answer_whole(
+    served: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The request's session is closed after the answer went out; when the database dropped the
+    connection meanwhile, the rollback fails. That must not break the answer (it reset the
+    client's connection under load when an outage began)."""
+    closed = Session.close
+
+    def close_on_a_dead_connection(self: Session) -> None:
+        closed(self)
+        lost = psycopg.OperationalError("consuming input failed: server closed the connection unexpectedly")
+        raise sa.OperationalError("ROLLBACK", {}, lost)
+
+    monkeypatch.setattr(Session, "close", close_on_a_dead_connection)
+    response = served.get("/oparl/v1.1/body?limit=3")
+    assert response.status_code == 200
+    assert response.json()["data"] == []
