@@ -1,0 +1,185 @@
+"""Schemathesis against the OpenAPI of the app, anonymously and with a write token.
+
+Every operation the schema documents, with generated parameters and bodies (valid and not), sent
+to the whole ASGI app (middleware, lifespan, a real database holding the Lübeck records): never a
+5xx, every answer with `Access-Control-Allow-Origin: *`, every 4xx an OParl Error object.
+Each engine gets a database of its own, since the writes here commit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import schemathesis
+from alembic import command
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, PlainTextResponse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.python import asgi
+from sqlalchemy.orm import Session
+
+from api.app import create_app
+from api.auth import create_token
+from api.settings import Settings
+from models.db import alembic_config, make_engine
+from oparl.content import ContentStore
+from oparl.errors import ERROR_TYPE
+from oparl.load import read_directory
+from oparl.urls import SEGMENTS
+from tests.conftest import BASE_URL, LUEBECK, _postgres_database, write
+
+# Bounded and repeatable: the same cases on every run, well under a minute per engine.
+FUZZ = settings(
+    max_examples=50,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+
+
+@dataclass
+class Served:
+    app: FastAPI
+    schema: Any
+    writer: str
+    known: list[dict[str, str]]  # path parameters that name stored records, lists and write keys
+
+
+def known_parameters(schema: Any, records: list[Any]) -> list[dict[str, str]]:
+    """Path parameters of records that exist, so that cases reach past the 404 of a random id: every
+    object and list that the body list and the first page of each of the body's lists link to, and
+    the write keys of the fixtures."""
+    prefix = f"{BASE_URL}/oparl/v1.1/"
+
+    def linked(text: str) -> list[list[str]]:
+        found = sorted(set(re.findall(re.escape(prefix) + r"[^\"?#]+", text)))
+        return [url.removeprefix(prefix).split("/") for url in found]
+
+    first = linked(schema["/oparl/v1.1/body"]["GET"].Case().call().text)
+    lists = schema["/oparl/v1.1/body/{object_id}/{list_name}"]["GET"]
+    pages = [lists.Case(path_parameters={"object_id": p[1], "list_name": p[2]}).call().text
+             for p in first if len(p) == 3 and p[0] == "body"]  # fmt: skip
+    paths = {tuple(p) for p in first + [p for text in pages for p in linked(text)] if len(p) in (2, 3)}
+    known = [dict(zip(("segment", "object_id", "list_name"), p, strict=False)) for p in sorted(paths)]
+    known += [{"segment": SEGMENTS[r["type"]], "key": r["key"]} for r in records if r.get("type") in SEGMENTS]
+    return known
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    data_dir = tmp_path_factory.mktemp("schemathesis")
+    if request.param == "sqlite":
+        urls: Iterator[str] = iter([f"sqlite:///{data_dir / 'fuzz.sqlite3'}"])
+    else:
+        urls = _postgres_database()
+    url = next(urls)
+    command.upgrade(alembic_config(url), "head")
+    engine = make_engine(url=url)
+    with Session(engine, expire_on_commit=False) as session:
+        records = read_directory(LUEBECK)
+        write(session, records, store=ContentStore())
+        _row, secret = create_token(session, "schemathesis", ["write"])
+        session.commit()
+    engine.dispose()
+    app = create_app(Settings(database_url=url, public_base_url=BASE_URL, data_dir=data_dir))
+    try:
+        schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+        yield Served(app, schema, f"Bearer {secret}", known_parameters(schema, records))
+    finally:
+        asgi.shutdown_lifespans()  # the app's lifespan, which schemathesis started: engine disposed
+        next(urls, None)
+
+
+def check(case: Any, headers: dict[str, str]) -> None:
+    response = case.call(headers=headers)
+    where = f"{case.method} {case.formatted_path} -> {response.status_code} {response.text[:120]!r}"
+    case.validate_response(response, checks=[not_a_server_error])
+    # schemathesis keeps every header as the list of its values
+    assert response.headers.get("access-control-allow-origin") == ["*"], f"no CORS: {where}"
+    if response.status_code >= 400:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        assert isinstance(body, dict), f"not JSON: {where}"
+        assert body.get("type") == ERROR_TYPE, f"not an OParl Error: {where}"
+        assert isinstance(body.get("message"), str), f"no message: {where}"
+
+
+def aimed(case: Any, known: dict[str, str] | None) -> Any:
+    """The case, or the case with the path parameters of a record that exists."""
+    if known and case.path_parameters:
+        case.path_parameters.update({k: v for k, v in known.items() if k in case.path_parameters})
+    return case
+
+
+def describe(exc: BaseException) -> str:
+    if isinstance(exc, BaseExceptionGroup):
+        return "; ".join(describe(inner) for inner in exc.exceptions)
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+
+
+def fuzz(schema: Any, headers: dict[str, str], known: list[dict[str, str]]) -> list[str]:
+    """Every operation, valid and invalid inputs: what failed, one line per operation."""
+    failures = []
+    aims = st.none() | st.sampled_from(known) if known else st.none()
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        generated = st.one_of(
+            operation.as_strategy(GenerationMode.POSITIVE), operation.as_strategy(GenerationMode.NEGATIVE)
+        )
+        cases = st.builds(aimed, generated, aims)
+
+        @FUZZ
+        @given(case=cases)
+        def run(case: Any) -> None:
+            check(case, headers)  # run() is called before the loop moves on
+
+        try:
+            run()
+        # hypothesis re-raises the smallest failing example's error; schemathesis' FailureGroup of
+        # failed checks is a BaseExceptionGroup, which `except Exception` would let through
+        except (Exception, BaseExceptionGroup) as exc:
+            failures.append(f"{operation.label}: {describe(exc)}")
+    return failures
+
+
+@pytest.mark.parametrize("who", ["anonymous", "writer"])
+def test_no_server_error_and_every_error_an_oparl_error_with_cors(served: Served, who: str) -> None:
+    headers = {"Authorization": served.writer} if who == "writer" else {}
+    assert fuzz(served.schema, headers, served.known) == []
+
+
+def test_the_check_flags_a_server_error_a_bare_error_and_a_missing_cors_header() -> None:
+    """The fuzzing above can fail: routes that answer 500, a plain-text 404 or no CORS are reported."""
+    broken = FastAPI()
+
+    @broken.get("/crash")
+    def crash() -> PlainTextResponse:
+        return PlainTextResponse("boom", status_code=500, headers={"Access-Control-Allow-Origin": "*"})
+
+    @broken.get("/bare")
+    def bare() -> PlainTextResponse:
+        return PlainTextResponse("not here", status_code=404, headers={"Access-Control-Allow-Origin": "*"})
+
+    @broken.get("/nocors")
+    def nocors() -> dict[str, str]:
+        return {}
+
+    @broken.get("/fine")
+    def fine() -> JSONResponse:
+        return JSONResponse({"type": ERROR_TYPE, "message": "x"}, 404, {"Access-Control-Allow-Origin": "*"})
+
+    failures = fuzz(schemathesis.openapi.from_asgi("/openapi.json", broken), {}, [])
+    assert [line.split(":", 1)[0] for line in failures] == ["GET /crash", "GET /bare", "GET /nocors"]
+    assert "Server error" in failures[0]
+    assert "no CORS" in failures[2]
+    assert "not JSON" in failures[1]
