@@ -2,7 +2,7 @@
 
 The bytes come from the database chunk by chunk, so every host serves every file. They are
 someone else's bytes on this API's origin: never sniffed, sandboxed, and shown inline only when
-their type cannot run script (an HTML or SVG file is always a download).
+their type cannot run script (an HTML, SVG, XML or JavaScript file is always a download).
 """
 
 from __future__ import annotations
@@ -29,9 +29,19 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     410: {"description": "the file was deleted"},
     416: {"description": "the Range lies beyond the content"},
 }
-# Types a browser shows without running anything in this origin; every other type is an attachment.
-PASSIVE = frozenset({"application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp", "text/plain",
-                     "text/csv"})  # fmt: skip
+# Types a browser renders as a document that can run script in this origin (HTML, SVG, XML with
+# its stylesheets, JavaScript): always an attachment, even at accessUrl. Every other type is served
+# inline as OParl asks (a browser downloads what it cannot show; nosniff keeps it from guessing).
+ACTIVE = frozenset({"text/html", "application/xhtml+xml", "image/svg+xml", "text/xml", "application/xml",
+                    "text/xsl", "application/xslt+xml", "text/vnd.wap.wml", "application/x-shockwave-flash",
+                    "multipart/x-mixed-replace"})  # fmt: skip
+
+
+def is_active(mime: str) -> bool:
+    subtype = mime.partition("/")[2]
+    return mime in ACTIVE or subtype.endswith("+xml") or "script" in subtype
+
+
 SANDBOX = "sandbox; default-src 'none'"
 # Browsers' PDF viewers refuse to run in a sandboxed document (Chrome, Safari) and need inline styles
 # (Chrome); a PDF's own scripts run in the viewer, never in this origin.
@@ -58,7 +68,7 @@ def _content(session: Session, request: Request, file_id: int, disposition: str,
         raise NotFound(f"Zur Datei {file_id} liegt auf diesem Server kein Inhalt vor.")
     mime = (file.mime_type or "").lower()
     mime = mime if MIME.fullmatch(mime) else "application/octet-stream"
-    if mime not in PASSIVE:
+    if is_active(mime):
         disposition = "attachment"
     etag = f'"{content.sha512[:32]}"'
     headers = {

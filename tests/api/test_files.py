@@ -97,11 +97,13 @@ class TestContentIsSandboxed:
                 "attachment",
                 "sandbox; default-src 'none'",
             ),
-            ("a.zip", b"PK\x03\x04....", "attachment", "sandbox; default-src 'none'"),
+            ("a.xml", b"<?xml version='1.0'?><a/>", "attachment", "sandbox; default-src 'none'"),
+            ("a.md", b"# Vorlage\n", "inline", "sandbox; default-src 'none'"),  # the Lübeck Anlage
+            ("a.zip", b"PK\x03\x04....", "inline", "sandbox; default-src 'none'"),
         ],
     )
-    def test_only_passive_types_are_inline(self, client, session, urls, store, tmp_path, name, data, disposition,
-                                           policy) -> None:  # fmt: skip
+    def test_only_types_that_cannot_run_script_are_inline(self, client, session, urls, store, tmp_path, name, data,
+                                                          disposition, policy) -> None:  # fmt: skip
         load_file(session, urls, store, tmp_path, name, data)
         response = client.get(str(served_file(client)["accessUrl"]).removeprefix(BASE_URL))
         assert response.headers["content-disposition"] == f'{disposition}; filename="{name}"'
