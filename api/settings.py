@@ -44,8 +44,9 @@ class Settings(BaseSettings):
     # Cache-Control max-age of public answers; 0 lets caches keep them but revalidate each time.
     cache_max_age: int = 0
     # Threads per worker that run requests (each with a pooled database connection): more only
-    # wait for Python's GIL.
-    threads: PositiveInt = 8
+    # wait for Python's GIL. Four measured best on 2 cores (bench/RESULTS.md, write latency): with
+    # eight, cache-missing readers both answered fewer requests and kept writes waiting longer.
+    threads: PositiveInt = 4
     # Threads per worker for the write API, apart from the readers' above, so writes never queue
     # behind reads. Writes take turns in the database anyway; with one, they do so here instead
     # of racing there (a lost race answers 409).

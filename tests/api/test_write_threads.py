@@ -70,4 +70,4 @@ def test_reads_keep_their_threads_and_writes_theirs(client: TestClient) -> None:
         return readers, client.app.state.threads.writers.total_tokens  # type: ignore[attr-defined]
 
     assert client.portal is not None
-    assert client.portal.call(totals) == (settings.threads, settings.write_threads) == (8, 1)
+    assert client.portal.call(totals) == (settings.threads, settings.write_threads) == (4, 1)
