@@ -7,9 +7,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -22,6 +23,21 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_until_answering(
+    url: str, process: subprocess.Popen[Any], seconds: float, what: str, output: Callable[[], str] | None = None
+) -> None:
+    """Until `url` answers at all; fails at once if `process` exits, or after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            assert process.poll() is None, output() if output else f"{what} exited with {process.returncode}"
+            assert time.monotonic() < deadline, f"{what} did not start within {seconds:g} s"
+            time.sleep(0.1)
+
+
 @contextmanager
 def running(
     command: list[str], env: dict[str, str], port: int, log: Path | None = None
@@ -32,15 +48,7 @@ def running(
         process = subprocess.Popen([sys.executable, "-m", "api.cli", *command], cwd=ROOT, env=env,
                                    stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/docs", timeout=1)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, f"oparl-server {command[0]} exited with {process.returncode}"
-                assert time.monotonic() < deadline, "the server did not start within 30 s"
-                time.sleep(0.1)
+        wait_until_answering(f"http://127.0.0.1:{port}/docs", process, 30, f"oparl-server {command[0]}")
         yield process
     finally:
         process.terminate()

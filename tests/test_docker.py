@@ -8,7 +8,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from sqlalchemy import create_engine, func, inspect, select
 from models import Base, Paper
 from models.db import check_schema, make_engine
 from tests.conftest import LUEBECK
-from tests.servers import free_port
+from tests.servers import free_port, wait_until_answering
 from tests.test_cli import pg_url  # noqa: F401 (a fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -132,15 +131,11 @@ def served(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], int]]:
     process = subprocess.Popen(["sh", str(ENTRYPOINT)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)  # fmt: skip
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/docs", timeout=1)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, process.stdout.read() if process.stdout else ""
-                assert time.monotonic() < deadline, "the server did not start within 60 s"
-                time.sleep(0.2)
+
+        def output() -> str:
+            return process.stdout.read() if process.stdout else ""
+
+        wait_until_answering(f"http://127.0.0.1:{port}/docs", process, 60, "the server", output)
         yield process, port
     finally:
         if process.poll() is None:

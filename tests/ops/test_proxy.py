@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from tests.ops.test_serve import serving
-from tests.servers import ROOT, free_port
+from tests.servers import ROOT, free_port, wait_until_answering
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
 pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed (apt-get install nginx-light)")
@@ -49,15 +49,8 @@ def proxied(tmp_path: Path) -> Iterator[tuple[int, Path]]:
         nginx = subprocess.Popen([NGINX, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-g", "daemon off;"],
                                  stdout=out, stderr=out)  # fmt: skip
         try:
-            deadline = time.monotonic() + 20
-            while True:
-                try:
-                    httpx.get(f"http://127.0.0.1:{proxy_port}/healthz", timeout=1)
-                    break
-                except httpx.TransportError:
-                    assert nginx.poll() is None, (tmp_path / "nginx.out").read_text()
-                    assert time.monotonic() < deadline, "nginx did not start"
-                    time.sleep(0.1)
+            output = (tmp_path / "nginx.out").read_text
+            wait_until_answering(f"http://127.0.0.1:{proxy_port}/healthz", nginx, 20, "nginx", output)
             yield proxy_port, log
         finally:
             nginx.terminate()
