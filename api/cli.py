@@ -36,7 +36,8 @@ from oparl.errors import OParlError
 from oparl.ingest.client import Politeness, SourceClient
 from oparl.ingest.guard import Network, Policy, parse_networks
 from oparl.ingest.harvest import Harvester, Options, Summary
-from oparl.load import Loader, read_directory
+from oparl.load import Loader
+from oparl.records import read_directory
 from oparl.snapshot import Snapshots
 from oparl.synthetic import Generator
 from oparl.urls import UrlBuilder

@@ -37,7 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import netaddr
 from api.errors import error_response
 from api.settings import Settings
-from oparl.urls import SEGMENTS
+from oparl.catalogue import TYPES
 
 if TYPE_CHECKING:
     from oparl.ingest.harvest import Summary
@@ -65,7 +65,7 @@ WRITES = Counter("oparl_writes", "Write API requests by OParl type (or batch), m
 UNMATCHED = "unmatched"
 # Answered before routing (from the cache, refused by a limit) at a path this worker never routed.
 UNROUTED = "unrouted"
-_WRITE_TYPES = {segment: name for name, segment in SEGMENTS.items()} | {"batch": "batch"}
+_WRITE_TYPES = {t.segment: t.name for t in TYPES.values()} | {"batch": "batch"}
 
 router = APIRouter(include_in_schema=False)
 

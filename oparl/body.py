@@ -8,23 +8,10 @@ from sqlalchemy.orm import selectinload
 
 from models import Body
 from oparl.base import DateTime, ObjectOut, Render, common
+from oparl.catalogue import BODY_LISTS
 from oparl.kind import Kind
 from oparl.legislative_term import LegislativeTermOut, legislative_term_out
 from oparl.location import LocationOut, embedded_location
-
-# Body property name -> the type its external list holds (spec 8.2; six of them new in 1.1).
-BODY_LISTS = {
-    "organization": "Organization",
-    "person": "Person",
-    "meeting": "Meeting",
-    "paper": "Paper",
-    "agenda_item": "AgendaItem",
-    "consultation": "Consultation",
-    "file": "File",
-    "location_list": "Location",
-    "legislative_term_list": "LegislativeTerm",
-    "membership": "Membership",
-}
 
 
 class BodyOut(ObjectOut):
@@ -58,7 +45,7 @@ class BodyOut(ObjectOut):
 
 def body_out(body: Body, render: Render) -> BodyOut:
     urls = render.urls
-    lists = {prop: urls.body_list(body.id, type_name) for prop, type_name in BODY_LISTS.items()}
+    lists = {prop: urls.body_list(body.id, listed.name) for prop, listed in BODY_LISTS.items()}
     terms = render.visible(body.legislative_term)
     return BodyOut(
         **common(body, "Body", urls.object("Body", body.id)),

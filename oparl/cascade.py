@@ -12,82 +12,29 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, Table, case, select, update
 from sqlalchemy.orm import Session
 
-from models import (
-    AgendaItem,
-    Base,
-    Body,
-    Consultation,
-    File,
-    LegislativeTerm,
-    ListGeneration,
-    Location,
-    Meeting,
-    Membership,
-    OParlObject,
-    Organization,
-    Paper,
-    Person,
-)
-from models import links as link_tables
+from models import ListGeneration, OParlObject
+from oparl.catalogue import BY_TABLE, TYPES, Embedding, OParlType, link_ends, link_tables, of
 
 Ids = set[int]
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class Embedding:
-    """Where a child is embedded: a column of the parent naming it, a link table, or the child's own
-    column naming its parent (embedded-only children)."""
-
-    parent: type[OParlObject]
-    column: str | None = None  # parent.<column> = child id
-    link: Table | None = None  # link(owner = parent, target = child)
-    child_column: str | None = None  # child.<child_column> = parent id
-
-    def pairs(self, session: Session, child: type[OParlObject], ids: Ids) -> set[tuple[int, int]]:
-        """(child id, parent id) for the given children."""
-        if self.column is not None:
-            column = getattr(self.parent, self.column)
-            query = select(column, self.parent.id).where(column.in_(ids))
-        elif self.link is not None:
-            query = select(self.link.c.target_id, self.link.c.owner_id).where(self.link.c.target_id.in_(ids))
-        else:
-            query = select(child.id, getattr(child, str(self.child_column))).where(child.id.in_(ids))
-        return {(c, p) for c, p in session.execute(query) if p is not None}
-
-
-# Embedded type -> everywhere it can be embedded (spec chapter 4).
-EMBEDDED_IN: dict[type[OParlObject], list[Embedding]] = {
-    File: [
-        Embedding(Paper, column="main_file_id"),
-        Embedding(Paper, link=link_tables.paper_auxiliary_file),
-        Embedding(Meeting, column="invitation_id"),
-        Embedding(Meeting, column="results_protocol_id"),
-        Embedding(Meeting, column="verbatim_protocol_id"),
-        Embedding(Meeting, link=link_tables.meeting_auxiliary_file),
-        Embedding(AgendaItem, column="resolution_file_id"),
-        Embedding(AgendaItem, link=link_tables.agenda_item_auxiliary_file),
-    ],
-    Location: [
-        Embedding(Body, column="location_id"),
-        Embedding(Organization, column="location_id"),
-        Embedding(Person, column="location_id"),
-        Embedding(Meeting, column="location_id"),
-        Embedding(Paper, link=link_tables.paper_location),
-    ],
-    Consultation: [Embedding(Paper, child_column="paper_id")],
-    AgendaItem: [Embedding(Meeting, child_column="meeting_id")],
-    Membership: [Embedding(Person, child_column="person_id")],
-    LegislativeTerm: [Embedding(Body, child_column="body_id")],
-}
-# Shared embedded types: a File or Location can sit in many objects at once.
-SHARED = (File, Location)
+def pairs(session: Session, child: OParlType, embedding: Embedding, ids: Ids) -> set[tuple[int, int]]:
+    """(child id, parent id) for the given children, where `embedding` says they are embedded."""
+    parent = TYPES[embedding.parent].model
+    if embedding.column is not None:
+        column = getattr(parent, embedding.column)
+        query = select(column, parent.id).where(column.in_(ids))
+    elif embedding.link is not None:
+        query = select(embedding.link.c.target_id, embedding.link.c.owner_id).where(embedding.link.c.target_id.in_(ids))
+    else:
+        query = select(child.model.id, getattr(child.model, str(embedding.child_column))).where(child.model.id.in_(ids))
+    return {(c, p) for c, p in session.execute(query) if p is not None}
 
 
 def embedding_parents(
@@ -95,58 +42,19 @@ def embedding_parents(
 ) -> dict[int, set[tuple[type[OParlObject], int]]]:
     """For each child id, the objects embedding it."""
     found: dict[int, set[tuple[type[OParlObject], int]]] = defaultdict(set)
+    child_type = of(child)
     for chunk in chunks(sorted(ids)):
-        for embedding in EMBEDDED_IN.get(child, ()):
-            for child_id, parent_id in embedding.pairs(session, child, set(chunk)):
-                found[child_id].add((embedding.parent, parent_id))
+        for embedding in child_type.embedded_in:
+            for child_id, parent_id in pairs(session, child_type, embedding, set(chunk)):
+                found[child_id].add((TYPES[embedding.parent].model, parent_id))
     return found
 
 
-# A change of these foreign keys changes the output of the old and the new target too, because the
-# target shows the source in a back-reference (Organization.membership, File.paper, …).
-BACKREF_COLUMNS = frozenset(
-    {
-        ("Membership", "organization_id"),
-        ("Consultation", "agenda_item_id"),
-        ("File", "master_file_id"),
-        ("Body", "location_id"),
-        ("Organization", "location_id"),
-        ("Person", "location_id"),
-        ("Meeting", "location_id"),
-        ("Paper", "main_file_id"),
-        ("Meeting", "invitation_id"),
-        ("Meeting", "results_protocol_id"),
-        ("Meeting", "verbatim_protocol_id"),
-        ("AgendaItem", "resolution_file_id"),
-        # A child moved to another parent leaves the old one and joins the new one.
-        ("Consultation", "paper_id"),
-        ("AgendaItem", "meeting_id"),
-        ("Membership", "person_id"),
-        ("LegislativeTerm", "body_id"),
-    }
-)
-# Link tables whose targets show their owners (File.paper, Location.papers, both ends of paper links).
-BACKREF_LINKS = frozenset(
-    {
-        "paper_auxiliary_file",
-        "meeting_auxiliary_file",
-        "agenda_item_auxiliary_file",
-        "paper_location",
-        "paper_related_paper",
-        "paper_subordinated_paper",
-    }
-)
 SCOPE_COLUMNS = frozenset({"body_id", "system_id"})
 
 
 def table_of(model: type[OParlObject]) -> Table:
-    table: Table = model.__table__  # type: ignore[attr-defined]
-    return table
-
-
-MODELS_BY_TABLE: dict[str, type[OParlObject]] = {
-    table_of(m.class_).name: m.class_ for m in Base.registry.mappers if issubclass(m.class_, OParlObject)
-}
+    return of(model).table
 
 
 class Changes:
@@ -235,18 +143,13 @@ def embedded_children(session: Session, parents: list[OParlObject]) -> dict[type
     for model, ids in by_model.items():
         for column in table_of(model).columns:
             for fk in column.foreign_keys:
-                child = MODELS_BY_TABLE.get(fk.column.table.name)
-                if child in EMBEDDED_IN and child not in (
-                    Consultation,
-                    AgendaItem,
-                    Membership,
-                    LegislativeTerm,
-                ):
-                    found[child] |= _scalars(session, select(column).where(model.id.in_(ids)))
-        for link in _link_tables():
+                child = BY_TABLE.get(fk.column.table.name)
+                if child is not None and child.shared:
+                    found[child.model] |= _scalars(session, select(column).where(model.id.in_(ids)))
+        for link in link_tables():
             owner, target = link_ends(link)
-            if owner is model and target in (File, Location):
-                found[target] |= _scalars(session, select(link.c.target_id).where(link.c.owner_id.in_(ids)))
+            if owner.model is model and target.shared:
+                found[target.model] |= _scalars(session, select(link.c.target_id).where(link.c.owner_id.in_(ids)))
     return found
 
 
@@ -257,35 +160,24 @@ def neighbours(session: Session, model: type[OParlObject], ids: Ids) -> dict[typ
     """
     table = table_of(model)
     found: dict[type[OParlObject], Ids] = defaultdict(set)
-    for other in MODELS_BY_TABLE.values():
-        other_table = table_of(other)
+    for other_type in BY_TABLE.values():
+        other, other_table = other_type.model, other_type.table
         for column in other_table.columns:
             if column.name in SCOPE_COLUMNS:
                 continue
             for fk in column.foreign_keys:
                 if fk.column.table is table:
                     found[other] |= _scalars(session, select(other.id).where(column.in_(ids)))
-                if other is model and fk.column.table.name in MODELS_BY_TABLE:
-                    target = MODELS_BY_TABLE[fk.column.table.name]
+                if other is model and fk.column.table.name in BY_TABLE:
+                    target = BY_TABLE[fk.column.table.name].model
                     found[target] |= _scalars(session, select(column).where(other.id.in_(ids)))
-    for link in _link_tables():
-        owner, target = link_ends(link)
-        if target is model:
-            found[owner] |= _scalars(session, select(link.c.owner_id).where(link.c.target_id.in_(ids)))
-        if owner is model:
-            found[target] |= _scalars(session, select(link.c.target_id).where(link.c.owner_id.in_(ids)))
+    for link in link_tables():
+        owner, to = link_ends(link)
+        if to.model is model:
+            found[owner.model] |= _scalars(session, select(link.c.owner_id).where(link.c.target_id.in_(ids)))
+        if owner.model is model:
+            found[to.model] |= _scalars(session, select(link.c.target_id).where(link.c.owner_id.in_(ids)))
     return found
-
-
-def link_ends(link: Table) -> tuple[type[OParlObject], type[OParlObject]]:
-    """The models a link table joins: (owner, target)."""
-    (owner,) = link.c.owner_id.foreign_keys
-    (target,) = link.c.target_id.foreign_keys
-    return MODELS_BY_TABLE[owner.column.table.name], MODELS_BY_TABLE[target.column.table.name]
-
-
-def _link_tables() -> Iterable[Table]:
-    return (t for t in vars(link_tables).values() if isinstance(t, Table))
 
 
 def _scalars(session: Session, query: Select[Any]) -> Ids:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from enum import Enum
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Table, inspect
@@ -11,42 +13,9 @@ from sqlalchemy.orm import Mapper
 
 import models
 from models import OParlObject
-from oparl.cascade import link_ends
-from oparl.errors import Unprocessable
-from oparl.urls import SEGMENTS
+from oparl.catalogue import TYPES, camel, children_of, derived, link_ends, snake
+from oparl.errors import RecordError, Where
 
-# Embedded arrays (spec 4) and the column that points from each child to its parent.
-CHILDREN: dict[tuple[str, str], str] = {
-    ("Body", "legislative_term"): "body_id",
-    ("Person", "membership"): "person_id",
-    ("Meeting", "agenda_item"): "meeting_id",
-    ("Paper", "consultation"): "paper_id",
-}
-# Where a child's place in its parent's array is kept.
-POSITION = {"AgendaItem": "order", "Consultation": "position"}
-# Properties the server derives (list URLs, back-references, checksums): accepted and ignored.
-DERIVED = frozenset(
-    {"id", "type", "created", "modified", "deleted", "oparl_version", "location_list",
-     "legislative_term_list", "derivative_file", "bodies", "organizations", "persons", "meetings",
-     "papers", "stored", "ever_public"}
-)  # fmt: skip
-DERIVED_BY_TYPE = {
-    "System": {"body"},
-    "Body": {
-        "organization",
-        "person",
-        "meeting",
-        "paper",
-        "agenda_item",
-        "consultation",
-        "file",
-        "membership",
-    },
-    "Organization": {"meeting", "consultation", "membership"},
-    "File": {"meeting", "agenda_item", "paper"},
-    "AgendaItem": {"consultation"},
-}
-ALIASES = {("Person", "location_object"): "location"}
 # File metadata that the server derives from bytes it holds; given values count only for files it does not.
 FROM_BYTES = frozenset({"mime_type", "size", "sha1_checksum", "sha512_checksum"})
 INTERNAL = frozenset(
@@ -55,9 +24,12 @@ INTERNAL = frozenset(
 )  # fmt: skip
 # Paper-to-paper links can be written from either end; a record that leaves them out keeps them,
 # so two records describing one link never undo each other.
-ADDITIVE = frozenset({"related_paper", "superordinated_paper", "subordinated_paper"})
-MODELS: dict[str, type[OParlObject]] = {name: getattr(models, name) for name in SEGMENTS}
-TABLE_MODELS = {model.__tablename__: model for model in MODELS.values()}  # type: ignore[attr-defined]
+ADDITIVE = frozenset(
+    rel.key
+    for t in TYPES.values()
+    for rel in inspect(t.model).relationships
+    if any(rel.secondary is table for s in TYPES.values() for table in s.mutual_links)
+)
 
 
 class Field(Enum):
@@ -71,31 +43,19 @@ class Field(Enum):
     CHILDREN = "children"  # an embedded array whose rows point at their parent
 
 
-class RecordError(Unprocessable):
-    """A record that cannot be stored; `message` names the record and the field."""
-
-
-def snake(name: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
-
-
-def camel(attr: str) -> str:
-    head, *rest = attr.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
 @cache
 def _classify(type_name: str, name: str) -> tuple[Field, str]:
-    model = MODELS[type_name]
-    attr = ALIASES.get((type_name, snake(name)), snake(name))
+    oparl_type = TYPES[type_name]
+    model = oparl_type.model
+    attr = oparl_type.aliases.get(snake(name), snake(name))
     mapper: Mapper[Any] = inspect(model)
-    if name in ("key", "type") or attr in DERIVED or attr in DERIVED_BY_TYPE.get(type_name, ()):
+    if name in ("key", "type") or attr in derived(type_name):
         return Field.SKIP, attr
     if name == "content" and model is models.File:
         return Field.CONTENT, attr
     if name == "nonPublic":
         return Field.NONPUBLIC, "restricted"
-    if (type_name, attr) in CHILDREN:
+    if any(e.array == attr for _, e in children_of(type_name)):
         return Field.CHILDREN, attr
     if attr in mapper.columns and attr not in INTERNAL and not mapper.columns[attr].foreign_keys:
         return Field.SCALAR, attr
@@ -112,7 +72,7 @@ def _writable_link(model: type[OParlObject], rel: Any) -> bool:
         return False
     if rel.info.get("reverse"):
         return bool(rel.key == "superordinated_paper")
-    return link_ends(rel.secondary)[0] is model
+    return link_ends(rel.secondary)[0].model is model
 
 
 def classify(model: type[OParlObject], name: str) -> tuple[Field, str]:
@@ -123,7 +83,7 @@ def classify(model: type[OParlObject], name: str) -> tuple[Field, str]:
 @cache
 def properties(type_name: str) -> tuple[str, ...]:
     """Every input property of a type, as the camelCase names a record uses."""
-    mapper: Mapper[Any] = inspect(MODELS[type_name])
+    mapper: Mapper[Any] = inspect(TYPES[type_name].model)
     names = {camel(c.key) for c in mapper.columns if not c.foreign_keys}
     names |= {camel(c.key.removesuffix("_id")) for c in mapper.columns if c.foreign_keys}
     names |= {camel(r.key) for r in mapper.relationships}
@@ -132,16 +92,49 @@ def properties(type_name: str) -> tuple[str, ...]:
     return tuple(sorted(kept))
 
 
-def fk_target(model: type[OParlObject], attr: str) -> type[OParlObject]:
-    (fk,) = inspect(model).columns[f"{attr}_id"].foreign_keys
-    return TABLE_MODELS[fk.column.table.name]
+_MAPPERS: dict[type[OParlObject], Mapper[Any]] = {}
+
+
+def mapper(model: type[OParlObject]) -> Mapper[Any]:
+    """`inspect(model)`, which costs more than a dict lookup and is asked for every field."""
+    found = _MAPPERS.get(model)
+    if found is None:
+        found = _MAPPERS[model] = inspect(model)
+    return found
+
+
+def relationship(model: type[OParlObject], attr: str) -> Any:
+    return mapper(model).relationships[attr]
+
+
+def nullable(model: type[OParlObject], column: str) -> bool:
+    return bool(mapper(model).columns[column].nullable)
 
 
 @cache
-def parent_of(type_name: str) -> tuple[str, str] | None:
-    """(parent type, column to the parent) of an embedded-only child type (Consultation: Paper,
-    paper_id), else None."""
-    for (parent_type, attr), fk in CHILDREN.items():
-        if inspect(MODELS[parent_type]).relationships[attr].mapper.class_ is MODELS[type_name]:
-            return parent_type, fk
-    return None
+def two_sided_links() -> frozenset[str]:
+    """Link tables that records write from both ends (one end as a reversed relationship)."""
+    return frozenset(
+        str(getattr(rel.secondary, "name", ""))
+        for type_name, oparl_type in TYPES.items()
+        for name in properties(type_name)
+        if (rel := mapper(oparl_type.model).relationships.get(classify(oparl_type.model, name)[1])) is not None
+        and rel.secondary is not None
+        and rel.info.get("reverse")
+    )
+
+
+def read_directory(folder: Path) -> list[dict[str, Any]]:
+    """The records of every `*.json` file in `folder`, files in name order, records in file order."""
+    records: list[dict[str, Any]] = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise RecordError(Where(path=path.name), f"not valid JSON: {exc}") from exc
+        if not isinstance(data, list):
+            raise RecordError(Where(path=path.name), "expected a JSON array of records")
+        records.extend(data)
+    if not records:
+        raise RecordError(Where(path=str(folder)), "no records (*.json) found")
+    return records

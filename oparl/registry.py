@@ -16,8 +16,8 @@ from oparl import (
     person,
     system,
 )
+from oparl.catalogue import TYPES
 from oparl.kind import Kind
-from oparl.urls import SEGMENTS
 
 KINDS: dict[str, Kind] = {
     kind.type_name: kind
@@ -36,8 +36,6 @@ KINDS: dict[str, Kind] = {
         location.KIND,
     )
 }
-BY_SEGMENT: dict[str, Kind] = {SEGMENTS[name]: kind for name, kind in KINDS.items()}
-# The types listed per Body (every type but System and Body itself, spec 8.2).
-BODY_LISTED: dict[str, Kind] = {
-    seg: kind for seg, kind in BY_SEGMENT.items() if kind.type_name not in ("System", "Body")
-}
+BY_SEGMENT: dict[str, Kind] = {TYPES[name].segment: kind for name, kind in KINDS.items()}
+# The types a Body lists (spec 8.2), by URL segment.
+BODY_LISTED: dict[str, Kind] = {seg: kind for seg, kind in BY_SEGMENT.items() if TYPES[kind.type_name].body_list}

@@ -5,23 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from urllib.parse import quote, urlencode
 
-API_PATH = "/oparl/v1.1"
+from oparl.catalogue import TYPES
 
-# Path segment of each OParl type; a type's objects live at {api}/{segment}/{id}.
-SEGMENTS: dict[str, str] = {
-    "System": "system",
-    "Body": "body",
-    "LegislativeTerm": "legislative-term",
-    "Organization": "organization",
-    "Person": "person",
-    "Membership": "membership",
-    "Meeting": "meeting",
-    "AgendaItem": "agenda-item",
-    "Paper": "paper",
-    "Consultation": "consultation",
-    "File": "file",
-    "Location": "location",
-}
+API_PATH = "/oparl/v1.1"
 
 
 class UrlBuilder:
@@ -35,16 +21,16 @@ class UrlBuilder:
         return f"{self.api}/body"
 
     def object(self, type_name: str, object_id: int) -> str:
-        return f"{self.api}/{SEGMENTS[type_name]}/{object_id}"
+        return f"{self.api}/{TYPES[type_name].segment}/{object_id}"
 
     def ref(self, type_name: str, object_id: int | None) -> str | None:
         return None if object_id is None else self.object(type_name, object_id)
 
     def body_list(self, body_id: int, type_name: str) -> str:
-        return f"{self.object('Body', body_id)}/{SEGMENTS[type_name]}"
+        return f"{self.object('Body', body_id)}/{TYPES[type_name].segment}"
 
     def organization_list(self, organization_id: int, type_name: str) -> str:
-        return f"{self.object('Organization', organization_id)}/{SEGMENTS[type_name]}"
+        return f"{self.object('Organization', organization_id)}/{TYPES[type_name].segment}"
 
     def file_access(self, file_id: int) -> str:
         return f"{self.object('File', file_id)}/access"

@@ -14,7 +14,7 @@ import orjson
 from sqlalchemy.types import JSON, BigInteger, Boolean, Date, Integer
 
 from models.base import UTCDateTime
-from oparl.records import RecordError
+from oparl.errors import RecordError, Where
 
 INT_RANGE = {Integer: 2**31, BigInteger: 2**63}
 
@@ -43,7 +43,7 @@ STRINGS_ITEMS, ITEMS = 1_000, 10_000
 GEOJSON_BYTES = 1_000_000
 
 
-def check_strings(record: Any, path: str) -> None:
+def check_strings(record: Any, where: Where) -> None:
     """Refuses a record holding a string no database can store: a lone surrogate anywhere (values,
     property names, nested records, properties the server ignores). One C-speed encoding pass when
     the record is fine; the walk that names the field only when it is not. Lengths are checked per
@@ -51,26 +51,26 @@ def check_strings(record: Any, path: str) -> None:
     try:
         orjson.dumps(record)
     except TypeError:  # a surrogate (or an integer beyond 64 bits, which convert() names)
-        _walk(record, path)
+        _walk(record, where)
 
 
-def _walk(value: Any, path: str) -> None:
+def _walk(value: Any, where: Where) -> None:
     if isinstance(value, str):
-        _unicode(value, path)
+        _unicode(value, where)
     elif isinstance(value, dict):
         for name, item in value.items():
-            _unicode(name, f"{path}.{shown(name)[:KEY]}")
-            _walk(item, f"{path}.{name}")
+            _unicode(name, where.at(f".{shown(name)[:KEY]}"))
+            _walk(item, where.at(f".{name}"))
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            _walk(item, f"{path}[{index}]")
+            _walk(item, where.at(f"[{index}]"))
 
 
-def _unicode(value: str, path: str) -> None:
+def _unicode(value: str, where: Where) -> None:
     try:
         value.encode()
     except UnicodeEncodeError:
-        raise RecordError(f"{path}: expected Unicode text, got a lone surrogate in {shown(value)[:80]!r}") from None
+        raise RecordError(where, f"expected Unicode text, got a lone surrogate in {shown(value)[:80]!r}") from None
 
 
 def shown(text: str) -> str:
@@ -82,72 +82,68 @@ def limit_of(attr: str) -> int:
     return LIMITS.get(attr, SHORT)
 
 
-def check_length(value: str, path: str, limit: int) -> None:
+def check_length(value: str, where: Where, limit: int) -> None:
     if len(value) > limit:
-        _too_long(path, value, limit)
+        raise RecordError(where, f"at most {limit} characters, got {len(value)}")
 
 
-def _too_long(path: str, value: Any, limit: int) -> None:
-    raise RecordError(f"{path}: at most {limit} characters, got {len(value)}")
-
-
-def convert(column_type: Any, value: Any, path: str, attr: str = "") -> Any:
+def convert(column_type: Any, value: Any, where: Where, attr: str = "") -> Any:
     """A JSON value as the column stores it, or a RecordError naming the field."""
     if value is None or value == "":
         return None
     if isinstance(column_type, UTCDateTime):
-        return _datetime(value, path)
+        return _datetime(value, where)
     if isinstance(column_type, Date):
-        return _date(value, path)
+        return _date(value, where)
     if isinstance(column_type, Boolean):
-        return value if isinstance(value, bool) else _bad(path, value, "true or false")
+        return value if isinstance(value, bool) else _bad(where, value, "true or false")
     if isinstance(column_type, (Integer, BigInteger)):
         limit = INT_RANGE[BigInteger if isinstance(column_type, BigInteger) else Integer]
         ok = isinstance(value, int) and not isinstance(value, bool) and -limit <= value < limit
-        return value if ok else _bad(path, value, "an integer")
+        return value if ok else _bad(where, value, "an integer")
     if isinstance(column_type, JSON):
-        return _geojson(value, path) if attr == "geojson" else _strings(value, path, attr)
-    return _text(value, path, getattr(column_type, "length", None) or limit_of(attr))
+        return _geojson(value, where) if attr == "geojson" else _strings(value, where, attr)
+    return _text(value, where, getattr(column_type, "length", None) or limit_of(attr))
 
 
-def _text(value: Any, path: str, limit: int) -> str:
+def _text(value: Any, where: Where, limit: int) -> str:
     # NUL cannot be stored by PostgreSQL and has no place in OParl text.
     if isinstance(value, str) and "\x00" not in value:
-        check_length(value, path, limit)
+        check_length(value, where, limit)
         return value
     expected = "a string without NUL characters" if isinstance(value, str) else "a string"
-    return _bad(path, value, expected)  # type: ignore[no-any-return]
+    return _bad(where, value, expected)  # type: ignore[no-any-return]
 
 
-def _strings(value: Any, path: str, attr: str) -> list[str]:
+def _strings(value: Any, where: Where, attr: str) -> list[str]:
     if isinstance(value, list) and all(isinstance(v, str) and "\x00" not in v for v in value):
         if len(value) > STRINGS_ITEMS:
-            raise RecordError(f"{path}: at most {STRINGS_ITEMS} entries, got {len(value)}")
+            raise RecordError(where, f"at most {STRINGS_ITEMS} entries, got {len(value)}")
         for index, item in enumerate(value):
-            check_length(item, f"{path}[{index}]", URL if attr in ("other_oparl_versions", "equivalent") else SHORT)
+            check_length(item, where.at(f"[{index}]"), URL if attr in ("other_oparl_versions", "equivalent") else SHORT)
         return value
-    return _bad(path, value, "an array of strings")  # type: ignore[no-any-return]
+    return _bad(where, value, "an array of strings")  # type: ignore[no-any-return]
 
 
-def _geojson(value: Any, path: str) -> dict[str, Any]:
+def _geojson(value: Any, where: Where) -> dict[str, Any]:
     # OParl wants a full GeoJSON Feature (spec 8.12), not a bare geometry.
     if isinstance(value, dict) and value.get("type") == "Feature" and isinstance(value.get("geometry"), dict):
         if len(orjson.dumps(value)) > GEOJSON_BYTES:
-            raise RecordError(f"{path}: a GeoJSON Feature of at most {GEOJSON_BYTES} bytes")
+            raise RecordError(where, f"a GeoJSON Feature of at most {GEOJSON_BYTES} bytes")
         return {"properties": {}, **value}
-    return _bad(path, value, 'a GeoJSON Feature ({"type": "Feature", "geometry": …})')  # type: ignore[no-any-return]
+    return _bad(where, value, 'a GeoJSON Feature ({"type": "Feature", "geometry": …})')  # type: ignore[no-any-return]
 
 
-def _date(value: Any, path: str) -> dt.date:
+def _date(value: Any, where: Where) -> dt.date:
     try:
         if isinstance(value, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
             return dt.date.fromisoformat(value)
     except ValueError:
         pass
-    return _bad(path, value, "a date yyyy-mm-dd")  # type: ignore[no-any-return]
+    return _bad(where, value, "a date yyyy-mm-dd")  # type: ignore[no-any-return]
 
 
-def _datetime(value: Any, path: str) -> dt.datetime:
+def _datetime(value: Any, where: Where) -> dt.datetime:
     try:
         parsed = dt.datetime.fromisoformat(value) if isinstance(value, str) and value[:4].isascii() else None
         if parsed is not None and parsed.tzinfo is not None:
@@ -156,8 +152,8 @@ def _datetime(value: Any, path: str) -> dt.datetime:
             return parsed.astimezone(dt.UTC).replace(microsecond=0)
     except (ValueError, OverflowError):
         pass
-    return _bad(path, value, "a date-time with offset, yyyy-mm-ddThh:mm:ss+hh:mm")  # type: ignore[no-any-return]
+    return _bad(where, value, "a date-time with offset, yyyy-mm-ddThh:mm:ss+hh:mm")  # type: ignore[no-any-return]
 
 
-def _bad(path: str, value: Any, expected: str) -> Any:
-    raise RecordError(f"{path}: expected {expected}, got {str(value)[:80]!r}")
+def _bad(where: Where, value: Any, expected: str) -> Any:
+    raise RecordError(where, f"expected {expected}, got {str(value)[:80]!r}")

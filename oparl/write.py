@@ -56,7 +56,7 @@ def commit(
             # The stamps went in by UPDATE; the loaded objects must show them. Without a rendering
             # nothing reads them before the commit, and expiring every object costs a few percent of a write.
             session.expire_all()
-            snapshots.refresh(session, loader.changes.closure)
+            snapshots.refresh(session, loader.log.changes.closure)
         rendering = clock() - started
         if clock() + GUARD < moment:
             break
@@ -65,7 +65,7 @@ def commit(
         # (a large closure on PostgreSQL, its tables bloating with each stamp): it stamped forever.
         started = clock()
         moment = stamp_for(started + stamping + rendering)
-        loader.changes.restamp(session, moment)
+        loader.log.changes.restamp(session, moment)
         stamping = clock() - started
     session.commit()
     return report

@@ -29,10 +29,10 @@ from api.app import create_app
 from api.auth import create_token
 from api.settings import Settings
 from models.db import alembic_config, make_engine
+from oparl.catalogue import TYPES
 from oparl.content import ContentStore
 from oparl.errors import ERROR_TYPE
-from oparl.load import read_directory
-from oparl.urls import SEGMENTS
+from oparl.records import read_directory
 from tests.conftest import BASE_URL, LUEBECK, _postgres_database, write
 
 # Bounded and repeatable: the same cases on every run, well under a minute per engine.
@@ -69,7 +69,7 @@ def known_parameters(schema: Any, records: list[Any]) -> list[dict[str, str]]:
              for p in first if len(p) == 3 and p[0] == "body"]  # fmt: skip
     paths = {tuple(p) for p in first + [p for text in pages for p in linked(text)] if len(p) in (2, 3)}
     known = [dict(zip(("segment", "object_id", "list_name"), p, strict=False)) for p in sorted(paths)]
-    known += [{"segment": SEGMENTS[r["type"]], "key": r["key"]} for r in records if r.get("type") in SEGMENTS]
+    known += [{"segment": TYPES[r["type"]].segment, "key": r["key"]} for r in records if r.get("type") in TYPES]
     return known
 
 

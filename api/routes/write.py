@@ -25,11 +25,10 @@ from api.responses import OParlJSONResponse
 from api.threads import in_write_thread
 from models import ApiToken, OParlObject, WriteAudit
 from oparl import write
+from oparl.catalogue import BY_SEGMENT, TYPES
 from oparl.content import ContentStore
-from oparl.errors import Forbidden, NotFound, OParlError, Unprocessable
+from oparl.errors import Forbidden, NotFound, OParlError, RecordError, Unprocessable, Where
 from oparl.load import Loader
-from oparl.records import MODELS, RecordError
-from oparl.urls import SEGMENTS
 from oparl.values import KEY, check_strings, shown
 
 router = APIRouter(prefix="/write/v1", tags=["write"])
@@ -41,8 +40,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"description": "the body is larger than OPARL_MAX_BODY_BYTES"},
     422: {"description": "OParl Error object naming the record and field"},
 }
-TYPES = {segment: type_name for type_name, segment in SEGMENTS.items()}
-Segment = StrEnum("Segment", {seg: seg for seg in TYPES})  # type: ignore[misc]
+Segment = StrEnum("Segment", {seg: seg for seg in BY_SEGMENT})  # type: ignore[misc]
 KeyPath = Annotated[str, Path(description="the caller's stable key of the record")]
 RecordBody = Annotated[dict[str, Any], Body(description="the object in its OParl JSON shape")]
 
@@ -80,22 +78,25 @@ def _loader(session: Session, settings: SettingsDep, urls: UrlsDep, token: ApiTo
 
 def _apply(loader: Loader, op: Operation) -> OParlObject:
     type_name = op.type.removeprefix("https://schema.oparl.org/1.1/")
-    if type_name not in MODELS:
-        raise RecordError(f"type: not an OParl type: {op.type!r}")
+    if type_name not in TYPES:
+        raise RecordError(Where(path="type"), f"not an OParl type: {op.type!r}")
     if len(op.key) > KEY:
-        raise RecordError(f"{type_name}.key: at most {KEY} characters, got {len(op.key)}")
-    check_strings(op.key, f"{type_name} {op.key!r}.key")  # before a query sees it
+        raise RecordError(Where(path=f"{type_name}.key"), f"at most {KEY} characters, got {len(op.key)}")
+    where = Where(type_name, op.key)
+    check_strings(op.key, where.at(".key"))  # before a query sees it
     if op.op == "delete":
         return loader.delete(type_name, op.key)
     record = dict(op.record or {})
     if record.get("key", op.key) != op.key:
-        raise RecordError(f"{type_name} {op.key!r}.key: differs from the key in the address")
+        raise RecordError(where.at(".key"), "differs from the key in the address")
     if record.get("type", type_name).removeprefix("https://schema.oparl.org/1.1/") != type_name:
-        raise RecordError(f"{type_name} {op.key!r}.type: differs from the type in the address")
-    model = MODELS[type_name]
+        raise RecordError(where.at(".type"), "differs from the type in the address")
+    model = TYPES[type_name].model
     live = select(model.id).where(model.key == op.key, ~model.deleted)
-    if op.op == "patch" and not loader.session.scalar(live if loader.sees_nonpublic else live.where(~model.nonpublic)):
-        raise NotFound(f"Kein Objekt vom Typ {type_name} mit dem Schlüssel {op.key!r}.")
+    if op.op == "patch" and not loader.session.scalar(
+        live if loader.refs.sees_nonpublic else live.where(~model.nonpublic)
+    ):
+        raise NotFound.by_key(type_name, op.key)
     loader.load([{**record, "type": type_name, "key": op.key}], replace=op.op == "put")
     obj = loader.session.scalar(select(model).where(model.key == op.key))
     assert obj is not None
@@ -149,8 +150,8 @@ def _commit(
         # Known once the loader has finished: what it created, changed, or stamped through something embedded.
         at = request.app.state.clock()
         for op, obj in done:
-            action = "deleted" if obj.deleted else "created" if obj in loader.created else "unchanged"
-            if action == "unchanged" and (obj in loader.changed or loader.changes.stamped(obj)):
+            action = "deleted" if obj.deleted else "created" if obj in loader.log.created else "unchanged"
+            if action == "unchanged" and (obj in loader.log.changed or loader.log.changes.stamped(obj)):
                 action = "changed"  # itself, or something embedded in it
             outcomes.append(Outcome(obj, action))
             session.add(
@@ -189,7 +190,7 @@ async def put_record(
     settings: SettingsDep, urls: UrlsDep, token: WriterDep,
 ) -> Response:  # fmt: skip
     """Create or replace a record: what it leaves out is cleared. Sending it again changes nothing."""
-    op = Operation(op="put", type=TYPES[segment], key=key, record=record)
+    op = Operation(op="put", type=BY_SEGMENT[segment].name, key=key, record=record)
     return await in_write_thread(request, _one, request, session, settings, urls, token, op)
 
 
@@ -199,7 +200,7 @@ async def patch_record(
     settings: SettingsDep, urls: UrlsDep, token: WriterDep,
 ) -> Response:  # fmt: skip
     """Change the given properties of an existing record."""
-    op = Operation(op="patch", type=TYPES[segment], key=key, record=record)
+    op = Operation(op="patch", type=BY_SEGMENT[segment].name, key=key, record=record)
     return await in_write_thread(request, _one, request, session, settings, urls, token, op)
 
 
@@ -209,7 +210,7 @@ async def delete_record(
     token: WriterDep,
 ) -> Response:  # fmt: skip
     """Delete a record: it and what is embedded only in it become tombstones."""
-    op = Operation(op="delete", type=TYPES[segment], key=key)
+    op = Operation(op="delete", type=BY_SEGMENT[segment].name, key=key)
     return await in_write_thread(request, _one, request, session, settings, urls, token, op)
 
 

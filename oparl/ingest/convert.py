@@ -7,13 +7,12 @@ from collections import Counter
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import inspect
 from sqlalchemy.types import Date
 
 from models.base import BodyScoped, UTCDateTime
-from oparl.cascade import SHARED
+from oparl.catalogue import SHARED, TYPES, target
 from oparl.ingest.quirks import body_fixes, geojson_fixes
-from oparl.records import MODELS, Field, classify, properties
+from oparl.records import Field, classify, mapper, properties, relationship
 
 SKIPPED = frozenset({"id", "type", "created", "modified", "deleted"})
 
@@ -28,7 +27,7 @@ class Converter:
         `body` is the Body whose list held the object: OParl leaves it implicit for most types.
         """
         type_name = str(obj.get("type", "")).rsplit("/", 1)[-1]
-        if type_name not in MODELS:
+        if type_name not in TYPES:
             self.quirks["unknown_type"] += 1
             return None
         if type_name == "Body":
@@ -37,7 +36,7 @@ class Converter:
             obj = geojson_fixes(dict(obj), self.quirks)
         record: dict[str, Any] = {"type": type_name, "key": key or obj["id"]}
         known = set(properties(type_name))
-        model = MODELS[type_name]
+        model = TYPES[type_name].model
         for name, value in obj.items():
             if name in SKIPPED or ":" in name:  # vendor extensions are the source's own business
                 continue
@@ -56,25 +55,25 @@ class Converter:
 
     def _field(self, model: Any, field: Field, attr: str, value: Any, key_base: str) -> Any:
         if field is Field.SCALAR:
-            return self._scalar(inspect(model).columns[attr].type, value)
+            return self._scalar(mapper(model).columns[attr].type, value)
         if field is Field.ONE:
-            return self._embedded_or_ref(value, _target(model, attr), key_base)
+            return self._embedded_or_ref(value, target(model, f"{attr}_id").model, key_base)
         if field in (Field.MANY, Field.CHILDREN) and not isinstance(value, list):
             self.quirks["single_value_for_array"] += 1
             value = [value]
         if field is Field.MANY:
-            target = inspect(model).relationships[attr].mapper.class_
-            items = [self._embedded_or_ref(v, target, f"{key_base}[{i}]") for i, v in enumerate(value)]
+            to = relationship(model, attr).mapper.class_
+            items = [self._embedded_or_ref(v, to, f"{key_base}[{i}]") for i, v in enumerate(value)]
             return [i for i in items if i is not None]
         if field is Field.CHILDREN:
             children = [self._child(v, f"{key_base}[{i}]") for i, v in enumerate(value)]
             return [c for c in children if c is not None]
         return value
 
-    def _embedded_or_ref(self, value: Any, target: Any, key_base: str) -> Any:
+    def _embedded_or_ref(self, value: Any, to: Any, key_base: str) -> Any:
         if not isinstance(value, dict):
             return value
-        if issubclass(target, SHARED) and (value.get("id") or value.get("type")):
+        if issubclass(to, SHARED) and (value.get("id") or value.get("type")):
             return self._child(value, key_base)
         if isinstance(value.get("id"), str):
             self.quirks["object_for_reference"] += 1
@@ -108,8 +107,3 @@ class Converter:
             self.quirks["date_time_without_offset"] += 1
             return parsed.replace(tzinfo=self.tz).isoformat()
         return value
-
-
-def _target(model: Any, attr: str) -> Any:
-    (fk,) = inspect(model).columns[f"{attr}_id"].foreign_keys
-    return next(m for m in MODELS.values() if m.__table__.name == fk.column.table.name)  # type: ignore[attr-defined]

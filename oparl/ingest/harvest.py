@@ -10,10 +10,8 @@ have been fetched; what cannot be fetched is reported, never invented.
 
 from __future__ import annotations
 
-import ast
 import datetime as dt
 import hashlib
-import re
 import tempfile
 import time
 from collections import Counter
@@ -33,34 +31,20 @@ from models import File, HarvestPending, HarvestSeen, HarvestSource
 from oparl import write
 from oparl.base import SCHEMA_BASE
 from oparl.cascade import chunks
+from oparl.catalogue import BODY_LISTS, TYPES, camel
 from oparl.content import ContentStore
-from oparl.errors import NotFound
+from oparl.errors import NotFound, RecordError, Where
 from oparl.ingest.client import Refused, SourceClient, SourceError
 from oparl.ingest.convert import Converter
 from oparl.ingest.quirks import Normaliser, is_error_body, list_page, next_link
 from oparl.load import Loader
-from oparl.records import MODELS, RecordError, camel, parent_of
 from oparl.snapshot import Snapshots
 from oparl.urls import UrlBuilder
 
-# Body lists in the order that lets most references point backwards; 1.0 sources have the first four.
-BODY_LISTS = {
-    "organization": "Organization",
-    "person": "Person",
-    "meeting": "Meeting",
-    "paper": "Paper",
-    "legislativeTermList": "LegislativeTerm",
-    "locationList": "Location",
-    "agendaItem": "AgendaItem",
-    "consultation": "Consultation",
-    "file": "File",
-    "membership": "Membership",
-}
 PLACEHOLDER_YEARS = ("1970", "2000")
 # The property naming the parent of an embedded-only child, e.g. Consultation -> "paper".
-PARENT_FIELDS = {name: camel(found[1].removesuffix("_id")) for name in MODELS if (found := parent_of(name))}
+PARENT_FIELDS = {t.name: camel(str(t.parent.child_column).removesuffix("_id")) for t in TYPES.values() if t.parent}
 MAX_PAGES = 100_000
-TOP_KEY = re.compile(r"^[A-Za-z]+ ('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")")
 
 
 @dataclass
@@ -168,9 +152,9 @@ class Harvester:
         source_id, since = self._begin(system_url)
         self._store(source_id, [self.convert.record(system)], [], cursor=None)
         for body in self._walk(source_id, system["body"], "Body", since=None, body_key=None):
-            for name, type_name in BODY_LISTS.items():
+            for name, listed in BODY_LISTS.items():
                 if isinstance(body.get(name), str):
-                    self._walk(source_id, body[name], type_name, since, body_key=body["id"])
+                    self._walk(source_id, body[name], listed.name, since, body_key=body["id"])
         self._fix_up(source_id)
         if self.options.files:
             self._download_files()
@@ -383,16 +367,14 @@ class Harvester:
                 return todo
 
     def _loader(self, session: Session, missing: dict[str, set[str]]) -> Loader:
-        def report(path: str, reference: str) -> None:
-            match = TOP_KEY.match(path)
-            if match:
-                missing.setdefault(ast.literal_eval(match.group(1)), set()).add(reference)
+        def report(where: Where, reference: str) -> None:
+            if isinstance(where.key, str):
+                missing.setdefault(where.key, set()).add(reference)
 
         return Loader(session, urls=self.urls, store=self.store, stable_ids=True, on_missing=report)
 
     def _drop_failed(self, records: list[dict[str, Any]], exc: RecordError) -> list[dict[str, Any]]:
-        match = TOP_KEY.match(exc.message)
-        key = ast.literal_eval(match.group(1)) if match else None
+        key = exc.where.key if isinstance(exc.where.key, str) else None
         self.summary.failures.append(exc.message)
         kept = [r for r in records if r.get("key") != key]
         if len(kept) == len(records):  # the error names no record of this batch: give up on the batch
@@ -426,9 +408,9 @@ class Harvester:
             source.cursors = {**source.cursors, cursor[0]: cursor[1]}
 
     def _count(self, loader: Loader) -> None:
-        for obj in loader.created:
+        for obj in loader.log.created:
             self.summary.created[type(obj).__name__] += 1
-        for obj in loader.changed:
+        for obj in loader.log.changed:
             if obj.deleted:
                 self.summary.deleted[type(obj).__name__] += 1
             else:
@@ -482,9 +464,10 @@ class Harvester:
         prefix = source.system_url.rsplit("/", 1)[0] + "/"
         seen = set(session.scalars(select(HarvestSeen.key).where(HarvestSeen.source_id == source.id)))
         loader = Loader(session, urls=self.urls, store=self.store)
-        for type_name, model in MODELS.items():
+        for type_name, oparl_type in TYPES.items():
             if type_name in ("System", "Body"):
                 continue
+            model = oparl_type.model
             for key in session.scalars(select(model.key).where(model.key.startswith(prefix), ~model.deleted)):
                 if key is not None and key not in seen:
                     loader.delete(type_name, key)

@@ -14,7 +14,7 @@ from sqlalchemy import inspect
 from api.app import create_app
 from api.settings import Settings
 from models.db import SchemaNotMigrated, alembic_config, check_schema, make_engine
-from oparl.records import TABLE_MODELS
+from oparl.catalogue import BY_TABLE
 from tests.conftest import _postgres_database
 
 
@@ -50,7 +50,7 @@ def test_every_object_id_and_every_reference_to_one_is_64_bit(empty_url: str) ->
     spelling that keeps a primary key the rowid."""
     command.upgrade(alembic_config(empty_url), "head")
     engine = make_engine(url=empty_url)
-    objects = set(TABLE_MODELS)
+    objects = set(BY_TABLE)
     inspector = inspect(engine)
     holding_ids: dict[str, str] = {}
     for table in inspector.get_table_names():

@@ -25,9 +25,11 @@ from models import (
 )
 from models.db import alembic_config, make_engine
 from oparl.cascade import Changes
+from oparl.catalogue import BY_TABLE, INSERT_ORDER, TYPES
 from oparl.content import ContentStore
-from oparl.load import INSERT_ORDER, Loader, LoadReport, read_directory
-from oparl.records import MODELS, TABLE_MODELS, RecordError
+from oparl.errors import RecordError
+from oparl.load import Loader, LoadReport
+from oparl.records import read_directory
 from oparl.urls import UrlBuilder
 from oparl.write import commit, stamp_for
 from tests.conftest import BASE_URL, LUEBECK, write
@@ -318,12 +320,12 @@ def test_insert_order_writes_every_referenced_type_first() -> None:
     inserted before, except the Body's Location (a new Body is written before what it embeds) and
     references to the own type, which are set after all inserts."""
     order = {name: index for index, name in enumerate(INSERT_ORDER)}
-    assert set(order) == set(MODELS)
+    assert set(order) == set(TYPES)
     late = []
-    for name, model in MODELS.items():
+    for name, model in ((n, t.model) for n, t in TYPES.items()):
         for column in sa_inspect(model).columns:
             for fk in column.foreign_keys:
-                target = TABLE_MODELS[fk.column.table.name].__name__
+                target = BY_TABLE[fk.column.table.name].name
                 if order[target] >= order[name]:
                     late.append(f"{name}.{column.key}")
     assert late == ["Body.location_id", "Organization.sub_organization_of_id", "File.master_file_id"]

@@ -21,20 +21,21 @@ from api.app import create_app
 from api.settings import Settings
 from models import Paper
 from models.db import make_sessionmaker
+from oparl.catalogue import BY_SEGMENT, TYPES
 from oparl.content import ContentStore
 from oparl.ingest.client import Politeness, SourceClient
 from oparl.ingest.harvest import Harvester, Options, Summary
 from oparl.load import Loader, stable_id
-from oparl.records import MODELS
 from oparl.snapshot import Snapshots
-from oparl.urls import SEGMENTS, UrlBuilder
+from oparl.urls import UrlBuilder
 from tests.conftest import BASE_URL, Database, FakeClock, fresh_database
 
 pytestmark = pytest.mark.usefixtures("luebeck")
 MIRROR = "https://mirror.example.org"
 SYSTEM = f"{BASE_URL}/oparl/v1.1/system"
 OBJECT_URL = re.compile(rf"{re.escape(MIRROR)}/oparl/v1\.1/([a-z-]+)/(\d+)")
-TYPE_BY_SEGMENT = {segment: name for name, segment in SEGMENTS.items()}
+TYPE_BY_SEGMENT = {segment: t.name for segment, t in BY_SEGMENT.items()}
+MODELS = {name: t.model for name, t in TYPES.items()}
 
 
 class Crash(Exception):
@@ -316,7 +317,7 @@ def stale(engine: Engine, snapshots: Snapshots) -> int:
         return sum(
             session.scalar(select(func.count()).where(or_(m.rendered_key.is_(None), m.rendered_key != snapshots.key)))
             or 0
-            for m in MODELS.values()
+            for m in (t.model for t in TYPES.values())
         )
 
 
