@@ -36,7 +36,7 @@ from oparl.errors import OParlError
 from oparl.ingest.client import Politeness, SourceClient
 from oparl.ingest.guard import Network, Policy, parse_networks
 from oparl.ingest.harvest import Harvester, Options, Summary
-from oparl.load import Loader
+from oparl.load.loader import Loader
 from oparl.records import read_directory
 from oparl.snapshot import Snapshots
 from oparl.synthetic import Generator

@@ -19,7 +19,8 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from oparl.load import Loader, LoadReport
+from oparl.load.changelog import LoadReport
+from oparl.load.loader import Loader
 from oparl.snapshot import Snapshots
 
 Clock = Callable[[], dt.datetime]

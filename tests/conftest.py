@@ -31,7 +31,8 @@ from api.settings import Settings
 from models import utcnow
 from models.db import alembic_config, make_engine
 from oparl.content import ContentStore
-from oparl.load import Loader, LoadReport
+from oparl.load.changelog import LoadReport
+from oparl.load.loader import Loader
 from oparl.records import read_directory
 from oparl.urls import UrlBuilder
 from oparl.write import Clock, commit

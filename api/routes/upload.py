@@ -29,7 +29,7 @@ from api.routes.write import KeyPath, _atomic, _commit, _result
 from models import ApiToken, File
 from oparl.content import CHUNK_SIZE, ContentStore
 from oparl.errors import BadRequest, NotFound, OParlError, Unprocessable
-from oparl.load import Loader
+from oparl.load.loader import Loader
 from oparl.urls import UrlBuilder
 
 router = APIRouter(prefix="/write/v1", tags=["write"])

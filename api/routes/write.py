@@ -28,7 +28,7 @@ from oparl import write
 from oparl.catalogue import BY_SEGMENT, TYPES
 from oparl.content import ContentStore
 from oparl.errors import Forbidden, NotFound, OParlError, RecordError, Unprocessable, Where
-from oparl.load import Loader
+from oparl.load.loader import Loader
 from oparl.values import KEY, check_strings, shown
 
 router = APIRouter(prefix="/write/v1", tags=["write"])

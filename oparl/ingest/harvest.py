@@ -37,7 +37,7 @@ from oparl.errors import NotFound, RecordError, Where
 from oparl.ingest.client import Refused, SourceClient, SourceError
 from oparl.ingest.convert import Converter
 from oparl.ingest.quirks import Normaliser, is_error_body, list_page, next_link
-from oparl.load import Loader
+from oparl.load.loader import Loader
 from oparl.snapshot import Snapshots
 from oparl.urls import UrlBuilder
 

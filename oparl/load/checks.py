@@ -39,11 +39,11 @@ def check_complete(session: Session, log: ChangeLog, obj: OParlObject, where: Wh
         raise RecordError(where.at(".accessUrl"), "a File needs content or an accessUrl")
 
 
-def store_content(
-    session: Session, log: ChangeLog, store: ContentStore, base_dir: Path | None, file: OParlObject, value: Any,
-    where: Where,
-) -> None:  # fmt: skip
-    """`value`: a path in the fixture folder, or (the upload) bytes already in the store."""
+def stored_content(
+    session: Session, store: ContentStore, base_dir: Path | None, file: OParlObject, value: Any, where: Where
+) -> list[tuple[str, Any]]:
+    """`value`: a path in the fixture folder, or (the upload) bytes already in the store. Returns the
+    File's attributes the bytes give."""
     assert isinstance(file, models.File)
     source: Path | None = None
     if isinstance(value, Stored):
@@ -56,8 +56,8 @@ def store_content(
             raise RecordError(where, f"no file {value!r} in the fixture folder")
         with source.open("rb") as handle:
             stored = store.put(session, handle, file.file_name or source.name)
-    for attr, val in (("stored", True), ("size", stored.size), ("sha512_checksum", stored.sha512),
-                      ("sha1_checksum", stored.sha1), ("mime_type", stored.mime_type)):  # fmt: skip
-        log.set(file, attr, val)
+    found = [("stored", True), ("size", stored.size), ("sha512_checksum", stored.sha512),
+             ("sha1_checksum", stored.sha1), ("mime_type", stored.mime_type)]  # fmt: skip
     if file.file_name is None and source is not None:
-        log.set(file, "file_name", source.name)
+        found.append(("file_name", source.name))
+    return found

@@ -28,15 +28,15 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import Boolean
 
 import models
-from models import BodyScoped, OParlObject, utcnow
+from models import BodyScoped, OParlObject
 from oparl.catalogue import INSERT_ORDER, SCHEMA_BASE, SHARED, TYPES, children_of, of, target
 from oparl.content import ContentStore
-from oparl.errors import Forbidden, NotFound, RecordError, Where
+from oparl.errors import NotFound, RecordError, Where
 from oparl.load.changelog import ChangeLog, LoadReport
-from oparl.load.checks import check_complete, store_content
+from oparl.load.checks import check_complete, stored_content
 from oparl.load.links import Links
 from oparl.load.propagation import Propagation
-from oparl.load.references import References, stable_id
+from oparl.load.references import References
 from oparl.records import ADDITIVE, FROM_BYTES, Field, classify, mapper, nullable, properties, relationship
 from oparl.urls import UrlBuilder
 from oparl.values import ITEMS, check_strings, convert
@@ -71,9 +71,11 @@ class Loader:
         read-nonpublic): they do not exist for its references, PATCH and DELETE, a record of its
         own naming one is refused, and replacing a public record keeps what it embeds or links
         non-publicly, so no answer differs from what the public state alone would give."""
-        self.session, self.store, self.base_dir, self.stable_ids = session, store, base_dir, stable_ids
+        self.session, self.store, self.base_dir = session, store, base_dir
         self.log = ChangeLog()
-        self.refs = References(session, urls, self.log.created, sees_nonpublic=sees_nonpublic, on_missing=on_missing)
+        self.refs = References(
+            session, urls, self.log, stable_ids=stable_ids, sees_nonpublic=sees_nonpublic, on_missing=on_missing
+        )
         self.links = Links(session, self.log, self.refs)
         self.unsaved: dict[str, list[OParlObject]] = defaultdict(list)  # new rows to add at the next flush
 
@@ -141,7 +143,9 @@ class Loader:
         self, model: type[OParlObject], record: Any, where: Where, fixed: dict[str, Any], replace: bool,
         pending: list[_Pending],
     ) -> OParlObject:  # fmt: skip
-        obj = self._row(model, record, where)
+        obj, new = self.refs.row_for(model, record, where)
+        if new:
+            self.unsaved[model.__name__].append(obj)
         owned = frozenset(fixed) | {a.removesuffix("_id") for a in fixed}
         fields = {name: classify(model, name) for name in record}
         if replace:
@@ -159,35 +163,6 @@ class Loader:
         for field, attr, value, field_where in nested:
             self._nested(obj, field, attr, value, field_where, replace, pending)
         pending.append(_Pending(obj, record, where, owned))
-        return obj
-
-    def _row(self, model: type[OParlObject], record: Any, where: Where) -> OParlObject:
-        if not isinstance(record, dict):
-            raise RecordError(where, f"expected an object, got {type(record).__name__}")
-        key = record.get("key")
-        if not isinstance(key, str) or not 0 < len(key) <= 255 or not key.isprintable():
-            raise RecordError(where.at(".key"), "every record needs a key of 1 to 255 printable characters")
-        obj = self.refs.row(model, key)
-        if obj is None:
-            obj = self._new_row(model, key)
-        elif self.refs.hidden(obj):
-            raise Forbidden(f"{where.at('.key')}: writing a non-public record needs the scope read-nonpublic")
-        # A File or Location may sit in several objects of one write (one meeting room, many meetings).
-        if self.log.saw(obj) and not isinstance(obj, SHARED):
-            raise RecordError(where.at(".key"), f"the key {key!r} appears twice in one write")
-        self.refs.by_key[(model, key)] = obj
-        self.log.set(obj, "deleted", False)
-        return obj
-
-    def _new_row(self, model: type[OParlObject], key: str) -> OParlObject:
-        obj = model()
-        if self.stable_ids:
-            obj.id = stable_id(key)
-        obj.key, obj.deleted, obj.ever_public = key, False, False
-        obj.restricted = obj.nonpublic = False
-        obj.created = obj.modified = utcnow()  # placeholders; finish() stamps the real moment
-        self.unsaved[model.__name__].append(obj)
-        self.log.created_row(obj)
         return obj
 
     def _clear_absent(self, obj: OParlObject, record: dict[str, Any], owned: frozenset[str]) -> None:
@@ -216,22 +191,18 @@ class Loader:
         self, obj: OParlObject, field: Field, attr: str, value: Any, where: Where, record: dict[str, Any]
     ) -> bool:
         """Stores a plain field now; True when the field holds embedded objects to store next."""
-        model = type(obj)
         if field is Field.UNKNOWN:
-            raise RecordError(where, f"{model.__name__} has no such property")
-        if field in (Field.CONTENT, Field.NONPUBLIC, Field.SCALAR):
-            self._plain(obj, field, attr, value, where, record)
-        elif field in (Field.CHILDREN, Field.MANY) and not isinstance(value, list):
+            raise RecordError(where, f"{type(obj).__name__} has no such property")
+        if field in (Field.CHILDREN, Field.MANY) and not isinstance(value, list):
             raise RecordError(where, "expected an array")
-        elif field in (Field.CHILDREN, Field.MANY) and len(value) > ITEMS:
+        if field in (Field.CHILDREN, Field.MANY) and len(value) > ITEMS:
             raise RecordError(where, f"at most {ITEMS} entries, got {len(value)}")
-        elif field is Field.CHILDREN:
+        if field is Field.CHILDREN:
             return True
-        elif field is Field.MANY or (field is Field.ONE and isinstance(value, dict)):
-            return self._embeds(model, attr, value if isinstance(value, list) else [value], where)
-        elif field is Field.ONE and not nullable(model, f"{attr}_id"):
-            # A required reference (the Body, an item's Meeting) must exist before the row is written.
-            self.log.set(obj, f"{attr}_id", self.refs.resolve(value, target(model, f"{attr}_id").model, where))
+        if field is Field.MANY or (field is Field.ONE and isinstance(value, dict)):
+            return self._embeds(type(obj), attr, value if isinstance(value, list) else [value], where)
+        for name, stored in self._stored(obj, field, attr, value, where, record):
+            self.log.set(obj, name, stored)
         return False
 
     def _embeds(self, model: type[OParlObject], attr: str, values: list[Any], where: Where) -> bool:
@@ -244,17 +215,24 @@ class Loader:
             raise RecordError(where, f"a {to.__name__} is referenced by key or OParl URL, not written inside")
         return True
 
-    def _plain(
+    def _stored(
         self, obj: OParlObject, field: Field, attr: str, value: Any, where: Where, record: dict[str, Any]
-    ) -> None:
-        if field is Field.CONTENT:
-            store_content(self.session, self.log, self.store, self.base_dir, obj, value, where)
-        elif field is Field.NONPUBLIC:
+    ) -> list[tuple[str, Any]]:
+        """The attributes a plain field (or a required reference) sets, with their values as stored."""
+        model = type(obj)
+        if field is Field.NONPUBLIC:
             if isinstance(obj, (models.System, models.Body)) and value:
-                raise RecordError(where, f"a {type(obj).__name__} is always public")
-            self.log.set(obj, "restricted", bool(convert(Boolean(), value, where, attr)))
-        elif not (attr in FROM_BYTES and ("content" in record or getattr(obj, "stored", False))):
-            self.log.set(obj, attr, convert(mapper(type(obj)).columns[attr].type, value, where, attr))
+                raise RecordError(where, f"a {model.__name__} is always public")
+            return [("restricted", bool(convert(Boolean(), value, where, attr)))]
+        if field is Field.SCALAR:
+            from_bytes = attr in FROM_BYTES and ("content" in record or getattr(obj, "stored", False))
+            return [] if from_bytes else [(attr, convert(mapper(model).columns[attr].type, value, where, attr))]
+        if field is Field.CONTENT:
+            return stored_content(self.session, self.store, self.base_dir, obj, value, where)
+        if field is Field.ONE and not nullable(model, f"{attr}_id"):
+            # A required reference (the Body, an item's Meeting) must exist before the row is written.
+            return [(f"{attr}_id", self.refs.resolve(value, target(model, f"{attr}_id").model, where))]
+        return []
 
     def _nested(
         self, obj: OParlObject, field: Field, attr: str, value: Any, where: Where, replace: bool,

@@ -11,16 +11,17 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import defaultdict
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from typing import Any, overload
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import OParlObject
+from models import OParlObject, utcnow
 from oparl.cascade import chunks
-from oparl.catalogue import SCHEMA_BASE, TYPES, of, target
-from oparl.errors import RecordError, Where
+from oparl.catalogue import SCHEMA_BASE, SHARED, TYPES, of, target
+from oparl.errors import Forbidden, RecordError, Where
+from oparl.load.changelog import ChangeLog
 from oparl.records import Field, classify, relationship
 from oparl.urls import UrlBuilder
 from oparl.values import REFERENCE, check_length
@@ -41,14 +42,17 @@ class References:
         self,
         session: Session,
         urls: UrlBuilder,
-        created: Collection[OParlObject],
+        log: ChangeLog,
         *,
+        stable_ids: bool,
         sees_nonpublic: bool,
         on_missing: Callable[[Where, str], None] | None,
     ) -> None:
-        """`created`: the rows this write inserts (always visible to it). `on_missing(where, reference)`:
-        a reference to an object that is not there is dropped and reported instead of refusing the record."""
-        self.session, self.urls, self.created = session, urls, created
+        """`log`: where new rows are noted (a row this write inserts is always visible to it).
+        `stable_ids`: new rows get an id derived from their key (harvested objects keep their URL
+        whatever order they arrive in). `on_missing(where, reference)`: a reference to an object
+        that is not there is dropped and reported instead of refusing the record."""
+        self.session, self.urls, self.log, self.stable_ids = session, urls, log, stable_ids
         self.sees_nonpublic, self.on_missing = sees_nonpublic, on_missing
         self.by_key: dict[Key, OParlObject] = {}  # rows this write touched: resolved without a query
         self.absent: set[Key] = set()  # keys the prefetch found no row for
@@ -78,11 +82,36 @@ class References:
                 for ref in chunk:
                     self.found[(model, ref)] = found.get(ref)
 
-    def row(self, model: type[OParlObject], key: str) -> OParlObject | None:
-        """The row stored under `key`, if any."""
+    def row_for(self, model: type[OParlObject], record: Any, where: Where) -> tuple[OParlObject, bool]:
+        """The row a record writes: the one stored under its key, or a new one (then True)."""
+        if not isinstance(record, dict):
+            raise RecordError(where, f"expected an object, got {type(record).__name__}")
+        key = record.get("key")
+        if not isinstance(key, str) or not 0 < len(key) <= 255 or not key.isprintable():
+            raise RecordError(where.at(".key"), "every record needs a key of 1 to 255 printable characters")
         obj = self.by_key.get((model, key))
         if obj is None and (model, key) not in self.absent:
             obj = self.session.scalar(select(model).where(model.key == key))
+        new = obj is None
+        if obj is None:
+            obj = self._new_row(model, key)
+        elif self.hidden(obj):
+            raise Forbidden(f"{where.at('.key')}: writing a non-public record needs the scope read-nonpublic")
+        # A File or Location may sit in several objects of one write (one meeting room, many meetings).
+        if self.log.saw(obj) and not isinstance(obj, SHARED):
+            raise RecordError(where.at(".key"), f"the key {key!r} appears twice in one write")
+        self.by_key[(model, key)] = obj
+        self.log.set(obj, "deleted", False)
+        return obj, new
+
+    def _new_row(self, model: type[OParlObject], key: str) -> OParlObject:
+        obj = model()
+        if self.stable_ids:
+            obj.id = stable_id(key)
+        obj.key, obj.deleted, obj.ever_public = key, False, False
+        obj.restricted = obj.nonpublic = False
+        obj.created = obj.modified = utcnow()  # placeholders; ChangeLog.finish stamps the real moment
+        self.log.created_row(obj)
         return obj
 
     def forget(self) -> None:
@@ -134,7 +163,7 @@ class References:
     # -- what a writer without read-nonpublic may not see ----------------------------------------
 
     def hidden(self, obj: OParlObject) -> bool:
-        return not self.sees_nonpublic and obj not in self.created and bool(obj.nonpublic)
+        return not self.sees_nonpublic and obj not in self.log.created and bool(obj.nonpublic)
 
     def hidden_ids(self, model: type[OParlObject], ids: list[int]) -> set[int]:
         return set(self.session.scalars(select(model.id).where(model.id.in_(ids), model.nonpublic)))

@@ -28,7 +28,8 @@ from oparl.cascade import Changes
 from oparl.catalogue import BY_TABLE, INSERT_ORDER, TYPES
 from oparl.content import ContentStore
 from oparl.errors import RecordError
-from oparl.load import Loader, LoadReport
+from oparl.load.changelog import LoadReport
+from oparl.load.loader import Loader
 from oparl.records import read_directory
 from oparl.urls import UrlBuilder
 from oparl.write import commit, stamp_for

@@ -25,7 +25,8 @@ from oparl.catalogue import BY_SEGMENT, TYPES
 from oparl.content import ContentStore
 from oparl.ingest.client import Politeness, SourceClient
 from oparl.ingest.harvest import Harvester, Options, Summary
-from oparl.load import Loader, stable_id
+from oparl.load.loader import Loader
+from oparl.load.references import stable_id
 from oparl.snapshot import Snapshots
 from oparl.urls import UrlBuilder
 from tests.conftest import BASE_URL, Database, FakeClock, fresh_database
