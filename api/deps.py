@@ -80,7 +80,7 @@ CANONICAL_ID = re.compile(r"[1-9][0-9]{0,17}")
 async def object_id(object_id: Annotated[str, Path(description="Numeric id of the object")]) -> int:
     """Ids are canonical decimal numbers; anything else names no object (404, never a redirect)."""
     if not CANONICAL_ID.fullmatch(object_id):
-        raise NotFound(f"Kein Objekt mit der Kennung {object_id!r}.")
+        raise NotFound.bad_id(object_id)
     return int(object_id)
 
 

@@ -15,7 +15,7 @@ from starlette.types import Scope
 
 from api.outage import Outage, is_outage
 from api.responses import ERROR_HEADERS, OParlJSONResponse
-from oparl.errors import ERROR_TYPE, OParlError
+from oparl.errors import OParlError, error_body
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +26,7 @@ _MESSAGES = {
 
 
 def error_response(status: int, message: str, debug: str | None = None) -> OParlJSONResponse:
-    body = {"type": ERROR_TYPE, "message": message}
-    if debug:
-        body["debug"] = debug
-    return OParlJSONResponse(body, status_code=status, headers=ERROR_HEADERS)
+    return OParlJSONResponse(error_body(message, debug), status_code=status, headers=ERROR_HEADERS)
 
 
 async def _oparl_error(_request: Request, exc: Exception) -> OParlJSONResponse:

@@ -20,7 +20,7 @@ from sqlalchemy import exc as sa
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.responses import ERROR_HEADERS, OParlJSONResponse
-from oparl.errors import ERROR_TYPE
+from oparl.errors import error_body
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class Outage:
     def response(self, exc: BaseException) -> OParlJSONResponse:
         self.failed(exc)
         headers = {**ERROR_HEADERS, "Retry-After": str(self.retry_after)}
-        return OParlJSONResponse({"type": ERROR_TYPE, "message": MESSAGE}, status_code=503, headers=headers)
+        return OParlJSONResponse(error_body(MESSAGE), status_code=503, headers=headers)
 
 
 def _summary(exc: BaseException) -> str:

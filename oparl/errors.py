@@ -54,6 +54,11 @@ class NotFound(OParlError):
         return cls(f"Kein Objekt vom Typ {type_name} mit der Kennung {object_id}.")
 
     @classmethod
+    def bad_id(cls, text: str) -> NotFound:
+        """An address whose id is no id of this server at all."""
+        return cls(f"Kein Objekt mit der Kennung {text!r}.")
+
+    @classmethod
     def by_key(cls, type_name: str, key: str) -> NotFound:
         return cls(f"Kein Objekt vom Typ {type_name} mit dem Schlüssel {key!r}.")
 

@@ -15,6 +15,7 @@ from models.links import (
     paper_location,
     paper_originator_person,
 )
+from oparl.catalogue import TYPES
 from tests.conftest import BASE_URL
 from tests.factories import (
     link,
@@ -77,19 +78,7 @@ def council(session: Session) -> dict[str, Any]:
     }
 
 
-SEGMENT = {
-    "Body": "body",
-    "Location": "location",
-    "LegislativeTerm": "legislative-term",
-    "Organization": "organization",
-    "Person": "person",
-    "Membership": "membership",
-    "Meeting": "meeting",
-    "AgendaItem": "agenda-item",
-    "Paper": "paper",
-    "Consultation": "consultation",
-    "File": "file",
-}
+SEGMENT = {name: t.segment for name, t in TYPES.items() if name != "System"}
 
 
 class TestEveryType:

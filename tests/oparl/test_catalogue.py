@@ -80,10 +80,7 @@ def _renders_only(rel: Any) -> bool:
 def test_embeddings_match_the_schemas_and_the_foreign_keys() -> None:
     """Where the schemas embed a type (`schema: X.json`), the catalogue says how it is stored, and back."""
     in_schemas = {
-        (parent, name, references(prop))
-        for parent in TYPES
-        for name, prop in schema(parent).items()
-        if embeds(prop)
+        (parent, name, references(prop)) for parent in TYPES for name, prop in schema(parent).items() if embeds(prop)
     }
     in_catalogue = set()
     for child, embedding in catalogue.embeddings():
@@ -107,10 +104,10 @@ def test_back_references_are_schema_properties_of_the_shown_type() -> None:
     """A derived back-reference (File.paper, Location.bodies, Organization.membership) is a property of
     the type that shows it, referencing the type it comes from."""
     shown = {(child.name, str(e.shown_as), e.parent) for child, e in catalogue.embeddings() if e.shown_as}
-    for source in TYPES.values():
-        shown |= {(catalogue.target(source.model, b.column).name, b.shown_as, source.name) for b in source.backrefs}
-    for type_name, attr, source in shown:
-        assert references(schema(type_name)[camel(attr)]) == source, (type_name, attr)
+    for t in TYPES.values():
+        shown |= {(catalogue.target(t.model, b.column).name, b.shown_as, t.name) for b in t.backrefs}
+    for type_name, attr, source_name in shown:
+        assert references(schema(type_name)[camel(attr)]) == source_name, (type_name, attr)
 
 
 def test_lists_match_the_schemas_external_lists() -> None:
@@ -133,7 +130,12 @@ def test_positions_aliases_and_mutual_links_name_mapped_attributes() -> None:
             assert isinstance(table, Table)
             assert catalogue.link_ends(table) == (t, t)
     assert {t.name for t in TYPES.values() if t.shared} == {"File", "Location"}
-    assert {t.name for t in TYPES.values() if t.parent} == {"LegislativeTerm", "Membership", "AgendaItem", "Consultation"}
+    assert {t.name for t in TYPES.values() if t.parent} == {
+        "LegislativeTerm",
+        "Membership",
+        "AgendaItem",
+        "Consultation",
+    }
 
 
 def test_every_link_table_is_written_by_its_owner() -> None:
