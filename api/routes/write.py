@@ -31,6 +31,7 @@ from oparl.load import Loader
 from oparl.records import MODELS, RecordError
 from oparl.urls import SEGMENTS
 from oparl.values import KEY, check_strings, shown
+from oparl.visibility import shown_where
 
 router = APIRouter(prefix="/write/v1", tags=["write"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -93,8 +94,8 @@ def _apply(loader: Loader, op: Operation) -> OParlObject:
     if record.get("type", type_name).removeprefix("https://schema.oparl.org/1.1/") != type_name:
         raise RecordError(f"{type_name} {op.key!r}.type: differs from the type in the address")
     model = MODELS[type_name]
-    live = select(model.id).where(model.key == op.key, ~model.deleted)
-    if op.op == "patch" and not loader.session.scalar(live if loader.sees_nonpublic else live.where(~model.nonpublic)):
+    live = select(model.id).where(model.key == op.key, *shown_where(model, entitled=loader.sees_nonpublic))
+    if op.op == "patch" and not loader.session.scalar(live):
         raise NotFound(f"Kein Objekt vom Typ {type_name} mit dem Schlüssel {op.key!r}.")
     loader.load([{**record, "type": type_name, "key": op.key}], replace=op.op == "put")
     obj = loader.session.scalar(select(model).where(model.key == op.key))
