@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, SerializationInfo, model_serializer
 from pydantic.alias_generators import to_camel
 
+from oparl import visibility
 from oparl.urls import UrlBuilder
 
 SCHEMA_BASE = "https://schema.oparl.org/1.1/"
@@ -29,8 +30,8 @@ class Render:
         return {"tz": self.tz}
 
     def shows(self, obj: Any) -> bool:
-        """Whether `obj` may appear, embedded or referenced: never deleted, non-public only to the entitled."""
-        return obj is not None and not obj.deleted and (self.nonpublic or not obj.nonpublic)
+        """Whether `obj` may appear, embedded or referenced (oparl.visibility)."""
+        return obj is not None and visibility.shown(obj, entitled=self.nonpublic)
 
     def visible(self, objects: list[Any]) -> list[Any]:
         return [o for o in objects if self.shows(o)]

@@ -20,7 +20,7 @@ class Kind:
     load_options: Sequence[Any]
 
     def to_json(self, row: Any, render: Render) -> dict[str, Any]:
-        """The object as served at its URL and in lists: a tombstone once deleted or hidden from this client."""
+        """The object as served at its URL and in lists: a tombstone unless shown to this client (oparl.visibility)."""
         if not render.shows(row):
             return dump(tombstone(row, render, self.type_name), render)
         return dump(self.render(row, render), render)

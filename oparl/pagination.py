@@ -15,14 +15,14 @@ from oparl.filters import ListParams
 from oparl.kind import Kind
 from oparl.snapshot import Snapshots
 from oparl.urls import with_query
+from oparl.visibility import listed_where
 
 
 def filter_clauses(model: type[OParlObject], params: ListParams, *, nonpublic: bool) -> list[ColumnElement[bool]]:
     """The WHERE clauses the OParl filters mean; bounds are inclusive (spec 5.3).
 
-    Deleted objects are listed, as tombstones, only to clients asking what changed (spec 5.4). For
-    anonymous clients non-public objects do not exist, except that one published before shows up as
-    a tombstone, as if deleted, so their copies lose it.
+    Tombstones are listed only to clients asking what changed (spec 5.4), a depublished object's
+    too, so their copies lose it (oparl.visibility decides which rows).
     """
     clauses: list[ColumnElement[bool]] = []
     if params.created_since is not None:
@@ -33,13 +33,7 @@ def filter_clauses(model: type[OParlObject], params: ListParams, *, nonpublic: b
         clauses.append(model.modified >= params.modified_since)
     if params.modified_until is not None:
         clauses.append(model.modified <= params.modified_until)
-    if params.modified_since is None:
-        clauses.append(model.deleted.is_(False))
-        if not nonpublic:
-            clauses.append(model.nonpublic.is_(False))
-    elif not nonpublic:
-        clauses.append(model.ever_public.is_(True))
-    return clauses
+    return [*clauses, *listed_where(model, entitled=nonpublic, tombstones=params.modified_since is not None)]
 
 
 def list_where(

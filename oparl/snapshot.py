@@ -57,7 +57,9 @@ class Snapshots:
 
     @property
     def render(self) -> Render:
-        return Render(urls=self.urls, tz=self.tz)
+        """As an anonymous client sees it (oparl.visibility): the object if shown, else its tombstone;
+        routes answer 404 for an absent one before reading its rendering."""
+        return Render(urls=self.urls, tz=self.tz, nonpublic=False)
 
     def dumps(self, kind: Kind, row: Any) -> bytes:
         return orjson.dumps(kind.to_json(row, self.render))

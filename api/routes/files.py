@@ -20,8 +20,9 @@ from api.deps import IdDep, NonPublicDep, SessionDep
 from api.errors import error_response
 from models import File
 from oparl.content import ContentStore
-from oparl.errors import NotFound, OParlError
+from oparl.errors import Gone, NotFound
 from oparl.urls import API_PATH
+from oparl.visibility import Seen, seen
 
 router = APIRouter(prefix=API_PATH, tags=["files"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -50,19 +51,14 @@ MIME = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
 RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 
 
-class Gone(OParlError):
-    status_code = 410
-
-
 def _content(session: Session, request: Request, file_id: int, disposition: str, nonpublic: bool) -> Response:
     file = session.scalar(select(File).where(File.id == file_id))
-    hidden = file is not None and file.nonpublic and not nonpublic
-    known = file is not None and (nonpublic or file.ever_public)  # never published: does not exist here
-    if file is not None and known and (file.deleted or hidden):
+    decision = Seen.ABSENT if file is None else seen(file, entitled=nonpublic)
+    if decision is Seen.TOMBSTONE:
         raise Gone(f"Die Datei {file_id} wurde gelöscht.")
     store = ContentStore()
     content = None
-    if file is not None and not hidden and file.stored and file.sha512_checksum is not None:
+    if file is not None and decision is Seen.SHOWN and file.stored and file.sha512_checksum is not None:
         content = store.find(session, file.sha512_checksum)
     if file is None or content is None:
         raise NotFound(f"Zur Datei {file_id} liegt auf diesem Server kein Inhalt vor.")

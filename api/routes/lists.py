@@ -23,6 +23,7 @@ from oparl.pagination import count, list_where, paginate, rendered_page
 from oparl.registry import BODY_LISTED, KINDS
 from oparl.snapshot import Snapshots
 from oparl.urls import API_PATH, with_query
+from oparl.visibility import public
 
 router = APIRouter(prefix=API_PATH, tags=["lists"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -75,10 +76,10 @@ def _page(
 
 
 def _require(session: Session, model: type[OParlObject], object_id: int, render: Render) -> None:
-    """The parent of a list must be there, and visible to this client (else its lists do not exist)."""
-    parent = session.execute(select(model.id, model.nonpublic).where(model.id == object_id)).first()
-    if parent is None or (parent.nonpublic and not render.nonpublic):
-        raise NotFound(f"Kein Objekt vom Typ {model.__name__} mit der Kennung {object_id}.")
+    """The parent of a list must be there, and not hidden from this client (else its lists do not exist)."""
+    parent = session.execute(select(model.nonpublic).where(model.id == object_id)).first()
+    if parent is None or not public(parent, entitled=render.nonpublic):
+        raise NotFound.by_id(model.__name__, object_id)
 
 
 @router.get("/body", responses=ERRORS)

@@ -20,6 +20,7 @@ from oparl.kind import Kind
 from oparl.registry import BY_SEGMENT, KINDS
 from oparl.snapshot import Snapshots
 from oparl.urls import API_PATH
+from oparl.visibility import Seen, seen
 
 router = APIRouter(prefix=API_PATH, tags=["objects"])
 ERRORS: dict[int | str, dict[str, Any]] = {404: {"description": "OParl Error object: no such object"}}
@@ -46,22 +47,20 @@ def get_object(
 
 def _object(request: Request, session: Session, kind: Kind, object_id: int, render: Render) -> Response:
     model = kind.model
-    missing = NotFound(f"Kein Objekt vom Typ {kind.type_name} mit der Kennung {object_id}.")
     if render.nonpublic:  # rendered per request; never in a shared cache
         row = session.scalar(select(model).where(model.id == object_id).options(*kind.load_options))
-        if row is None:
-            raise missing
+        if row is None or seen(row, entitled=True) is Seen.ABSENT:
+            raise NotFound.by_id(kind.type_name, object_id)
         return oparl_response(kind.to_json(row, render), render)
     table = (table_of(model).name,)
     gens, _ = generations(session, table)
+    flags = (model.deleted, model.nonpublic, model.ever_public)
     stored = session.execute(
-        select(model.revision, model.modified, model.ever_public, model.rendered, model.rendered_key).where(
-            model.id == object_id
-        )
+        select(model.revision, model.modified, *flags, model.rendered, model.rendered_key).where(model.id == object_id)
     ).first()
-    # An object never published does not exist for anonymous clients; a depublished one is a tombstone.
-    if stored is None or not stored.ever_public:
-        raise missing
+    # The stored rendering is the anonymous one: the object when shown, else its tombstone.
+    if stored is None or seen(stored, entitled=False) is Seen.ABSENT:
+        raise NotFound.by_id(kind.type_name, object_id)
     snapshots: Snapshots = request.app.state.snapshots
     cache: PublicCache = request.app.state.cache
 

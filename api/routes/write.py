@@ -30,6 +30,7 @@ from oparl.content import ContentStore
 from oparl.errors import Forbidden, NotFound, OParlError, RecordError, Unprocessable, Where
 from oparl.load.loader import Loader
 from oparl.values import KEY, check_strings, shown
+from oparl.visibility import shown_where
 
 router = APIRouter(prefix="/write/v1", tags=["write"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -92,10 +93,8 @@ def _apply(loader: Loader, op: Operation) -> OParlObject:
     if record.get("type", type_name).removeprefix("https://schema.oparl.org/1.1/") != type_name:
         raise RecordError(where.at(".type"), "differs from the type in the address")
     model = TYPES[type_name].model
-    live = select(model.id).where(model.key == op.key, ~model.deleted)
-    if op.op == "patch" and not loader.session.scalar(
-        live if loader.refs.sees_nonpublic else live.where(~model.nonpublic)
-    ):
+    live = select(model.id).where(model.key == op.key, *shown_where(model, entitled=loader.refs.sees_nonpublic))
+    if op.op == "patch" and not loader.session.scalar(live):
         raise NotFound.by_key(type_name, op.key)
     loader.load([{**record, "type": type_name, "key": op.key}], replace=op.op == "put")
     obj = loader.session.scalar(select(model).where(model.key == op.key))

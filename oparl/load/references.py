@@ -25,6 +25,7 @@ from oparl.load.changelog import ChangeLog
 from oparl.records import Field, classify, relationship
 from oparl.urls import UrlBuilder
 from oparl.values import REFERENCE, check_length
+from oparl.visibility import public
 
 DIGITS = re.compile(r"[1-9][0-9]{0,17}")
 Key = tuple[type[OParlObject], str]
@@ -163,7 +164,7 @@ class References:
     # -- what a writer without read-nonpublic may not see ----------------------------------------
 
     def hidden(self, obj: OParlObject) -> bool:
-        return not self.sees_nonpublic and obj not in self.log.created and bool(obj.nonpublic)
+        return obj not in self.log.created and not public(obj, entitled=self.sees_nonpublic)
 
     def hidden_ids(self, model: type[OParlObject], ids: list[int]) -> set[int]:
         return set(self.session.scalars(select(model.id).where(model.id.in_(ids), model.nonpublic)))
