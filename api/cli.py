@@ -28,6 +28,7 @@ from api import auth, logs, metrics
 from api.app import create_app
 from api.progress import Progress
 from api.settings import Settings, SettingsError, load_settings
+from api.synthetic import Generator
 from models import ApiToken, Body, WriteAudit, utcnow
 from models.db import SchemaNotMigrated, check_schema, db_error_reason, make_engine, make_sessionmaker, upgrade
 from oparl import write
@@ -39,7 +40,6 @@ from oparl.ingest.harvest import Harvester, Options, Summary
 from oparl.load.loader import Loader
 from oparl.records import read_directory
 from oparl.snapshot import Snapshots
-from oparl.synthetic import Generator
 from oparl.urls import UrlBuilder
 
 

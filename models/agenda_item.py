@@ -9,7 +9,7 @@ from sqlalchemy import Boolean, ForeignKey, Integer, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, BodyScoped, ObjectId
-from models.links import agenda_item_auxiliary_file
+from models.links import agenda_item_auxiliary_file, ordered_link, referrers
 
 if TYPE_CHECKING:
     from models.consultation import Consultation
@@ -34,16 +34,8 @@ class AgendaItem(BodyScoped, Base):
 
     meeting: Mapped[Meeting] = relationship(foreign_keys=[meeting_id], lazy="raise", viewonly=True)
     resolution_file: Mapped[File | None] = relationship(lazy="raise")
-    auxiliary_file: Mapped[list[File]] = relationship(
-        secondary=agenda_item_auxiliary_file,
-        order_by=agenda_item_auxiliary_file.c.position,
-        viewonly=True,
-        lazy="raise",
-    )
+    auxiliary_file: Mapped[list[File]] = ordered_link(agenda_item_auxiliary_file)
     # The link lives on Consultation.agenda_item_id; AgendaItem.consultation is its inverse.
-    consultation: Mapped[list[Consultation]] = relationship(
-        primaryjoin="Consultation.agenda_item_id == AgendaItem.id",
-        order_by="Consultation.id",
-        viewonly=True,
-        lazy="raise",
+    consultation: Mapped[list[Consultation]] = referrers(
+        "Consultation.agenda_item_id == AgendaItem.id", "Consultation.id"
     )

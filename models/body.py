@@ -9,6 +9,7 @@ from sqlalchemy import ForeignKey, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, ObjectId, OParlObject
+from models.links import referrers
 
 if TYPE_CHECKING:
     from models.legislative_term import LegislativeTerm
@@ -35,9 +36,6 @@ class Body(OParlObject, Base):
 
     system: Mapped[System] = relationship(lazy="raise")
     location: Mapped[Location | None] = relationship(foreign_keys=[location_id], lazy="raise")
-    legislative_term: Mapped[list[LegislativeTerm]] = relationship(
-        primaryjoin="LegislativeTerm.body_id == Body.id",
-        order_by="(LegislativeTerm.start_date, LegislativeTerm.id)",
-        viewonly=True,
-        lazy="raise",
+    legislative_term: Mapped[list[LegislativeTerm]] = referrers(
+        "LegislativeTerm.body_id == Body.id", "(LegislativeTerm.start_date, LegislativeTerm.id)"
     )

@@ -8,7 +8,7 @@ from sqlalchemy import Boolean, ForeignKey, Integer, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, BodyScoped, ObjectId
-from models.links import consultation_organization
+from models.links import consultation_organization, ordered_link
 
 if TYPE_CHECKING:
     from models.agenda_item import AgendaItem
@@ -31,9 +31,4 @@ class Consultation(BodyScoped, Base):
     paper: Mapped[Paper | None] = relationship(foreign_keys=[paper_id], lazy="raise", viewonly=True)
     agenda_item: Mapped[AgendaItem | None] = relationship(foreign_keys=[agenda_item_id], lazy="raise", viewonly=True)
     meeting: Mapped[Meeting | None] = relationship(foreign_keys=[meeting_id], lazy="raise", viewonly=True)
-    organization: Mapped[list[Organization]] = relationship(
-        secondary=consultation_organization,
-        order_by=consultation_organization.c.position,
-        viewonly=True,
-        lazy="raise",
-    )
+    organization: Mapped[list[Organization]] = ordered_link(consultation_organization)

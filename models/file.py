@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, Boolean, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, BodyScoped, ObjectId
-from models.links import agenda_item_auxiliary_file, meeting_auxiliary_file, paper_auxiliary_file
+from models.links import agenda_item_auxiliary_file, meeting_auxiliary_file, paper_auxiliary_file, referrers
 
 if TYPE_CHECKING:
     from models.agenda_item import AgendaItem
@@ -48,22 +48,12 @@ class File(BodyScoped, Base):
     )
 
     # Back-references (File.meeting/agendaItem/paper): every place this file is attached to.
-    paper_main: Mapped[list[Paper]] = relationship(
-        primaryjoin="Paper.main_file_id == File.id", viewonly=True, lazy="raise"
+    paper_main: Mapped[list[Paper]] = referrers("Paper.main_file_id == File.id")
+    paper_auxiliary: Mapped[list[Paper]] = referrers(paper_auxiliary_file)
+    meeting_attached: Mapped[list[Meeting]] = referrers(
+        "or_(Meeting.invitation_id == File.id, Meeting.results_protocol_id == File.id, "
+        "Meeting.verbatim_protocol_id == File.id)"
     )
-    paper_auxiliary: Mapped[list[Paper]] = relationship(secondary=paper_auxiliary_file, viewonly=True, lazy="raise")
-    meeting_attached: Mapped[list[Meeting]] = relationship(
-        primaryjoin="or_(Meeting.invitation_id == File.id, Meeting.results_protocol_id == File.id, "
-        "Meeting.verbatim_protocol_id == File.id)",
-        viewonly=True,
-        lazy="raise",
-    )
-    meeting_auxiliary: Mapped[list[Meeting]] = relationship(
-        secondary=meeting_auxiliary_file, viewonly=True, lazy="raise"
-    )
-    agenda_item_resolution: Mapped[list[AgendaItem]] = relationship(
-        primaryjoin="AgendaItem.resolution_file_id == File.id", viewonly=True, lazy="raise"
-    )
-    agenda_item_auxiliary: Mapped[list[AgendaItem]] = relationship(
-        secondary=agenda_item_auxiliary_file, viewonly=True, lazy="raise"
-    )
+    meeting_auxiliary: Mapped[list[Meeting]] = referrers(meeting_auxiliary_file)
+    agenda_item_resolution: Mapped[list[AgendaItem]] = referrers("AgendaItem.resolution_file_id == File.id")
+    agenda_item_auxiliary: Mapped[list[AgendaItem]] = referrers(agenda_item_auxiliary_file)

@@ -1,11 +1,15 @@
-"""Ordered many-to-many link tables: (owner_id, target_id, position).
+"""Ordered many-to-many link tables, and the read-only relationships OParl references are read by.
 
 OParl reference arrays are ordered (the first organization of a consultation is the lead one),
 so every link row carries its position. The tables are written by `oparl.load` only; the ORM
-relationships over them are read-only.
+relationships over them, and the back-references over foreign keys, are read-only and
+`lazy="raise"`: the wire modules load each one eagerly, so a forgotten load fails loudly.
 """
 
+from typing import Any, Literal
+
 from sqlalchemy import Column, ForeignKey, Integer, Table
+from sqlalchemy.orm import Relationship, relationship
 
 from models.base import Base, ObjectId
 
@@ -18,6 +22,22 @@ def link_table(name: str, owner: str, target: str) -> Table:
         Column("target_id", ObjectId, ForeignKey(f"{target}.id", ondelete="CASCADE"), primary_key=True, index=True),
         Column("position", Integer, nullable=False),
     )
+
+
+def ordered_link(table: Table, **joins: Any) -> Relationship[Any]:
+    """The owner's targets over `table`, in the owner's order.
+
+    `joins` (primaryjoin, secondaryjoin, info) is for a table whose two ends are one type.
+    """
+    return relationship(secondary=table, order_by=table.c.position, viewonly=True, lazy="raise", **joins)
+
+
+def referrers(via: str | Table, order_by: str | Literal[False] = False, **joins: Any) -> Relationship[Any]:
+    """The rows that name this one: by a foreign key (`via` is the join condition) or as owners in
+    a link table (`via` is the table); in `order_by` order, else in the database's.
+    """
+    how = {"secondary": via} if isinstance(via, Table) else {"primaryjoin": via}
+    return relationship(**how, **joins, order_by=order_by, viewonly=True, lazy="raise")
 
 
 meeting_organization = link_table("meeting_organization", "meeting", "organization")

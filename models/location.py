@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, BodyScoped
-from models.links import paper_location
+from models.links import paper_location, referrers
 
 if TYPE_CHECKING:
     from models.body import Body
@@ -30,21 +30,8 @@ class Location(BodyScoped, Base):
     locality: Mapped[str | None] = mapped_column(Text)
 
     # Back-references (1.1 names: bodies, organizations, persons, meetings, papers).
-    bodies: Mapped[list[Body]] = relationship(
-        primaryjoin="Body.location_id == Location.id", order_by="Body.id", viewonly=True, lazy="raise"
-    )
-    organizations: Mapped[list[Organization]] = relationship(
-        primaryjoin="Organization.location_id == Location.id",
-        order_by="Organization.id",
-        viewonly=True,
-        lazy="raise",
-    )
-    persons: Mapped[list[Person]] = relationship(
-        primaryjoin="Person.location_id == Location.id", order_by="Person.id", viewonly=True, lazy="raise"
-    )
-    meetings: Mapped[list[Meeting]] = relationship(
-        primaryjoin="Meeting.location_id == Location.id", order_by="Meeting.id", viewonly=True, lazy="raise"
-    )
-    papers: Mapped[list[Paper]] = relationship(
-        secondary=paper_location, order_by="Paper.id", viewonly=True, lazy="raise"
-    )
+    bodies: Mapped[list[Body]] = referrers("Body.location_id == Location.id", "Body.id")
+    organizations: Mapped[list[Organization]] = referrers("Organization.location_id == Location.id", "Organization.id")
+    persons: Mapped[list[Person]] = referrers("Person.location_id == Location.id", "Person.id")
+    meetings: Mapped[list[Meeting]] = referrers("Meeting.location_id == Location.id", "Meeting.id")
+    papers: Mapped[list[Paper]] = referrers(paper_location, "Paper.id")

@@ -9,7 +9,7 @@ from sqlalchemy import Boolean, ForeignKey, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, BodyScoped, ObjectId
-from models.links import meeting_auxiliary_file, meeting_organization, meeting_participant
+from models.links import meeting_auxiliary_file, meeting_organization, meeting_participant, ordered_link, referrers
 
 if TYPE_CHECKING:
     from models.agenda_item import AgendaItem
@@ -36,21 +36,9 @@ class Meeting(BodyScoped, Base):
     invitation: Mapped[File | None] = relationship(foreign_keys=[invitation_id], lazy="raise")
     results_protocol: Mapped[File | None] = relationship(foreign_keys=[results_protocol_id], lazy="raise")
     verbatim_protocol: Mapped[File | None] = relationship(foreign_keys=[verbatim_protocol_id], lazy="raise")
-    organization: Mapped[list[Organization]] = relationship(
-        secondary=meeting_organization, order_by=meeting_organization.c.position, viewonly=True, lazy="raise"
-    )
-    participant: Mapped[list[Person]] = relationship(
-        secondary=meeting_participant, order_by=meeting_participant.c.position, viewonly=True, lazy="raise"
-    )
-    auxiliary_file: Mapped[list[File]] = relationship(
-        secondary=meeting_auxiliary_file,
-        order_by=meeting_auxiliary_file.c.position,
-        viewonly=True,
-        lazy="raise",
-    )
-    agenda_item: Mapped[list[AgendaItem]] = relationship(
-        primaryjoin="AgendaItem.meeting_id == Meeting.id",
-        order_by="(AgendaItem.order, AgendaItem.id)",
-        viewonly=True,
-        lazy="raise",
+    organization: Mapped[list[Organization]] = ordered_link(meeting_organization)
+    participant: Mapped[list[Person]] = ordered_link(meeting_participant)
+    auxiliary_file: Mapped[list[File]] = ordered_link(meeting_auxiliary_file)
+    agenda_item: Mapped[list[AgendaItem]] = referrers(
+        "AgendaItem.meeting_id == Meeting.id", "(AgendaItem.order, AgendaItem.id)"
     )

@@ -9,6 +9,7 @@ from sqlalchemy import ForeignKey, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, BodyScoped, ObjectId
+from models.links import referrers
 
 if TYPE_CHECKING:
     from models.location import Location
@@ -33,9 +34,4 @@ class Organization(BodyScoped, Base):
 
     sub_organization_of: Mapped[Organization | None] = relationship(remote_side="Organization.id", lazy="raise")
     location: Mapped[Location | None] = relationship(lazy="raise")
-    membership: Mapped[list[Membership]] = relationship(
-        primaryjoin="Membership.organization_id == Organization.id",
-        order_by="Membership.id",
-        viewonly=True,
-        lazy="raise",
-    )
+    membership: Mapped[list[Membership]] = referrers("Membership.organization_id == Organization.id", "Membership.id")

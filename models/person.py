@@ -8,6 +8,7 @@ from sqlalchemy import ForeignKey, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, BodyScoped, ObjectId
+from models.links import referrers
 
 if TYPE_CHECKING:
     from models.location import Location
@@ -32,9 +33,4 @@ class Person(BodyScoped, Base):
     life_source: Mapped[str | None] = mapped_column(Text)
 
     location: Mapped[Location | None] = relationship(lazy="raise")
-    membership: Mapped[list[Membership]] = relationship(
-        primaryjoin="Membership.person_id == Person.id",
-        order_by="Membership.id",
-        viewonly=True,
-        lazy="raise",
-    )
+    membership: Mapped[list[Membership]] = referrers("Membership.person_id == Person.id", "Membership.id")

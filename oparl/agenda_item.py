@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import selectinload
 
-from models import AgendaItem, Consultation, Meeting
+from models import AgendaItem, Meeting
 from oparl.base import DateTime, ObjectOut, Render, common
 from oparl.file import FileOut, embedded_file, embedded_files, embedded_loads
 from oparl.kind import Kind, ids_only, refs, under
@@ -62,7 +62,7 @@ def load_options(path: Any = None) -> tuple[Any, ...]:
     return (
         *embedded_loads(under(path, AgendaItem.resolution_file)),
         *embedded_loads(under(path, AgendaItem.auxiliary_file)),
-        ids_only(under(path, AgendaItem.consultation), Consultation),
+        ids_only(AgendaItem.consultation, path),
     )
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from models import AgendaItem, Consultation, Meeting, Organization
+from models import Consultation
 from oparl.base import ObjectOut, Render, common
-from oparl.kind import Kind, ids_only, refs, under
+from oparl.kind import Kind, ids_only, refs
 
 
 class ConsultationOut(ObjectOut):
@@ -35,9 +35,9 @@ def consultation_out(c: Consultation, render: Render, *, embedded: bool = False)
 def load_options(path: Any = None) -> tuple[Any, ...]:
     """Eager loads for consultations, standalone or under `path` (the Paper's relationship)."""
     return (
-        ids_only(under(path, Consultation.organization), Organization),
-        ids_only(under(path, Consultation.agenda_item), AgendaItem),
-        ids_only(under(path, Consultation.meeting), Meeting),
+        ids_only(Consultation.organization, path),
+        ids_only(Consultation.agenda_item, path),
+        ids_only(Consultation.meeting, path),
     )
 
 

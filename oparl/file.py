@@ -5,9 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy.orm import selectinload
-
-from models import AgendaItem, File, Meeting, Paper
+from models import File
 from oparl.base import ObjectOut, Render, common
 from oparl.kind import Kind, ids_only, refs
 
@@ -78,18 +76,18 @@ def embedded_files(files: list[File], render: Render) -> list[FileOut]:
 
 def embedded_loads(path: Any) -> tuple[Any, ...]:
     """Eager loads for files embedded under `path`: the files and what their references need."""
-    return (path, ids_only(path.selectinload(File.master_file), File))
+    return (path, ids_only(File.master_file, path))
 
 
 LOAD_OPTIONS = (
-    selectinload(File.master_file).load_only(File.id, File.deleted, File.nonpublic),
-    selectinload(File.derivative_file).load_only(File.id, File.deleted, File.nonpublic),
-    selectinload(File.paper_main).load_only(Paper.id, Paper.deleted, Paper.nonpublic),
-    selectinload(File.paper_auxiliary).load_only(Paper.id, Paper.deleted, Paper.nonpublic),
-    selectinload(File.meeting_attached).load_only(Meeting.id, Meeting.deleted, Meeting.nonpublic),
-    selectinload(File.meeting_auxiliary).load_only(Meeting.id, Meeting.deleted, Meeting.nonpublic),
-    selectinload(File.agenda_item_resolution).load_only(AgendaItem.id, AgendaItem.deleted, AgendaItem.nonpublic),
-    selectinload(File.agenda_item_auxiliary).load_only(AgendaItem.id, AgendaItem.deleted, AgendaItem.nonpublic),
+    ids_only(File.master_file),
+    ids_only(File.derivative_file),
+    ids_only(File.paper_main),
+    ids_only(File.paper_auxiliary),
+    ids_only(File.meeting_attached),
+    ids_only(File.meeting_auxiliary),
+    ids_only(File.agenda_item_resolution),
+    ids_only(File.agenda_item_auxiliary),
 )
 
 KIND = Kind("File", File, file_out, LOAD_OPTIONS)

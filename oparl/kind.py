@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import QueryableAttribute, RelationshipProperty, selectinload
 
 from models import OParlObject
 from oparl.base import SCHEMA_BASE, OParlModel, Render, TombstoneOut, dump
@@ -40,9 +40,13 @@ def refs(render: Render, type_name: str, rows: Sequence[OParlObject]) -> list[st
     return [render.urls.object(type_name, row.id) for row in rows if render.shows(row)]
 
 
-def ids_only(path: Any, model: type[OParlObject]) -> Any:
-    """Eager load of referenced rows, just what a reference needs: the id and whether to show it."""
-    return path.load_only(model.id, model.deleted, model.nonpublic)
+def ids_only(relationship: QueryableAttribute[Any], path: Any = None) -> Any:
+    """Eager load of the rows `relationship` references (below `path`, if given), just what a
+    reference needs: the id and whether to show it."""
+    prop = relationship.property
+    assert isinstance(prop, RelationshipProperty), relationship
+    target: type[OParlObject] = prop.mapper.class_
+    return under(path, relationship).load_only(target.id, target.deleted, target.nonpublic)
 
 
 def under(path: Any, relationship: Any) -> Any:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import selectinload
-
-from models import Body, Location, Meeting, Organization, Paper, Person
+from models import Location
 from oparl.base import ObjectOut, Render, common
-from oparl.kind import Kind, refs
+from oparl.kind import Kind, ids_only, refs
 
 
 class LocationOut(ObjectOut):
@@ -55,11 +53,11 @@ def embedded_location(loc: Location | None, render: Render) -> LocationOut | Non
 
 
 LOAD_OPTIONS = (
-    selectinload(Location.bodies).load_only(Body.id, Body.deleted, Body.nonpublic),
-    selectinload(Location.organizations).load_only(Organization.id, Organization.deleted, Organization.nonpublic),
-    selectinload(Location.persons).load_only(Person.id, Person.deleted, Person.nonpublic),
-    selectinload(Location.meetings).load_only(Meeting.id, Meeting.deleted, Meeting.nonpublic),
-    selectinload(Location.papers).load_only(Paper.id, Paper.deleted, Paper.nonpublic),
+    ids_only(Location.bodies),
+    ids_only(Location.organizations),
+    ids_only(Location.persons),
+    ids_only(Location.meetings),
+    ids_only(Location.papers),
 )
 
 KIND = Kind("Location", Location, location_out, LOAD_OPTIONS)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy.orm import selectinload
 
-from models import Meeting, Organization, Person
+from models import Meeting
 from oparl import agenda_item
 from oparl.agenda_item import AgendaItemOut, agenda_item_out
 from oparl.base import DateTime, ObjectOut, Render, common
 from oparl.file import FileOut, embedded_file, embedded_files, embedded_loads
-from oparl.kind import Kind, refs
+from oparl.kind import Kind, ids_only, refs
 from oparl.location import LocationOut, embedded_location
 
 
@@ -55,8 +55,8 @@ def meeting_out(meeting: Meeting, render: Render) -> MeetingOut:
 
 LOAD_OPTIONS = (
     selectinload(Meeting.location),
-    selectinload(Meeting.organization).load_only(Organization.id, Organization.deleted, Organization.nonpublic),
-    selectinload(Meeting.participant).load_only(Person.id, Person.deleted, Person.nonpublic),
+    ids_only(Meeting.organization),
+    ids_only(Meeting.participant),
     *embedded_loads(selectinload(Meeting.invitation)),
     *embedded_loads(selectinload(Meeting.results_protocol)),
     *embedded_loads(selectinload(Meeting.verbatim_protocol)),

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from models import Membership, Organization
+from models import Membership
 from oparl.base import ObjectOut, Render, common
-from oparl.kind import Kind, ids_only, under
+from oparl.kind import Kind, ids_only
 
 
 class MembershipOut(ObjectOut):
@@ -37,8 +37,8 @@ def membership_out(m: Membership, render: Render, *, embedded: bool = False) -> 
 def load_options(path: Any = None) -> tuple[Any, ...]:
     """Eager loads for memberships, standalone or under `path` (the Person's relationship)."""
     return (
-        ids_only(under(path, Membership.organization), Organization),
-        ids_only(under(path, Membership.on_behalf_of), Organization),
+        ids_only(Membership.organization, path),
+        ids_only(Membership.on_behalf_of, path),
     )
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlalchemy.orm import selectinload
 
-from models import Membership, Organization
+from models import Organization
 from oparl.base import ObjectOut, Render, common
 from oparl.kind import Kind, ids_only, refs
 from oparl.location import LocationOut, embedded_location
@@ -53,8 +53,8 @@ def organization_out(org: Organization, render: Render) -> OrganizationOut:
 
 
 LOAD_OPTIONS = (
-    ids_only(selectinload(Organization.sub_organization_of), Organization),
-    selectinload(Organization.membership).load_only(Membership.id, Membership.deleted, Membership.nonpublic),
+    ids_only(Organization.sub_organization_of),
+    ids_only(Organization.membership),
     selectinload(Organization.location),
 )
 

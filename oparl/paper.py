@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy.orm import selectinload
 
-from models import Organization, Paper, Person
+from models import Paper
 from oparl import consultation
 from oparl.base import ObjectOut, Render, common
 from oparl.consultation import ConsultationOut, consultation_out
@@ -65,25 +64,19 @@ def _by_id(paper: Paper) -> int:
     return paper.id
 
 
-def _ids(relationship: Any) -> Any:
-    return ids_only(selectinload(relationship), Paper)
-
-
 LOAD_OPTIONS = (
     *embedded_loads(selectinload(Paper.main_file)),
     *embedded_loads(selectinload(Paper.auxiliary_file)),
     selectinload(Paper.location),
-    selectinload(Paper.originator_person).load_only(Person.id, Person.deleted, Person.nonpublic),
-    selectinload(Paper.originator_organization).load_only(
-        Organization.id, Organization.deleted, Organization.nonpublic
-    ),
-    selectinload(Paper.under_direction_of).load_only(Organization.id, Organization.deleted, Organization.nonpublic),
+    ids_only(Paper.originator_person),
+    ids_only(Paper.originator_organization),
+    ids_only(Paper.under_direction_of),
     selectinload(Paper.consultation),
     *consultation.load_options(selectinload(Paper.consultation)),
-    _ids(Paper.related_paper),
-    _ids(Paper.related_paper_of),
-    _ids(Paper.superordinated_paper),
-    _ids(Paper.subordinated_paper),
+    ids_only(Paper.related_paper),
+    ids_only(Paper.related_paper_of),
+    ids_only(Paper.superordinated_paper),
+    ids_only(Paper.subordinated_paper),
 )
 
 KIND = Kind("Paper", Paper, paper_out, LOAD_OPTIONS)

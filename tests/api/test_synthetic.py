@@ -10,13 +10,13 @@ import orjson
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from api.synthetic import LAST_CHANGE, Generator
 from models import AgendaItem, Consultation, ListGeneration, Meeting, Membership, Paper, Person
 from models.base import Base
 from models.links import paper_auxiliary_file
 from oparl.content import ContentStore
 from oparl.registry import KINDS
 from oparl.snapshot import Snapshots
-from oparl.synthetic import LAST_CHANGE, Generator
 from oparl.urls import UrlBuilder
 from tests.conftest import BASE_URL
 from tests.oparl_schema import errors
