@@ -69,7 +69,6 @@ def load_options(path: Any = None) -> tuple[Any, ...]:
 SIBLINGS = selectinload(AgendaItem.meeting).selectinload(Meeting.agenda_item)
 KIND = Kind(
     "AgendaItem",
-    AgendaItem,
     agenda_item_out,
     (*load_options(), SIBLINGS.load_only(AgendaItem.id, AgendaItem.order, AgendaItem.deleted, AgendaItem.nonpublic)),
 )

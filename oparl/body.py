@@ -72,4 +72,4 @@ def body_out(body: Body, render: Render) -> BodyOut:
 
 LOAD_OPTIONS = (selectinload(Body.legislative_term), selectinload(Body.location))
 
-KIND = Kind("Body", Body, body_out, LOAD_OPTIONS)
+KIND = Kind("Body", body_out, LOAD_OPTIONS)

@@ -159,6 +159,11 @@ SHARED: tuple[type[OParlObject], ...] = tuple(t.model for t in TYPES.values() if
 SERVER_SET = frozenset({"id", "type", "created", "modified", "deleted", "oparl_version", "stored", "ever_public"})
 
 
+def listing(type_name: str, parent: str) -> Listing:
+    """Where `parent` lists objects of `type_name` (an Organization's meetings)."""
+    return next(entry for entry in TYPES[type_name].listed_in if entry.parent == parent)
+
+
 def of(model: type[OParlObject]) -> OParlType:
     return BY_MODEL[model]
 

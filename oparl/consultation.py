@@ -43,4 +43,4 @@ def load_options(path: Any = None) -> tuple[Any, ...]:
 
 LOAD_OPTIONS = load_options()
 
-KIND = Kind("Consultation", Consultation, consultation_out, LOAD_OPTIONS)
+KIND = Kind("Consultation", consultation_out, LOAD_OPTIONS)

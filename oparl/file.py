@@ -90,4 +90,4 @@ LOAD_OPTIONS = (
     ids_only(File.agenda_item_auxiliary),
 )
 
-KIND = Kind("File", File, file_out, LOAD_OPTIONS)
+KIND = Kind("File", file_out, LOAD_OPTIONS)

@@ -10,14 +10,20 @@ from sqlalchemy.orm import QueryableAttribute, RelationshipProperty, selectinloa
 
 from models import OParlObject
 from oparl.base import SCHEMA_BASE, OParlModel, Render, TombstoneOut, dump
+from oparl.catalogue import TYPES
 
 
 @dataclass(frozen=True)
 class Kind:
+    """A type's rendering (oparl/<type>.py); what the type is comes from the catalogue."""
+
     type_name: str
-    model: type[OParlObject]
     render: Callable[[Any, Render], OParlModel]
     load_options: Sequence[Any]
+
+    @property
+    def model(self) -> type[OParlObject]:
+        return TYPES[self.type_name].model
 
     def to_json(self, row: Any, render: Render) -> dict[str, Any]:
         """The object as served at its URL and in lists: a tombstone unless shown to this client (oparl.visibility)."""

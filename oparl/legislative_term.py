@@ -27,4 +27,4 @@ def legislative_term_out(term: LegislativeTerm, render: Render, *, embedded: boo
     )
 
 
-KIND = Kind("LegislativeTerm", LegislativeTerm, legislative_term_out, ())
+KIND = Kind("LegislativeTerm", legislative_term_out, ())

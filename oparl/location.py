@@ -60,4 +60,4 @@ LOAD_OPTIONS = (
     ids_only(Location.papers),
 )
 
-KIND = Kind("Location", Location, location_out, LOAD_OPTIONS)
+KIND = Kind("Location", location_out, LOAD_OPTIONS)

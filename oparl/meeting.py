@@ -65,4 +65,4 @@ LOAD_OPTIONS = (
     *agenda_item.load_options(selectinload(Meeting.agenda_item)),
 )
 
-KIND = Kind("Meeting", Meeting, meeting_out, LOAD_OPTIONS)
+KIND = Kind("Meeting", meeting_out, LOAD_OPTIONS)

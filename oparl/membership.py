@@ -42,4 +42,4 @@ def load_options(path: Any = None) -> tuple[Any, ...]:
     )
 
 
-KIND = Kind("Membership", Membership, membership_out, load_options())
+KIND = Kind("Membership", membership_out, load_options())

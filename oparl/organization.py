@@ -58,4 +58,4 @@ LOAD_OPTIONS = (
     selectinload(Organization.location),
 )
 
-KIND = Kind("Organization", Organization, organization_out, LOAD_OPTIONS)
+KIND = Kind("Organization", organization_out, LOAD_OPTIONS)

@@ -79,4 +79,4 @@ LOAD_OPTIONS = (
     ids_only(Paper.subordinated_paper),
 )
 
-KIND = Kind("Paper", Paper, paper_out, LOAD_OPTIONS)
+KIND = Kind("Paper", paper_out, LOAD_OPTIONS)

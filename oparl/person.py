@@ -64,4 +64,4 @@ LOAD_OPTIONS = (
     selectinload(Person.location),
 )
 
-KIND = Kind("Person", Person, person_out, LOAD_OPTIONS)
+KIND = Kind("Person", person_out, LOAD_OPTIONS)

@@ -34,4 +34,4 @@ def system_out(system: System, render: Render) -> SystemOut:
     )
 
 
-KIND = Kind("System", System, system_out, ())
+KIND = Kind("System", system_out, ())

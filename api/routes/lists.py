@@ -6,16 +6,16 @@ from enum import StrEnum
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from sqlalchemy import ColumnElement, Table, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from api.caching import PublicCache, Validity, etag_for, generations
 from api.deps import IdDep, ListParamsDep, ListRenderDep, SessionDep
 from api.responses import oparl_response
 from models import Body, OParlObject, Organization
-from models.links import consultation_organization, meeting_organization
 from oparl.base import Render
 from oparl.cascade import table_of
+from oparl.catalogue import listing
 from oparl.errors import NotFound
 from oparl.filters import ListParams
 from oparl.kind import Kind
@@ -110,7 +110,7 @@ def list_organization_meetings(
     request: Request, object_id: IdDep, session: SessionDep, params: ListParamsDep, render: ListRenderDep
 ) -> Response:
     """The meetings of an Organization (inverse of Meeting.organization)."""
-    return _organization_list(request, session, object_id, "Meeting", meeting_organization, params, render)
+    return _organization_list(request, session, object_id, "Meeting", params, render)
 
 
 @router.get("/organization/{object_id}/consultation", responses=ERRORS)
@@ -118,15 +118,16 @@ def list_organization_consultations(
     request: Request, object_id: IdDep, session: SessionDep, params: ListParamsDep, render: ListRenderDep
 ) -> Response:
     """The consultations of an Organization (inverse of Consultation.organization, OParl 1.1)."""
-    return _organization_list(request, session, object_id, "Consultation", consultation_organization, params, render)
+    return _organization_list(request, session, object_id, "Consultation", params, render)
 
 
 def _organization_list(
-    request: Request, session: Session, object_id: int, type_name: str, link: Table, params: ListParams, render: Render
+    request: Request, session: Session, object_id: int, type_name: str, params: ListParams, render: Render
 ) -> Response:
     """Objects that name the Organization in their ordered `organization` link table."""
     _require(session, Organization, object_id, render)
-    kind = KINDS[type_name]
+    kind, link = KINDS[type_name], listing(type_name, "Organization").link
+    assert link is not None
     linked = select(link.c.owner_id).where(link.c.target_id == object_id)
     url = render.urls.organization_list(object_id, type_name)
     return _page(request, session, kind, [kind.model.id.in_(linked)], params, render, url, Organization)
