@@ -51,10 +51,10 @@ def test_cc_egov_paper_page_with_1_0_types() -> None:
 
 def test_somacos_needs_the_filter_unencoded(tmp_path: Path) -> None:
     """Somacos answers 404 (text/html) to a percent-encoded modified_since and only takes it raw."""
-    from oparl.ingest.harvest import _unencoded
+    from oparl.ingest.lists import unencoded
 
     url = "https://ratsinfo.wuppertal.de/webservice/oparl/v1/body/1/paper?page=2&modified_since=2019-05-01T19%3A26%3A34%2B00%3A00"
-    raw = _unencoded(url, {"modified_since": "2019-05-01T19:26:34+00:00"})
+    raw = unencoded(url, {"modified_since": "2019-05-01T19:26:34+00:00"})
     assert raw.endswith("page=2&modified_since=2019-05-01T19:26:34+00:00")
     assert recorded("somacos-papers-unencoded-query-stub.json") == {}  # the recording's body is a stub
 
