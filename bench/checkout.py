@@ -1,0 +1,130 @@
+"""The code a benchmark measures: a checkout, run only through its CLI and its HTTP API.
+
+The write-path and harvest benchmarks import nothing of the product. Every figure comes from
+`python -m api.cli …` or from a server started with `python -m api.cli serve`, each a subprocess
+with its working directory and PYTHONPATH set to the checkout (the shared .venv's editable install
+points at another one), so one harness measures the code before and after a change alike.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psycopg
+
+PG_ADMIN = os.environ.get("OPARL_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@dataclass(frozen=True)
+class Database:
+    """A database URL for the server and a data folder beside it."""
+
+    url: str
+    folder: Path
+
+
+@dataclass(frozen=True)
+class Checkout:
+    root: Path
+
+    def env(self, db: Database, base_url: str = "http://127.0.0.1:8000", **extra: str) -> dict[str, str]:
+        return {
+            **os.environ,
+            "PYTHONPATH": str(self.root),
+            "OPARL_DATABASE_URL": db.url,
+            "OPARL_DATA_DIR": str(db.folder),
+            "OPARL_PUBLIC_BASE_URL": base_url,
+            "OPARL_ACCESS_LOG": "false",
+            **extra,
+        }
+
+    def cli(self, args: Sequence[str], env: dict[str, str]) -> str:
+        """Runs `python -m api.cli ARGS` in the checkout; its stdout, or SystemExit with its stderr."""
+        done = subprocess.run(
+            [sys.executable, "-m", "api.cli", *args], cwd=self.root, env=env, capture_output=True, text=True
+        )
+        if done.returncode != 0:
+            raise SystemExit(f"{self.root}: api.cli {' '.join(args)} exited {done.returncode}:\n{done.stderr[-3000:]}")
+        return done.stdout
+
+    def timed_cli(self, args: Sequence[str], env: dict[str, str]) -> tuple[float, str]:
+        start = time.perf_counter()
+        out = self.cli(args, env)
+        return time.perf_counter() - start, out
+
+    def compile(self) -> None:
+        """Bytecode written before anything is timed, so no first run pays for it."""
+        for package in ("api", "models", "oparl"):
+            subprocess.run([sys.executable, "-m", "compileall", "-q", package], cwd=self.root, check=True)
+
+    @contextmanager
+    def serve(self, db: Database, port: int, **extra: str) -> Iterator[str]:
+        """A server of this checkout on 127.0.0.1:PORT (one worker), until the block ends; yields its base URL."""
+        base = f"http://127.0.0.1:{port}"
+        env = self.env(db, base, OPARL_PORT=str(port), OPARL_WORKERS="1", **extra)
+        with tempfile.NamedTemporaryFile(prefix="oparl-bench-serve-", suffix=".log", delete=False) as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "api.cli", "serve"], cwd=self.root, env=env, stdout=log, stderr=log
+            )
+        try:
+            _wait_answering(base, process, Path(log.name))
+            yield base
+        finally:
+            process.terminate()
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        Path(log.name).unlink(missing_ok=True)
+
+
+def _wait_answering(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            httpx.get(f"{base}/oparl/v1.1/system", timeout=5)  # any answer: an empty database has no System
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise SystemExit(f"the server did not start; {log}:\n{log.read_text()[-3000:]}")
+
+
+def sqlalchemy_url(libpq_url: str) -> str:
+    return "postgresql+psycopg://" + libpq_url.split("://", 1)[1]
+
+
+@contextmanager
+def fresh_database(kind: str, name: str) -> Iterator[Database]:
+    """An empty SQLite file or PostgreSQL database (not migrated), removed when the block ends."""
+    with tempfile.TemporaryDirectory(prefix=f"oparl-bench-{name}-") as folder:
+        if kind == "sqlite":
+            yield Database(f"sqlite:///{folder}/oparl.sqlite3", Path(folder))
+            return
+        if kind != "postgresql":
+            raise SystemExit(f"unknown database {kind!r}: sqlite or postgresql")
+        pg_name = f"oparl_bench_{name}_{os.getpid()}"
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
+            admin.execute(f'CREATE DATABASE "{pg_name}"')
+        try:
+            yield Database(sqlalchemy_url(PG_ADMIN.rsplit("/", 1)[0] + "/" + pg_name), Path(folder))
+        finally:
+            with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    """Nearest-rank percentile (`share` 0.5 for p50, 0.99 for p99)."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
