@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -57,10 +58,10 @@ class Checkout:
             raise SystemExit(f"{self.root}: api.cli {' '.join(args)} exited {done.returncode}:\n{done.stderr[-3000:]}")
         return done.stdout
 
-    def timed_cli(self, args: Sequence[str], env: dict[str, str]) -> tuple[float, str]:
-        start = time.perf_counter()
+    def timed_cli(self, args: Sequence[str], env: dict[str, str]) -> Timed:
+        cpu, start = children_cpu(), time.perf_counter()
         out = self.cli(args, env)
-        return time.perf_counter() - start, out
+        return Timed(time.perf_counter() - start, children_cpu() - cpu, out)
 
     def compile(self) -> None:
         """Bytecode written before anything is timed, so no first run pays for it."""
@@ -68,8 +69,8 @@ class Checkout:
             subprocess.run([sys.executable, "-m", "compileall", "-q", package], cwd=self.root, check=True)
 
     @contextmanager
-    def serve(self, db: Database, port: int, **extra: str) -> Iterator[str]:
-        """A server of this checkout on 127.0.0.1:PORT (one worker), until the block ends; yields its base URL."""
+    def serve(self, db: Database, port: int, **extra: str) -> Iterator[Server]:
+        """A server of this checkout on 127.0.0.1:PORT (one worker, in its own process) until the block ends."""
         base = f"http://127.0.0.1:{port}"
         env = self.env(db, base, OPARL_PORT=str(port), OPARL_WORKERS="1", **extra)
         with tempfile.NamedTemporaryFile(prefix="oparl-bench-serve-", suffix=".log", delete=False) as log:
@@ -78,7 +79,7 @@ class Checkout:
             )
         try:
             _wait_answering(base, process, Path(log.name))
-            yield base
+            yield Server(base, process.pid)
         finally:
             process.terminate()
             try:
@@ -87,6 +88,32 @@ class Checkout:
                 process.kill()
                 process.wait()
         Path(log.name).unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class Timed:
+    """A command's wall-clock seconds, CPU seconds (its own and its children's), and stdout."""
+
+    wall: float
+    cpu: float
+    out: str
+
+
+def children_cpu() -> float:
+    """CPU seconds of this process's children that have ended (a command run to its end counts)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+@dataclass(frozen=True)
+class Server:
+    base: str
+    pid: int
+
+    def cpu(self) -> float:
+        """CPU seconds the server process has used so far, all its threads (not PostgreSQL's backends)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 def _wait_answering(base: str, process: subprocess.Popen[bytes], log: Path) -> None:

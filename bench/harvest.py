@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from checkout import Checkout, Database
+from checkout import Checkout, Database, Timed, children_cpu
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / "data"
@@ -89,31 +89,31 @@ def source_dataset(code: Checkout, papers: int, seed: int) -> Database:
     return db
 
 
-def timed_harvest(code: Checkout, db: Database, system_url: str) -> tuple[float, float | None, str]:
-    """Seconds in all, seconds to the start of the rendering at the end (None if the harvest did
-    not say so), and the summary the harvest printed."""
+def timed_harvest(code: Checkout, db: Database, system_url: str) -> tuple[Timed, float | None]:
+    """The harvest's seconds, CPU seconds (rendering processes included) and summary, and the
+    seconds to the start of the rendering at the end (None if the harvest did not say so)."""
     command = [sys.executable, "-m", "api.cli", "harvest", system_url, "--rate", "0", "--concurrency", "4"]
     command += ["--allow-network", "127.0.0.1"]  # the sources here are on loopback, refused otherwise
     rendering, errors = None, []
     with tempfile.TemporaryFile() as out:
-        start = time.perf_counter()
+        cpu, start = children_cpu(), time.perf_counter()
         process = subprocess.Popen(command, cwd=code.root, env=code.env(db), stdout=out, stderr=subprocess.PIPE)
         for line in process.stderr or ():
             errors.append(line)
             if rendering is None and line.startswith(b"rendering what the harvest wrote"):
                 rendering = time.perf_counter() - start
         process.wait()
-        total = time.perf_counter() - start
+        total, cpu = time.perf_counter() - start, children_cpu() - cpu
         out.seek(0)
         summary = out.read().decode()
     if process.returncode not in (0, 3):  # 3: done, with failures (the summary names them)
         raise SystemExit(f"harvest exited {process.returncode}:\n{b''.join(errors).decode()[-3000:]}")
-    return total, rendering, summary
+    return Timed(total, cpu, summary), rendering
 
 
-def process_start(code: Checkout, db: Database) -> float:
-    """Seconds of `python -m api.cli --version`: the interpreter and the CLI's imports."""
-    return code.timed_cli(["--version"], code.env(db))[0]
+def process_start(code: Checkout, db: Database) -> Timed:
+    """`python -m api.cli --version`: the interpreter and the CLI's imports."""
+    return code.timed_cli(["--version"], code.env(db))
 
 
 def written(summary: str) -> tuple[int, int, int]:
@@ -132,21 +132,23 @@ def harvest(code: Checkout, system_url: str, label: str) -> tuple[Figures, list[
         db = Database(f"sqlite:///{folder}/mirror.sqlite3", Path(folder))
         code.cli(["migrate"], code.env(db))
         fixed = process_start(code, db)
-        total, walk_end, summary = timed_harvest(code, db, system_url)
-    objects, pages, failures = written(summary)
-    walk = (walk_end if walk_end is not None else total) - fixed
-    render = total - walk_end if walk_end is not None else 0.0
+        run, walk_end = timed_harvest(code, db, system_url)
+    objects, pages, failures = written(run.out)
+    walk = (walk_end if walk_end is not None else run.wall) - fixed.wall
+    render = run.wall - walk_end if walk_end is not None else 0.0
+    total, cpu = run.wall - fixed.wall, run.cpu - fixed.cpu
     figures = {
         f"{label} walk (objects/s)": objects / walk,
         f"{label} rendering at the end (s)": render,
-        f"{label} total (s)": total - fixed,
+        f"{label} total (s)": total,
+        f"{label} total, CPU (s)": cpu,
     }
     lines = [
         f"objects written {objects:,}, pages {pages:,}, failures {failures}",
-        f"process start: {fixed:.1f} s (taken off the walk)",
+        f"process start: {fixed.wall:.1f} s (taken off the walk), CPU {fixed.cpu:.1f} s",
         f"walk (fetch + store): {walk:.1f} s = {objects / walk:,.0f} objects/s",
         f"rendering at the end: {render:.1f} s" + ("" if walk_end is not None else " (not reported by the harvest)"),
-        f"total: {total - fixed:.1f} s = {objects / (total - fixed):,.0f} objects/s",
+        f"total: {total:.1f} s = {objects / total:,.0f} objects/s; CPU {cpu:.1f} s (rendering processes included)",
     ]
     return figures, lines
 
@@ -158,8 +160,8 @@ def replay(code: Checkout) -> tuple[Figures, list[str]]:
 
 def synthetic(code: Checkout, source: Checkout, papers: int, seed: int) -> tuple[Figures, list[str]]:
     db = source_dataset(source, papers, seed)
-    with source.serve(db, SOURCE_PORT) as base:
-        return harvest(code, f"{base}/oparl/v1.1/system", f"{papers} papers over HTTP")
+    with source.serve(db, SOURCE_PORT) as server:
+        return harvest(code, f"{server.base}/oparl/v1.1/system", f"{papers} papers over HTTP")
 
 
 def main(argv: list[str] | None = None) -> None:

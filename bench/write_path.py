@@ -4,14 +4,16 @@ On a fresh database (SQLite file or PostgreSQL database) of the checkout given b
 
 1. `load-fixtures` of `--copies` copies of the Lübeck fixtures (every key but the System's
    prefixed `c<i>/`, so each copy is a Body of its own): once into the empty database (everything
-   created), once more (everything unchanged), once with every name changed (everything changed).
-   Records/s counts the keyed records of the files, nested ones included; the time of a
-   `load-fixtures` of the System alone (process start, imports, schema check) is taken off first.
-2. A server of the checkout (`python -m api.cli serve`, one worker), and one client sending
-   `--puts` PUTs of new Papers one after another (each with a main File and two Consultations,
-   related to the Paper before it), then the same PUTs with changes: per-PUT p50/p99.
+   created), once more (everything unchanged), once with every name changed (the records with a
+   name changed). Records/s counts the keyed records of the files, nested ones included; the time
+   of a `load-fixtures` of the System alone (process start, imports, schema check) is taken off
+   first, from the wall-clock and from the CPU time of the process (PostgreSQL's own not counted).
+2. A server of the checkout (`python -m api.cli serve`, one worker), a few writes to warm it up,
+   and one client sending `--puts` PUTs of new Papers one after another (each with a main File and
+   two Consultations, related to the Paper before it), then the same PUTs with changes: per-PUT
+   p50/p99, and the server process's CPU time per PUT.
 3. `--batches` POSTs to /write/v1/batch of `--batch-size` such Papers each (4 records a Paper),
-   created, then changed: records/s.
+   created, then changed: records/s and the server's CPU time per record.
 
 Only public entry points are used (the CLI, the HTTP write API), so the harness survives
 restructuring of the code it measures.
@@ -34,7 +36,7 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from checkout import Checkout, Database, fresh_database, percentile
+from checkout import Checkout, Database, Server, fresh_database, percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures" / "luebeck"
@@ -88,19 +90,20 @@ def prefixed(copy: int) -> Callable[[str], str]:
 
 
 def load_figures(code: Checkout, db: Database, count: int) -> tuple[Figures, list[str]]:
-    """Records/s of the three loads; the loader's own summaries, to compare between checkouts."""
+    """Records/s and CPU seconds of the three loads; the loader's own summaries, to compare."""
     env = code.env(db)
     work = Path(tempfile.mkdtemp(prefix="oparl-bench-fixtures-"))
     try:
         copies(work / "system", 0)  # the System alone: what every load costs besides its records
-        fixed = code.timed_cli(["load-fixtures", str(work / "system")], env)[0]
+        fixed = code.timed_cli(["load-fixtures", str(work / "system")], env)
         records = copies(work / "same", count)
         copies(work / "changed", count, suffix=" (geändert)")
-        figures, summaries = {"load-fixtures of the System alone (s)": fixed}, []
+        figures, summaries = {"load-fixtures of the System alone (s)": fixed.wall}, []
         for label, folder in (("create", "same"), ("unchanged", "same"), ("change", "changed")):
-            seconds, out = code.timed_cli(["load-fixtures", str(work / folder)], env)
-            figures[f"load-fixtures {label} (rec/s)"] = records / max(seconds - fixed, 1e-3)
-            summaries.append(f"load {label}: " + re.sub(r"^loaded \S+: ", "", out.strip()))
+            load = code.timed_cli(["load-fixtures", str(work / folder)], env)
+            figures[f"load-fixtures {label} (rec/s)"] = records / max(load.wall - fixed.wall, 1e-3)
+            figures[f"load-fixtures {label}, CPU (s)"] = load.cpu - fixed.cpu
+            summaries.append(f"load {label}: " + re.sub(r"^loaded \S+: ", "", load.out.strip()))
     finally:
         shutil.rmtree(work)
     return figures, summaries
@@ -148,49 +151,64 @@ RECORDS_PER_PAPER = 4  # the Paper, its main File, two Consultations
 
 
 def _send(client: httpx.Client, method: str, url: str, body: dict[str, Any], expect: set[int]) -> None:
-    while (answer := client.request(method, url, json=body)).status_code == 409:
-        pass  # a concurrent write got there first (the API asks to send it again); there is none here
+    for _ in range(10):  # a 409 asks to send it again; with one writer there should be none
+        if (answer := client.request(method, url, json=body)).status_code != 409:
+            break
     if answer.status_code not in expect:
         raise SystemExit(f"{method} {url}: {answer.status_code} {answer.text[:500]}")
 
 
-def put_figures(client: httpx.Client, base: str, puts: int) -> Figures:
+def put_figures(client: httpx.Client, server: Server, puts: int) -> Figures:
     figures = {}
     for version, label, expect in ((1, "create", {201}), (2, "change", {200})):
-        latencies = []
+        latencies, cpu = [], server.cpu()
         for j in range(puts):
             record = paper("put", j, version)
             start = time.perf_counter()
-            _send(client, "PUT", f"{base}/write/v1/paper/bench/put/{j}", record, expect)
+            _send(client, "PUT", f"{server.base}/write/v1/paper/bench/put/{j}", record, expect)
             latencies.append((time.perf_counter() - start) * 1000)
         figures[f"PUT {label} p50 (ms)"] = percentile(latencies, 0.50)
         figures[f"PUT {label} p99 (ms)"] = percentile(latencies, 0.99)
+        figures[f"PUT {label}, server CPU per PUT (ms)"] = (server.cpu() - cpu) * 1000 / puts
     return figures
 
 
-def batch_figures(client: httpx.Client, base: str, batches: int, size: int) -> Figures:
-    figures = {}
+def batch_figures(client: httpx.Client, server: Server, batches: int, size: int) -> Figures:
+    figures, records = {}, size * RECORDS_PER_PAPER
     for version, label in ((1, "create"), (2, "change")):
-        seconds = 0.0
+        seconds, cpu = 0.0, server.cpu()
         for b in range(batches):
             ops = [
                 {"op": "put", "type": "Paper", "key": f"bench/batch/{j}", "record": paper("batch", j, version)}
                 for j in range(b * size, (b + 1) * size)
             ]
             start = time.perf_counter()
-            _send(client, "POST", f"{base}/write/v1/batch", {"operations": ops}, {200})
+            _send(client, "POST", f"{server.base}/write/v1/batch", {"operations": ops}, {200})
             seconds += time.perf_counter() - start
-        records = size * RECORDS_PER_PAPER
         figures[f"batch of {records} records {label} (rec/s)"] = batches * records / seconds
+        figures[f"batch of {records} records {label}, server CPU per record (ms)"] = (
+            (server.cpu() - cpu) * 1000 / (batches * records)
+        )
     return figures
+
+
+def warm_up(client: httpx.Client, server: Server) -> None:
+    """A few writes of each kind first, not measured: a new process's first requests pay for
+    lazy imports and caches filling, which is not what these figures are about."""
+    for version, expect in ((1, {201}), (2, {200})):
+        for j in range(3):
+            _send(client, "PUT", f"{server.base}/write/v1/paper/bench/warm/{j}", paper("warm", j, version), expect)
+        ops = [{"op": "put", "type": "Paper", "key": "bench/warm-batch/0", "record": paper("warm-batch", 0, version)}]
+        _send(client, "POST", f"{server.base}/write/v1/batch", {"operations": ops}, {200})
 
 
 def http_figures(code: Checkout, db: Database, args: argparse.Namespace) -> Figures:
     token = code.cli(["token", "create", "bench-writer", "--scope", "write"], code.env(db)).strip().splitlines()[-1]
-    with code.serve(db, args.port) as base:
+    with code.serve(db, args.port) as server:
         with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=120) as client:
-            figures = put_figures(client, base, args.puts)
-            figures |= batch_figures(client, base, args.batches, args.batch_size)
+            warm_up(client, server)
+            figures = put_figures(client, server, args.puts)
+            figures |= batch_figures(client, server, args.batches, args.batch_size)
     return figures
 
 
@@ -204,7 +222,7 @@ def run(code: Checkout, kind: str, args: argparse.Namespace) -> tuple[Figures, l
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--copies", type=int, default=30, help="copies of the Lübeck fixtures per load")
+    parser.add_argument("--copies", type=int, default=40, help="copies of the Lübeck fixtures per load")
     parser.add_argument("--puts", type=int, default=100, help="PUTs of single Papers, created then changed")
     parser.add_argument("--batches", type=int, default=4, help="batch writes, created then changed")
     parser.add_argument("--batch-size", type=int, default=50, help="Papers per batch (4 records each)")
