@@ -10,10 +10,11 @@ afresh for each run) serving a synthetic council of N papers on SQLite, generate
 checkout `--source-code` (default: `--code`) and kept in bench/data/. `--source SYSTEM_URL`
 harvests any other server the same way.
 
-The harvest runs as `python -m api.cli harvest … --rate 0 --concurrency 4` inside the checkout
+The harvest runs as `oparl-server harvest … --rate 0 --concurrency 4` inside the checkout
 measured (working directory and PYTHONPATH), so this harness imports none of the code it measures.
-Each run reports objects, pages, the time of the list walk (fetch + store, the process's start
-taken off) and of the final rendering of the changed objects separately, and objects/s.
+Each run reports objects, pages, the time of the list walk (fetch + store) and of the final
+rendering of the changed objects separately, objects/s, and the CPU time of the harvest and its
+rendering processes; all timed inside the process from the CLI's `main` on (bench/checkout.py).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from checkout import Checkout, Database, Timed, children_cpu
+from checkout import Checkout, Database, Timed, read_spent, timed
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / "data"
@@ -92,28 +93,21 @@ def source_dataset(code: Checkout, papers: int, seed: int) -> Database:
 def timed_harvest(code: Checkout, db: Database, system_url: str) -> tuple[Timed, float | None]:
     """The harvest's seconds, CPU seconds (rendering processes included) and summary, and the
     seconds to the start of the rendering at the end (None if the harvest did not say so)."""
-    command = [sys.executable, "-m", "api.cli", "harvest", system_url, "--rate", "0", "--concurrency", "4"]
-    command += ["--allow-network", "127.0.0.1"]  # the sources here are on loopback, refused otherwise
+    args = [system_url, "--rate", "0", "--concurrency", "4", "--allow-network", "127.0.0.1"]  # sources on loopback
     rendering, errors = None, []
-    with tempfile.TemporaryFile() as out:
-        cpu, start = children_cpu(), time.perf_counter()
+    with tempfile.TemporaryFile() as out, tempfile.NamedTemporaryFile(suffix=".json") as spent:
+        command = timed(spent.name, ["harvest", *args])
         process = subprocess.Popen(command, cwd=code.root, env=code.env(db), stdout=out, stderr=subprocess.PIPE)
         for line in process.stderr or ():
             errors.append(line)
             if rendering is None and line.startswith(b"rendering what the harvest wrote"):
-                rendering = time.perf_counter() - start
+                rendering = time.monotonic()
         process.wait()
-        total, cpu = time.perf_counter() - start, children_cpu() - cpu
+        if process.returncode not in (0, 3):  # 3: done, with failures (the summary names them)
+            raise SystemExit(f"harvest exited {process.returncode}:\n{b''.join(errors).decode()[-3000:]}")
         out.seek(0)
-        summary = out.read().decode()
-    if process.returncode not in (0, 3):  # 3: done, with failures (the summary names them)
-        raise SystemExit(f"harvest exited {process.returncode}:\n{b''.join(errors).decode()[-3000:]}")
-    return Timed(total, cpu, summary), rendering
-
-
-def process_start(code: Checkout, db: Database) -> Timed:
-    """`python -m api.cli --version`: the interpreter and the CLI's imports."""
-    return code.timed_cli(["--version"], code.env(db))
+        run = read_spent(Path(spent.name), out.read().decode())
+    return run, rendering - run.start if rendering is not None else None
 
 
 def written(summary: str) -> tuple[int, int, int]:
@@ -131,24 +125,21 @@ def harvest(code: Checkout, system_url: str, label: str) -> tuple[Figures, list[
     with tempfile.TemporaryDirectory(prefix="oparl-bench-mirror-") as folder:
         db = Database(f"sqlite:///{folder}/mirror.sqlite3", Path(folder))
         code.cli(["migrate"], code.env(db))
-        fixed = process_start(code, db)
-        run, walk_end = timed_harvest(code, db, system_url)
+        run, walk = timed_harvest(code, db, system_url)
     objects, pages, failures = written(run.out)
-    walk = (walk_end if walk_end is not None else run.wall) - fixed.wall
-    render = run.wall - walk_end if walk_end is not None else 0.0
-    total, cpu = run.wall - fixed.wall, run.cpu - fixed.cpu
+    render = run.wall - walk if walk is not None else 0.0
+    walk = walk if walk is not None else run.wall
     figures = {
         f"{label} walk (objects/s)": objects / walk,
         f"{label} rendering at the end (s)": render,
-        f"{label} total (s)": total,
-        f"{label} total, CPU (s)": cpu,
+        f"{label} total (s)": run.wall,
+        f"{label} total, CPU (s)": run.cpu,
     }
     lines = [
         f"objects written {objects:,}, pages {pages:,}, failures {failures}",
-        f"process start: {fixed.wall:.1f} s (taken off the walk), CPU {fixed.cpu:.1f} s",
         f"walk (fetch + store): {walk:.1f} s = {objects / walk:,.0f} objects/s",
-        f"rendering at the end: {render:.1f} s" + ("" if walk_end is not None else " (not reported by the harvest)"),
-        f"total: {total:.1f} s = {objects / total:,.0f} objects/s; CPU {cpu:.1f} s (rendering processes included)",
+        f"rendering at the end: {render:.1f} s" + ("" if render else " (not reported by the harvest)"),
+        f"total: {run.wall:.1f} s = {objects / run.wall:,.0f} objects/s; CPU {run.cpu:.1f} s (rendering included)",
     ]
     return figures, lines
 
