@@ -12,7 +12,8 @@ machine's speed reaches both sides alike:
 - `sqlite`, `postgresql`: bench/write_path.py on a fresh SQLite file / PostgreSQL database.
 
 Prints, per benchmark, a Markdown table: each figure's values per round and their median, before
-and after, and after's speed relative to before's (above 1: after is faster; times are inverted).
+and after, and after's speed relative to before's (above 1: after is faster; times are inverted),
+from the medians and round by round (their spread is the noise).
 It also checks that both sides wrote the same (the loaders' and harvests' own counts).
 """
 
@@ -70,8 +71,9 @@ def table(series: Series) -> list[str]:
     lines = [
         f"### {series.title}",
         "",
-        f"| figure | before {cells} | before median | after {cells} | after median | after's speed ÷ before's |",
-        "|---|" + "---:|" * (2 * rounds + 3),
+        f"| figure | before {cells} | before median | after {cells} | after median | after's speed ÷ before's "
+        "| the same, round by round |",
+        "|---|" + "---:|" * (2 * rounds + 4),
     ]
     for name, sides in series.values.items():
         medians = {side: statistics.median(values) for side, values in sides.items() if values}
@@ -80,7 +82,8 @@ def table(series: Series) -> list[str]:
             row += [_number(v) for v in sides[side]] + [""] * (rounds - len(sides[side]))
             row.append(f"**{_number(medians[side])}**" if side in medians else "")
         ratio = faster(name, medians["before"], medians["after"]) if len(medians) == 2 else float("nan")
-        lines.append("| " + " | ".join([*row, f"{ratio:.2f}"]) + " |")
+        pairs = ", ".join(f"{faster(name, b, a):.2f}" for b, a in zip(sides["before"], sides["after"], strict=False))
+        lines.append("| " + " | ".join([*row, f"**{ratio:.2f}**", pairs]) + " |")
     if series.wrote["before"] != series.wrote["after"]:
         lines += ["", f"**The two sides wrote differently**: before {series.wrote['before']}, "
                   f"after {series.wrote['after']}"]  # fmt: skip
