@@ -128,7 +128,8 @@ def measure(args: argparse.Namespace, sides: dict[str, Checkout]) -> list[Series
         title, run = chosen[key]
         series = Series(title)
         for round_no in range(args.rounds):
-            for side, code in sides.items():
+            order = list(sides.items())
+            for side, code in reversed(order) if args.swap and round_no % 2 else order:
                 started = time.monotonic()
                 figures, lines = run(code)
                 series.add(side, figures, lines)
@@ -146,6 +147,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", default=",".join(BENCHMARKS), help=f"comma-separated of {', '.join(BENCHMARKS)}")
     parser.add_argument("--papers", type=int, default=2000, help="size of the synthetic council harvested")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--swap", action="store_true", help="after first in every second round (ABBA)")
     parser.add_argument("--out", type=Path, help="also write the report here")
     write_path.add_arguments(parser)
     args = parser.parse_args(argv)
@@ -165,7 +167,8 @@ def main(argv: list[str] | None = None) -> None:
         log("preparing the synthetic source (once, reused)")
         harvest.source_dataset(sides["before"], args.papers, args.seed)
     report = [
-        f"## Before and after, alternately ({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {args.rounds} rounds)",
+        f"## Before and after, alternately ({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {args.rounds} rounds"
+        + (", after first in every second round)" if args.swap else ", before first in each)"),
         "",
         f"- before: {describe(sides['before'])}",
         f"- after: {describe(sides['after'])}",
