@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
@@ -24,7 +25,9 @@ from models import ApiToken
 from oparl.base import Render
 from oparl.errors import NotFound
 from oparl.filters import ListParams
+from oparl.snapshot import Snapshots
 from oparl.urls import UrlBuilder
+from oparl.write import Clock
 
 
 async def get_settings(request: Request) -> Settings:
@@ -147,6 +150,37 @@ def _writer(session: Session, header: str | None) -> ApiToken:
 
 
 WriterDep = Annotated[ApiToken, Depends(require_write)]
+
+
+@dataclass(frozen=True)
+class WriteContext:
+    """Everything a write needs, as one dependency: its request, its session (the write API's own,
+    api/threads.py), the writer's token, the URLs, and the app's clock and renderings."""
+
+    request: Request
+    session: Session
+    token: ApiToken
+    urls: UrlBuilder
+    settings: Settings
+
+    @property
+    def clock(self) -> Clock:
+        clock: Clock = self.request.app.state.clock
+        return clock
+
+    @property
+    def snapshots(self) -> Snapshots:
+        snapshots: Snapshots = self.request.app.state.snapshots
+        return snapshots
+
+
+async def write_context(
+    request: Request, session: WriteSessionDep, token: WriterDep, urls: UrlsDep, settings: SettingsDep
+) -> WriteContext:
+    return WriteContext(request, session, token, urls, settings)
+
+
+WriteDep = Annotated[WriteContext, Depends(write_context)]
 
 
 async def render_for_object(settings: SettingsDep, urls: UrlsDep, nonpublic: NonPublicDep) -> Render:

@@ -18,19 +18,17 @@ from typing import IO, Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 from starlette.requests import ClientDisconnect
 from starlette.types import Scope
 
-from api.deps import SettingsDep, UrlsDep, WriterDep, WriteSessionDep
+from api.deps import WriteContext, WriteDep
 from api.responses import OParlJSONResponse
 from api.routes.write import ERRORS as WRITE_ERRORS
 from api.routes.write import KeyPath, _atomic, _commit, _result
-from models import ApiToken, File
+from models import File
 from oparl.content import CHUNK_SIZE, ContentStore
 from oparl.errors import BadRequest, NotFound, OParlError, Unprocessable
 from oparl.load.loader import Loader
-from oparl.urls import UrlBuilder
 
 router = APIRouter(prefix="/write/v1", tags=["write"])
 PATH = re.compile(r"/write/v1/file/.+/content")
@@ -55,24 +53,20 @@ class TooLarge(OParlError):
 @router.put("/file/{key:path}/content", responses=ERRORS, openapi_extra={"requestBody": BODY})
 async def upload_content(
     key: KeyPath,
-    request: Request,
-    session: WriteSessionDep,
-    settings: SettingsDep,
-    urls: UrlsDep,
-    token: WriterDep,
+    ctx: WriteDep,
     body: Annotated[str | None, Query(description="the File's Body (key or OParl URL); needed for a new File")] = None,
     non_public: Annotated[bool | None, Query(alias="nonPublic", description="write the File as non-public")] = None,
 ) -> Response:
     """Store the raw request body (any Content-Type) as the File's content; a new key creates the
     File. `Content-Disposition: attachment; filename="…"` sets its fileName. Size, sha512Checksum,
     sha1Checksum and mimeType come from the bytes; accessUrl and downloadUrl then point here."""
-    spool = await _receive(request, settings.max_upload_bytes)
+    spool = await _receive(ctx.request, ctx.settings.max_upload_bytes)
     if spool.tell() == 0:
         spool.close()
         raise Unprocessable(f"File {key!r}: the request carries no bytes")
     spool.seek(0)
     try:
-        return await run_in_threadpool(_store, request, session, urls, token, key, spool, body, non_public)
+        return await run_in_threadpool(_store, ctx, key, spool, body, non_public)
     finally:
         spool.close()
 
@@ -110,21 +104,13 @@ def _file_name(request: Request) -> str | None:
     return name or None
 
 
-def _store(
-    request: Request,
-    session: Session,
-    urls: UrlBuilder,
-    token: ApiToken,
-    key: str,
-    spool: IO[bytes],
-    body: str | None,
-    non_public: bool | None,
-) -> Response:
+def _store(ctx: WriteContext, key: str, spool: IO[bytes], body: str | None, non_public: bool | None) -> Response:
+    session = ctx.session
     row = session.execute(select(File.file_name, File.deleted).where(File.key == key)).first()
     live = row is not None and not row.deleted
     if not live and body is None:
         raise NotFound(f"Kein Objekt vom Typ File mit dem Schlüssel {key!r}; eine neue Datei braucht ?body=.")
-    file_name = _file_name(request)
+    file_name = _file_name(ctx.request)
     record: dict[str, Any] = {"type": "File", "key": key}
     if body is not None:
         record["body"] = body
@@ -132,14 +118,14 @@ def _store(
         record["fileName"] = file_name
     if non_public is not None:
         record["nonPublic"] = non_public
-    loader = Loader(session, urls=urls, store=ContentStore())
+    loader = Loader(session, urls=ctx.urls, store=ContentStore())
     with _atomic(session):
         record["content"] = loader.store.put(session, spool, file_name or (row.file_name if row else None))
         # A live File keeps what the upload does not name; a new (or deleted) one is just this.
         loader.load([record], replace=not live)
         obj = session.scalar(select(File).where(File.key == key))
         assert obj is not None
-    (outcome,) = _commit(request, session, loader, token, [("upload", obj)])
-    result = _result(urls, outcome)
+    (outcome,) = _commit(ctx, loader, [("upload", obj)])
+    result = _result(ctx.urls, outcome)
     status = 201 if outcome.action == "created" else 200
     return OParlJSONResponse(result, status_code=status, headers={"Location": result["id"]})

@@ -14,21 +14,22 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Path, Request, Response
+from fastapi import APIRouter, Body, Path, Response
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from api.deps import SettingsDep, UrlsDep, WriterDep, WriteSessionDep
+from api.deps import WriteContext, WriteDep
 from api.responses import OParlJSONResponse
 from api.threads import in_write_thread
-from models import ApiToken, OParlObject, WriteAudit
+from models import OParlObject, WriteAudit
 from oparl import write
 from oparl.catalogue import BY_SEGMENT, TYPES
 from oparl.content import ContentStore
 from oparl.errors import Forbidden, NotFound, OParlError, RecordError, Unprocessable, Where
 from oparl.load.loader import Loader
+from oparl.urls import UrlBuilder
 from oparl.values import KEY, check_strings, shown
 from oparl.visibility import shown_where
 
@@ -71,10 +72,10 @@ class Outcome:
     action: str
 
 
-def _loader(session: Session, settings: SettingsDep, urls: UrlsDep, token: ApiToken) -> Loader:
+def _loader(ctx: WriteContext) -> Loader:
     # A writer without read-nonpublic learns nothing about non-public records (README: "Scopes").
-    sees_nonpublic = "read-nonpublic" in token.scopes
-    return Loader(session, urls=urls, store=ContentStore(), sees_nonpublic=sees_nonpublic)
+    sees_nonpublic = "read-nonpublic" in ctx.token.scopes
+    return Loader(ctx.session, urls=ctx.urls, store=ContentStore(), sees_nonpublic=sees_nonpublic)
 
 
 def _apply(loader: Loader, op: Operation) -> OParlObject:
@@ -139,92 +140,74 @@ def _atomic(session: Session) -> Iterator[None]:
         raise
 
 
-def _commit(
-    request: Request, session: Session, loader: Loader, token: ApiToken, done: list[tuple[str, OParlObject]]
-) -> list[Outcome]:
+def _commit(ctx: WriteContext, loader: Loader, done: list[tuple[str, OParlObject]]) -> list[Outcome]:
     """Commits the write with one audit row per operation (`done`: its op and object), in its transaction."""
     outcomes: list[Outcome] = []
 
     def audit() -> None:
         # Known once the loader has finished: what it created, changed, or stamped through something embedded.
-        at = request.app.state.clock()
+        at = ctx.clock()
         for op, obj in done:
             action = "deleted" if obj.deleted else "created" if obj in loader.log.created else "unchanged"
             if action == "unchanged" and (obj in loader.log.changed or loader.log.changes.stamped(obj)):
                 action = "changed"  # itself, or something embedded in it
             outcomes.append(Outcome(obj, action))
-            session.add(
+            ctx.session.add(
                 WriteAudit(
-                    token_id=token.id, at=at, op=op, type=type(obj).__name__, key=obj.key, object_id=obj.id,
+                    token_id=ctx.token.id, at=at, op=op, type=type(obj).__name__, key=obj.key, object_id=obj.id,
                     result=action,
                 )
             )  # fmt: skip
 
-    with _atomic(session):
-        write.commit(session, loader, request.app.state.clock, request.app.state.snapshots, finished=audit)
+    with _atomic(ctx.session):
+        write.commit(ctx.session, loader, ctx.clock, ctx.snapshots, finished=audit)
     return outcomes
 
 
-def _result(urls: UrlsDep, outcome: Outcome) -> dict[str, Any]:
+def _result(urls: UrlBuilder, outcome: Outcome) -> dict[str, Any]:
     obj = outcome.obj
     return {"id": urls.object(type(obj).__name__, obj.id), "key": obj.key, "result": outcome.action}
 
 
-def _one(
-    request: Request, session: Session, settings: SettingsDep, urls: UrlsDep, token: ApiToken, op: Operation
-) -> Response:
-    loader = _loader(session, settings, urls, token)
-    with _atomic(session):
+def _one(ctx: WriteContext, op: Operation) -> Response:
+    loader = _loader(ctx)
+    with _atomic(ctx.session):
         obj = _apply(loader, op)
-    (outcome,) = _commit(request, session, loader, token, [(op.op, obj)])
+    (outcome,) = _commit(ctx, loader, [(op.op, obj)])
+    result = _result(ctx.urls, outcome)
     status = 201 if outcome.action == "created" else 200
-    return OParlJSONResponse(
-        _result(urls, outcome), status_code=status, headers={"Location": _result(urls, outcome)["id"]}
-    )
+    return OParlJSONResponse(result, status_code=status, headers={"Location": result["id"]})
 
 
 @router.put("/{segment}/{key:path}", responses=ERRORS)
-async def put_record(
-    segment: Segment, key: KeyPath, record: RecordBody, request: Request, session: WriteSessionDep,
-    settings: SettingsDep, urls: UrlsDep, token: WriterDep,
-) -> Response:  # fmt: skip
+async def put_record(segment: Segment, key: KeyPath, record: RecordBody, ctx: WriteDep) -> Response:
     """Create or replace a record: what it leaves out is cleared. Sending it again changes nothing."""
     op = Operation(op="put", type=BY_SEGMENT[segment].name, key=key, record=record)
-    return await in_write_thread(request, _one, request, session, settings, urls, token, op)
+    return await in_write_thread(ctx.request, _one, ctx, op)
 
 
 @router.patch("/{segment}/{key:path}", responses=ERRORS)
-async def patch_record(
-    segment: Segment, key: KeyPath, record: RecordBody, request: Request, session: WriteSessionDep,
-    settings: SettingsDep, urls: UrlsDep, token: WriterDep,
-) -> Response:  # fmt: skip
+async def patch_record(segment: Segment, key: KeyPath, record: RecordBody, ctx: WriteDep) -> Response:
     """Change the given properties of an existing record."""
     op = Operation(op="patch", type=BY_SEGMENT[segment].name, key=key, record=record)
-    return await in_write_thread(request, _one, request, session, settings, urls, token, op)
+    return await in_write_thread(ctx.request, _one, ctx, op)
 
 
 @router.delete("/{segment}/{key:path}", responses=ERRORS)
-async def delete_record(
-    segment: Segment, key: KeyPath, request: Request, session: WriteSessionDep, settings: SettingsDep, urls: UrlsDep,
-    token: WriterDep,
-) -> Response:  # fmt: skip
+async def delete_record(segment: Segment, key: KeyPath, ctx: WriteDep) -> Response:
     """Delete a record: it and what is embedded only in it become tombstones."""
     op = Operation(op="delete", type=BY_SEGMENT[segment].name, key=key)
-    return await in_write_thread(request, _one, request, session, settings, urls, token, op)
+    return await in_write_thread(ctx.request, _one, ctx, op)
 
 
 @router.post("/batch", responses=ERRORS)
-async def batch(
-    body: Batch, request: Request, session: WriteSessionDep, settings: SettingsDep, urls: UrlsDep, token: WriterDep
-) -> Response:
+async def batch(body: Batch, ctx: WriteDep) -> Response:
     """Many operations in one transaction: all are stored, or none, with an error per failed operation."""
-    return await in_write_thread(request, _batch, request, session, settings, urls, token, body)
+    return await in_write_thread(ctx.request, _batch, ctx, body)
 
 
-def _batch(
-    request: Request, session: Session, settings: SettingsDep, urls: UrlsDep, token: ApiToken, body: Batch
-) -> Response:
-    loader = _loader(session, settings, urls, token)
+def _batch(ctx: WriteContext, body: Batch) -> Response:
+    loader, session = _loader(ctx), ctx.session
     done: list[tuple[str, OParlObject]] = []
     errors: list[dict[str, Any]] = []
     with _atomic(session):
@@ -238,8 +221,8 @@ def _batch(
                 errors.append({"index": index, "key": shown(op.key), "status": exc.status_code, "message": exc.message})
         if errors:
             raise BatchError(errors)
-    outcomes = _commit(request, session, loader, token, done)
-    return OParlJSONResponse({"results": [_result(urls, o) for o in outcomes]})
+    outcomes = _commit(ctx, loader, done)
+    return OParlJSONResponse({"results": [_result(ctx.urls, o) for o in outcomes]})
 
 
 class BatchError(Unprocessable):
