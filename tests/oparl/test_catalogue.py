@@ -13,6 +13,7 @@ from models import Base, OParlObject
 from oparl import catalogue
 from oparl.catalogue import BODY_LISTS, TYPES, camel, derived, snake
 from oparl.records import INTERNAL, Field, classify, properties
+from oparl.registry import KINDS
 
 SCHEMAS = Path(__file__).resolve().parents[3] / "shared" / "oparl" / "schema"
 # Properties a record may carry that the OParl schema of its type does not name: the vendor extension
@@ -149,3 +150,9 @@ def test_every_link_table_is_written_by_its_owner() -> None:
             and rel.secondary is table
         ]
         assert writes, table.name
+
+
+def test_every_type_has_its_rendering() -> None:
+    """The registry of renderings (oparl/registry.py) names exactly the catalogue's types."""
+    assert list(KINDS) == list(TYPES)
+    assert all(kind.model is TYPES[name].model for name, kind in KINDS.items())
