@@ -7,192 +7,33 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import fcntl
-import gc
 import importlib.metadata
-import multiprocessing
 import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, wait
-from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
 from typing import Any, NoReturn
 
 import uvicorn
-from sqlalchemy import Engine, make_url, select
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
 
 from api import auth, logs, metrics
 from api.app import create_app
+from api.commands import Refused, bulk_gc, demo_fixtures, generate, load_fixtures, migrate, render, where
 from api.progress import Progress
 from api.settings import Settings, SettingsError, load_settings
-from api.synthetic import Generator
-from models import ApiToken, Body, WriteAudit, utcnow
-from models.db import SchemaNotMigrated, check_schema, db_error_reason, make_engine, make_sessionmaker, upgrade
-from oparl import write
-from oparl.content import ContentStore, import_directory, missing_contents
+from api.token_commands import audit, token
+from models import utcnow
+from models.db import SchemaNotMigrated, check_schema, db_error_reason, make_engine, make_sessionmaker
+from oparl.content import ContentStore
 from oparl.errors import OParlError
 from oparl.ingest.client import Politeness, SourceClient
 from oparl.ingest.guard import Network, Policy, parse_networks
 from oparl.ingest.harvest import Harvester, Options, Summary
-from oparl.load.loader import Loader
-from oparl.records import read_directory
 from oparl.snapshot import Snapshots
 from oparl.urls import UrlBuilder
-
-
-def demo_fixtures() -> Path:
-    """The Lübeck records: package data of an installed wheel (fixtures/ mapped to api/fixtures,
-    see pyproject.toml), or fixtures/ of a source checkout."""
-    here = Path(__file__).resolve().parent
-    installed = here / "fixtures" / "luebeck"
-    return installed if installed.is_dir() else here.parent / "fixtures" / "luebeck"
-
-
-class Refused(Exception):
-    """An operator's request the command cannot carry out: said in one line, exit status 2."""
-
-
-def migrate(settings: Settings) -> None:
-    if settings.database_url.startswith("sqlite"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    upgrade(settings.database_url)
-    import_contents(settings)
-
-
-def import_contents(settings: Settings) -> None:
-    """File contents that earlier versions kept in the data folder move into the database, each
-    checked against its SHA-512; running it again imports nothing twice. The folder is left as it is."""
-    engine = make_engine(url=settings.database_url)
-    try:
-        sessions = make_sessionmaker(engine)
-        if settings.files_dir.is_dir():
-            report = import_directory(sessions, settings.files_dir)
-            if report.imported or report.refused:
-                print(f"file contents from {settings.files_dir}: {report.imported} imported into the database, "
-                      f"{report.present} there already, {len(report.refused)} refused")  # fmt: skip
-            for refused in report.refused:
-                print(f"oparl-server: refused {refused}", file=sys.stderr)
-        with sessions() as session:
-            missing = missing_contents(session)
-    finally:
-        engine.dispose()
-    if missing:
-        print(f"oparl-server: {missing} stored files have no content in the database; run `oparl-server migrate` "
-              "with the OPARL_DATA_DIR of the host that holds them", file=sys.stderr)  # fmt: skip
-
-
-def load_fixtures(settings: Settings, folder: Path) -> None:
-    engine = make_engine(url=settings.database_url)
-    try:
-        check_schema(engine)
-        with make_sessionmaker(engine)() as session:
-            loader = Loader(
-                session,
-                urls=UrlBuilder(settings.public_base_url),
-                store=ContentStore(),
-                base_dir=folder,
-            )
-            loader.load(read_directory(folder))
-            snapshots = Snapshots(UrlBuilder(settings.public_base_url), settings.zone)
-            report = write.commit(session, loader, utcnow, snapshots)
-    finally:
-        engine.dispose()
-    print(
-        f"loaded {folder}: {report.created} created, {report.changed} changed, "
-        f"{report.unchanged} unchanged, {report.deleted} deleted"
-    )
-
-
-def token(settings: Settings, args: argparse.Namespace) -> None:
-    engine = make_engine(url=settings.database_url)
-    try:
-        check_schema(engine)
-        with make_sessionmaker(engine)() as session, session.begin():
-            if args.action == "create":
-                row, secret = auth.create_token(session, args.name, args.scope or ["write"], _expiry(args))
-                print(f"token {row.id} ({row.name}, {' '.join(row.scopes)}):\n{secret}")
-                print("It is shown this once; the server keeps only a hash of it.", file=sys.stderr)
-            elif args.action == "revoke":
-                if auth.revoke_token(session, args.id) is None:
-                    raise Refused(f"no token {args.id}")
-                print(f"token {args.id} revoked")
-            else:
-                print("id\tname\tscopes\tstate\tcreated\tlast used\texpires")
-                now = utcnow()
-                for row in session.scalars(select(ApiToken).order_by(ApiToken.id)):
-                    expired = row.expires is not None and row.expires <= now
-                    state = f"revoked {row.revoked.isoformat()}" if row.revoked else "expired" if expired else "active"
-                    times = [t.isoformat() if t else "-" for t in (row.created, row.last_used, row.expires)]
-                    print("\t".join([str(row.id), row.name, " ".join(row.scopes), state, *times]))
-    finally:
-        engine.dispose()
-
-
-def audit(settings: Settings, args: argparse.Namespace) -> None:
-    engine = make_engine(url=settings.database_url)
-    try:
-        check_schema(engine)
-        with make_sessionmaker(engine)() as session:
-            if args.token is not None and session.get(ApiToken, args.token) is None:
-                raise Refused(f"no token {args.token}")
-            print("time\ttoken\tname\top\ttype\tkey\tid\tresult")
-            for line in audit_lines(session, args.token, _since(args.since), args.limit):
-                print(line)
-    finally:
-        engine.dispose()
-
-
-def audit_lines(session: Session, token_id: int | None, since: dt.datetime | None, limit: int) -> list[str]:
-    """The write audit newest first, one tab-separated line per written object."""
-    query = (
-        select(WriteAudit, ApiToken.name)
-        .join(ApiToken, WriteAudit.token_id == ApiToken.id)
-        .order_by(WriteAudit.at.desc(), WriteAudit.id.desc())
-        .limit(limit)
-    )
-    if token_id is not None:
-        query = query.where(WriteAudit.token_id == token_id)
-    if since is not None:
-        query = query.where(WriteAudit.at >= since)
-    lines = []
-    for row, name in session.execute(query):
-        cells = (row.at.isoformat(), str(row.token_id), name, row.op, row.type, row.key or "-", str(row.object_id))
-        lines.append("\t".join(_cell(cell) for cell in (*cells, row.result)))
-    return lines
-
-
-def _cell(text: str) -> str:
-    """Keys are the writers' strings: a tab or line break in one must not forge a column or line."""
-    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-
-
-def _since(text: str | None) -> dt.datetime | None:
-    """`--since 2026-12-01` or `2026-12-01T08:00:00` (UTC unless it names its offset)."""
-    if text is None:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise Refused(f"--since: expected a date or time yyyy-mm-dd[Thh:mm[:ss]][+hh:mm], got {text!r}") from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
-
-
-def _expiry(args: argparse.Namespace) -> dt.datetime | None:
-    """`--expires 2027-01-31` (the token works through that day, UTC) or `--days N` from now."""
-    if args.expires is not None:
-        try:
-            day = dt.date.fromisoformat(args.expires)
-        except ValueError:
-            raise OParlError(f"--expires: expected a date yyyy-mm-dd, got {args.expires!r}") from None
-        return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
-    if args.days is not None:
-        if args.days < 1:
-            raise OParlError(f"--days: expected at least 1, got {args.days}")
-        return utcnow() + dt.timedelta(days=args.days)
-    return None
 
 
 def harvest(settings: Settings, args: argparse.Namespace) -> int:
@@ -292,90 +133,6 @@ def _render_harvested(settings: Settings, engine: Engine, summary: Summary) -> N
         raise
 
 
-def generate(settings: Settings, args: argparse.Namespace) -> None:
-    """A synthetic council into an empty database, rendered and ready to serve."""
-    engine = make_engine(url=settings.database_url)
-    try:
-        check_schema(engine)
-        with make_sessionmaker(engine)() as session:
-            if session.scalar(select(Body.id).limit(1)) is not None:
-                raise Refused(f"{where(settings)} holds records already: generate into an empty database")
-            started = time.monotonic()
-            with Progress("generate", "papers", sys.stderr, total=args.papers) as progress:
-                generator = Generator(session, ContentStore(), papers=args.papers, seed=args.seed, tz=settings.zone)
-                generator.progress = progress.update
-                counts = generator.run()
-            session.commit()
-            took = time.monotonic() - started
-            print(f"generated {counts.total} rows in {took:.1f} s ({counts.total / took:,.0f} rows/s)", flush=True)
-            for table, rows in sorted(counts.rows.items()):
-                print(f"  {table}: {rows}")
-        if not args.no_render:
-            render(settings, args.jobs)
-    finally:
-        engine.dispose()
-
-
-def render(settings: Settings, jobs: int | None = None) -> None:
-    """Stores the rendering of every object that has none or a stale one (after an upgrade, say),
-    in one process per core: rendering is CPU-bound Python."""
-    engine = make_engine(url=settings.database_url)
-    try:
-        check_schema(engine)
-        with make_sessionmaker(engine)() as session:
-            total = Snapshots(UrlBuilder(settings.public_base_url), settings.zone).count_stale(session)
-    finally:
-        engine.dispose()
-    jobs = jobs or os.cpu_count() or 1
-    started = time.monotonic()
-    context = multiprocessing.get_context("spawn")
-    rendered: Synchronized[int] = context.Value("q", 0)  # by all processes, for the progress display
-    with (
-        Progress("render", "objects", sys.stderr, total=total) as progress,
-        ProcessPoolExecutor(jobs, mp_context=context, initializer=_count_into, initargs=(rendered,)) as pool,
-    ):
-        parts = [pool.submit(_render_part, settings, (k, jobs)) for k in range(jobs)]
-        while wait(parts, timeout=0.2).not_done:
-            progress.update(rendered.value)
-        done = sum(part.result() for part in parts)
-        progress.update(done)
-    took = time.monotonic() - started
-    print(f"rendered {done} objects in {took:.1f} s ({done / took:,.0f}/s, {jobs} processes)", flush=True)
-
-
-def bulk_gc() -> None:
-    """Bulk work makes many objects that live for a batch: the default thresholds would run full
-    collections over them again and again (about a fifth of the time of a render)."""
-    gc.set_threshold(100_000, 50, 100)
-
-
-_rendered: Synchronized[int] | None = None  # in a render process: the count shared with the parent
-
-
-def _count_into(counter: Synchronized[int]) -> None:
-    global _rendered
-    _rendered = counter
-
-
-def _render_part(settings: Settings, part: tuple[int, int]) -> int:
-    bulk_gc()  # a spawned process starts with the defaults
-    engine = make_engine(url=settings.database_url)
-    snapshots = Snapshots(UrlBuilder(settings.public_base_url), settings.zone)
-    counted = [0]
-
-    def progress(_type_name: str, done: int) -> None:
-        if _rendered is not None:
-            with _rendered.get_lock():
-                _rendered.value += done - counted[0]
-            counted[0] = done
-
-    try:
-        with make_sessionmaker(engine)() as session:
-            return snapshots.refresh_stale(session, part=part, progress=progress)
-    finally:
-        engine.dispose()
-
-
 def serve(settings: Settings) -> None:
     engine = make_engine(url=settings.database_url)
     try:
@@ -427,10 +184,6 @@ def demo(settings: Settings) -> None:
         migrate(settings)
         load_fixtures(settings, demo_fixtures())
         serve(settings)
-
-
-def where(settings: Settings) -> str:
-    return make_url(settings.database_url).render_as_string(hide_password=True)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -498,7 +251,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="create or upgrade the database schema")
     load = commands.add_parser("load-fixtures", help="load a folder of OParl-shaped JSON records")
     load.add_argument("path", type=Path)
-    harvest = commands.add_parser("harvest", help="mirror another OParl server into OPARL_DATABASE_URL")
+    _harvest_arguments(commands.add_parser("harvest", help="mirror another OParl server into OPARL_DATABASE_URL"))
+    _bulk_commands(commands)
+    _token_commands(commands)
+    return parser
+
+
+def _harvest_arguments(harvest: argparse.ArgumentParser) -> None:
     harvest.add_argument("system_url", help="the source's System URL")
     harvest.add_argument(
         "--rate", type=_rate, default=2.0, help="requests per second per host (default 2; 0: no pause between them)"
@@ -524,6 +283,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CIDR",
         help="repeatable: a non-public network the harvest may connect to (adds to OPARL_HARVEST_ALLOW_NETWORKS)",
     )
+
+
+def _bulk_commands(commands: Any) -> None:
     gen = commands.add_parser(
         "generate",
         help="a synthetic council of any size into an empty database (locked until done: generate, then serve)",
@@ -534,6 +296,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--jobs", type=_counted(1), help="rendering processes (default: one per core)")
     rend = commands.add_parser("render", help="store renderings of objects that have none or a stale one")
     rend.add_argument("--jobs", type=_counted(1), help="processes (default: one per core)")
+
+
+def _token_commands(commands: Any) -> None:
     tokens = commands.add_parser("token", help="API tokens for the write API and non-public records")
     actions = tokens.add_subparsers(dest="action", required=True)
     create = actions.add_parser("create", help="create a token and print it (once)")
@@ -553,7 +318,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--since", metavar="DATETIME", help="only from then on (ISO 8601; UTC unless an offset is given)"
     )
     audits.add_argument("--limit", type=_counted(1), default=100, help="at most this many lines (default 100)")
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

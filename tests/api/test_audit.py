@@ -13,7 +13,8 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from api.cli import _cell, audit_lines, main
+from api.cli import main
+from api.token_commands import _cell, audit_lines
 from models import ApiToken, WriteAudit
 from oparl.snapshot import Snapshots
 from tests.conftest import FakeClock
