@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 
 from sqlalchemy import Table
 
@@ -168,12 +168,19 @@ def of(model: type[OParlObject]) -> OParlType:
     return BY_MODEL[model]
 
 
+_TARGETS: dict[tuple[type[OParlObject], str], OParlType] = {}  # asked for every reference written
+
+
 def target(model: type[OParlObject], column: str) -> OParlType:
     """The type a foreign key column of `model` points at."""
-    (fk,) = model.__table__.c[column].foreign_keys  # type: ignore[attr-defined]
-    return BY_TABLE[fk.column.table.name]
+    found = _TARGETS.get((model, column))
+    if found is None:
+        (fk,) = model.__table__.c[column].foreign_keys  # type: ignore[attr-defined]
+        found = _TARGETS[(model, column)] = BY_TABLE[fk.column.table.name]
+    return found
 
 
+@cache
 def link_ends(table: Table) -> tuple[OParlType, OParlType]:
     """The types a link table joins: (owner, target)."""
     (owner,) = table.c.owner_id.foreign_keys
@@ -181,18 +188,31 @@ def link_ends(table: Table) -> tuple[OParlType, OParlType]:
     return BY_TABLE[owner.column.table.name], BY_TABLE[to.column.table.name]
 
 
-def link_tables() -> list[Table]:
-    return [t for t in vars(link).values() if isinstance(t, Table)]
+# The functions below answer from the entries above, which never change: each answer is kept.
 
 
-def embeddings() -> list[tuple[OParlType, Embedding]]:
+@cache
+def link_tables() -> tuple[Table, ...]:
+    return tuple(t for t in vars(link).values() if isinstance(t, Table))
+
+
+@cache
+def embeddings() -> tuple[tuple[OParlType, Embedding], ...]:
     """(child type, embedding) for every place any type is embedded."""
-    return [(t, e) for t in TYPES.values() for e in t.embedded_in]
+    return tuple((t, e) for t in TYPES.values() for e in t.embedded_in)
 
 
-def children_of(parent: str) -> list[tuple[OParlType, Embedding]]:
+@cache
+def children_of(parent: str) -> tuple[tuple[OParlType, Embedding], ...]:
     """The embedded-only child types of `parent` (a Paper's Consultations)."""
-    return [(t, e) for t, e in embeddings() if e.child_column is not None and e.parent == parent]
+    return tuple((t, e) for t, e in embeddings() if e.child_column is not None and e.parent == parent)
+
+
+@cache
+def child_in(parent: str, array: str) -> tuple[OParlType, Embedding]:
+    """The child type of `parent`'s embedded array `array` (Paper.consultation: Consultation)."""
+    (found,) = [(t, e) for t, e in children_of(parent) if e.array == array]
+    return found
 
 
 def _backref_columns() -> frozenset[tuple[str, str]]:

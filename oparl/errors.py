@@ -13,8 +13,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 ERROR_TYPE = "https://schema.oparl.org/1.1/Error"
 
@@ -71,9 +70,9 @@ class Unprocessable(OParlError):
     status_code = 422
 
 
-@dataclass(frozen=True)
-class Where:
-    """A place in a write: the top-level record (type and key, when known) and the path below it."""
+class Where(NamedTuple):
+    """A place in a write: the top-level record (type and key, when known) and the path below it.
+    (A tuple: one is made for every field written.)"""
 
     type_name: str | None = None
     key: Any = None

@@ -29,7 +29,7 @@ from sqlalchemy.types import Boolean
 
 import models
 from models import BodyScoped, OParlObject
-from oparl.catalogue import INSERT_ORDER, SCHEMA_BASE, SHARED, TYPES, children_of, of, target
+from oparl.catalogue import INSERT_ORDER, SCHEMA_BASE, SHARED, TYPES, child_in, children_of, of, target
 from oparl.content import ContentStore
 from oparl.errors import NotFound, RecordError, Where
 from oparl.load.changelog import ChangeLog, LoadReport
@@ -241,7 +241,7 @@ class Loader:
         model = type(obj)
         fixed: dict[str, Any] = {"body_id": obj.body_id if isinstance(obj, BodyScoped) else obj.id}
         if field is Field.CHILDREN:
-            (child, embedding), *_ = [c for c in children_of(model.__name__) if c[1].array == attr]
+            child, embedding = child_in(model.__name__, attr)
             fk, position = str(embedding.child_column), child.position
             kept: set[int] = set()
             slots = self._free_slots(obj, child.model, fk)
@@ -263,7 +263,7 @@ class Loader:
     def _drop_children(self, parent: OParlObject, attr: str, kept: set[int]) -> None:
         if parent in self.log.created:
             return  # no row points at a parent that did not exist
-        (child, embedding), *_ = [c for c in children_of(type(parent).__name__) if c[1].array == attr]
+        child, embedding = child_in(type(parent).__name__, attr)
         column = getattr(child.model, str(embedding.child_column))
         for gone in self.session.scalars(select(child.model).where(column == parent.id)):
             if gone.id not in kept and not gone.deleted and not self.refs.hidden(gone):
