@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from api.auth import Forbidden, Unauthorized, check_token
+from api.caching import PublicCache
 from api.settings import Settings
 from api.threads import in_write_thread
 from models import ApiToken
@@ -150,6 +151,21 @@ def _writer(session: Session, header: str | None) -> ApiToken:
 
 
 WriterDep = Annotated[ApiToken, Depends(require_write)]
+
+
+@dataclass(frozen=True)
+class Served:
+    """What the read routes answer from besides the database: the shared answer cache and the stored renderings."""
+
+    cache: PublicCache
+    snapshots: Snapshots
+
+
+async def get_served(request: Request) -> Served:
+    return Served(request.app.state.cache, request.app.state.snapshots)
+
+
+ServedDep = Annotated[Served, Depends(get_served)]
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from api.caching import PublicCache, Validity, etag_for, generations
-from api.deps import IdDep, ListParamsDep, ListRenderDep, SessionDep
+from api.caching import Validity, etag_for, generations
+from api.deps import IdDep, ListParamsDep, ListRenderDep, Served, ServedDep, SessionDep
 from api.responses import oparl_response
 from models import Body, OParlObject, Organization
 from oparl.base import Render
@@ -21,7 +21,6 @@ from oparl.filters import ListParams
 from oparl.kind import Kind
 from oparl.pagination import count, list_where, paginate, rendered_page
 from oparl.registry import BODY_LISTED, KINDS
-from oparl.snapshot import Snapshots
 from oparl.urls import API_PATH, with_query
 from oparl.visibility import public
 
@@ -36,6 +35,7 @@ BodyList = StrEnum("BodyList", {seg: seg for seg in BODY_LISTED})  # type: ignor
 
 def _page(
     request: Request,
+    served: Served,
     session: Session,
     kind: Kind,
     scope: list[ColumnElement[bool]],
@@ -56,8 +56,7 @@ def _page(
             to_json=kind.to_json,
         )
         return oparl_response(page, render)
-    cache: PublicCache = request.app.state.cache
-    snapshots: Snapshots = request.app.state.snapshots
+    cache, snapshots = served.cache, served.snapshots
     tables = (table_of(kind.model).name, *((table_of(parent).name,) if parent is not None else ()))
     gens, last_modified = generations(session, tables)
     page_url = with_query(list_url, {**params.canonical, "after": str(params.after or "")})
@@ -83,9 +82,11 @@ def _require(session: Session, model: type[OParlObject], object_id: int, render:
 
 
 @router.get("/body", responses=ERRORS)
-def list_bodies(request: Request, session: SessionDep, params: ListParamsDep, render: ListRenderDep) -> Response:
+def list_bodies(
+    request: Request, session: SessionDep, params: ListParamsDep, render: ListRenderDep, served: ServedDep
+) -> Response:
     """The System's Bodies."""
-    return _page(request, session, KINDS["Body"], [], params, render, render.urls.bodies(), None)
+    return _page(request, served, session, KINDS["Body"], [], params, render, render.urls.bodies(), None)
 
 
 @router.get("/body/{object_id}/{list_name}", responses=ERRORS)
@@ -96,38 +97,42 @@ def list_body_objects(
     session: SessionDep,
     params: ListParamsDep,
     render: ListRenderDep,
+    served: ServedDep,
 ) -> Response:
     """One of a Body's ten lists, paged by a cursor in links.next."""
     _require(session, Body, object_id, render)
     kind = BODY_LISTED[list_name.value]
     scope = [kind.model.body_id == object_id]  # type: ignore[attr-defined]
     url = render.urls.body_list(object_id, kind.type_name)
-    return _page(request, session, kind, scope, params, render, url, Body)
+    return _page(request, served, session, kind, scope, params, render, url, Body)
 
 
 @router.get("/organization/{object_id}/meeting", responses=ERRORS)
 def list_organization_meetings(
-    request: Request, object_id: IdDep, session: SessionDep, params: ListParamsDep, render: ListRenderDep
-) -> Response:
+    request: Request, object_id: IdDep, session: SessionDep, params: ListParamsDep, render: ListRenderDep,
+    served: ServedDep,
+) -> Response:  # fmt: skip
     """The meetings of an Organization (inverse of Meeting.organization)."""
-    return _organization_list(request, session, object_id, "Meeting", params, render)
+    return _organization_list(request, served, session, object_id, "Meeting", params, render)
 
 
 @router.get("/organization/{object_id}/consultation", responses=ERRORS)
 def list_organization_consultations(
-    request: Request, object_id: IdDep, session: SessionDep, params: ListParamsDep, render: ListRenderDep
-) -> Response:
+    request: Request, object_id: IdDep, session: SessionDep, params: ListParamsDep, render: ListRenderDep,
+    served: ServedDep,
+) -> Response:  # fmt: skip
     """The consultations of an Organization (inverse of Consultation.organization, OParl 1.1)."""
-    return _organization_list(request, session, object_id, "Consultation", params, render)
+    return _organization_list(request, served, session, object_id, "Consultation", params, render)
 
 
 def _organization_list(
-    request: Request, session: Session, object_id: int, type_name: str, params: ListParams, render: Render
-) -> Response:
+    request: Request, served: Served, session: Session, object_id: int, type_name: str, params: ListParams,
+    render: Render,
+) -> Response:  # fmt: skip
     """Objects that name the Organization in their ordered `organization` link table."""
     _require(session, Organization, object_id, render)
     kind, link = KINDS[type_name], listing(type_name, "Organization").link
     assert link is not None
     linked = select(link.c.owner_id).where(link.c.target_id == object_id)
     url = render.urls.organization_list(object_id, type_name)
-    return _page(request, session, kind, [kind.model.id.in_(linked)], params, render, url, Organization)
+    return _page(request, served, session, kind, [kind.model.id.in_(linked)], params, render, url, Organization)

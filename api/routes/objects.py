@@ -9,8 +9,8 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.caching import PublicCache, Validity, etag_for, generations
-from api.deps import IdDep, ObjectRenderDep, SessionDep
+from api.caching import Validity, etag_for, generations
+from api.deps import IdDep, ObjectRenderDep, Served, ServedDep, SessionDep
 from api.responses import oparl_response
 from models import System
 from oparl.base import Render
@@ -18,7 +18,6 @@ from oparl.cascade import table_of
 from oparl.errors import NotFound
 from oparl.kind import Kind
 from oparl.registry import BY_SEGMENT, KINDS
-from oparl.snapshot import Snapshots
 from oparl.urls import API_PATH
 from oparl.visibility import Seen, seen
 
@@ -29,23 +28,24 @@ Segment = StrEnum("Segment", {seg: seg for seg in BY_SEGMENT if seg != "system"}
 
 
 @router.get("/system", responses=ERRORS)
-def get_system(request: Request, session: SessionDep, render: ObjectRenderDep) -> Response:
+def get_system(request: Request, session: SessionDep, render: ObjectRenderDep, served: ServedDep) -> Response:
     """The System object: the entry point of the API."""
     system_id = session.scalar(select(System.id).order_by(System.id).limit(1))
     if system_id is None:
         raise NotFound("Dieser Server hat noch kein System-Objekt: bitte Daten laden.")
-    return _object(request, session, KINDS["System"], system_id, render)
+    return _object(request, served, session, KINDS["System"], system_id, render)
 
 
 @router.get("/{segment}/{object_id}", responses=ERRORS)
 def get_object(
-    request: Request, segment: Segment, object_id: IdDep, session: SessionDep, render: ObjectRenderDep
-) -> Response:
+    request: Request, segment: Segment, object_id: IdDep, session: SessionDep, render: ObjectRenderDep,
+    served: ServedDep,
+) -> Response:  # fmt: skip
     """One object of any type; a deleted one answers 200 as a tombstone (spec 6)."""
-    return _object(request, session, BY_SEGMENT[segment.value], object_id, render)
+    return _object(request, served, session, BY_SEGMENT[segment.value], object_id, render)
 
 
-def _object(request: Request, session: Session, kind: Kind, object_id: int, render: Render) -> Response:
+def _object(request: Request, served: Served, session: Session, kind: Kind, object_id: int, render: Render) -> Response:
     model = kind.model
     if render.nonpublic:  # rendered per request; never in a shared cache
         row = session.scalar(select(model).where(model.id == object_id).options(*kind.load_options))
@@ -61,8 +61,7 @@ def _object(request: Request, session: Session, kind: Kind, object_id: int, rend
     # The stored rendering is the anonymous one: the object when shown, else its tombstone.
     if stored is None or seen(stored, entitled=False) is Seen.ABSENT:
         raise NotFound.by_id(kind.type_name, object_id)
-    snapshots: Snapshots = request.app.state.snapshots
-    cache: PublicCache = request.app.state.cache
+    snapshots, cache = served.snapshots, served.cache
 
     def body() -> bytes:
         if stored.rendered_key == snapshots.key:
