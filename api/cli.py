@@ -20,9 +20,9 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from api import auth, logs, metrics
-from api.app import create_app
 from api.commands import Refused, bulk_gc, demo_fixtures, generate, load_fixtures, migrate, render, where
 from api.progress import Progress
+from api.served import create_served_app
 from api.settings import Settings, SettingsError, load_settings
 from api.token_commands import audit, token
 from models import utcnow
@@ -147,10 +147,10 @@ def serve(settings: Settings) -> None:
         os.environ["OPARL_ACCESS_LOG"] = str(settings.access_log)
         with metrics.multiprocess_dir():  # before the workers start: they import prometheus_client
             # A worker that is slow to start on a busy host is not dead (uvicorn's 5 s killed them in a loop).
-            uvicorn.run("api.app:create_app", factory=True, workers=settings.workers, timeout_worker_healthcheck=60,
-                        **_uvicorn_options(settings))  # fmt: skip
+            uvicorn.run("api.served:create_served_app", factory=True, workers=settings.workers,
+                        timeout_worker_healthcheck=60, **_uvicorn_options(settings))  # fmt: skip
     else:
-        uvicorn.run(create_app(settings), **_uvicorn_options(settings))
+        uvicorn.run(create_served_app(settings), **_uvicorn_options(settings))
 
 
 def _uvicorn_options(settings: Settings) -> dict[str, Any]:

@@ -70,7 +70,7 @@ def allowed_methods(scope: Scope) -> list[str]:
         return route.matches({**scope, "method": method})[0] == Match.FULL
 
     methods = {m for m in _METHOD_ORDER if any(answers(r, m) for r in routes)}
-    if "GET" in methods:  # api.app.HeadAsGet answers HEAD wherever GET is
+    if "GET" in methods:  # api.middleware.HeadAsGet answers HEAD wherever GET is
         methods.add("HEAD")
     return [*(m for m in _METHOD_ORDER if m in methods), "OPTIONS"]
 
