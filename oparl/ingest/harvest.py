@@ -29,7 +29,7 @@ from oparl.ingest.client import Refused, SourceClient, SourceError
 from oparl.ingest.convert import Converter
 from oparl.ingest.lists import ListReader, with_query
 from oparl.ingest.quirks import Normaliser
-from oparl.ingest.source import Source, references
+from oparl.ingest.source import Source
 from oparl.ingest.store import Batch, BatchStore
 from oparl.ingest.summary import Options, Summary
 from oparl.snapshot import Snapshots
@@ -49,7 +49,7 @@ class Harvester:
         clock: write.Clock,
         tz: ZoneInfo,
         options: Options | None = None,
-        progress: Callable[[Summary], None] = lambda _summary: None,
+        progress: Callable[[Summary], None] | None = None,
         render: Callable[[Summary], object] | None = None,
     ) -> None:
         self.sessions, self.client, self.urls, self.store = sessions, client, urls, store
@@ -131,9 +131,8 @@ class Harvester:
     def _fix_up(self, normalise: Normaliser, hosts: frozenset[str]) -> None:
         """Fetch what records referenced but no list held, then store those records again. References
         off the source's hosts are refused when fetched, and so reported."""
-        records = self.source.pending()
-        bodies = {url: r.get("body") for r in records for url in references(r, set())}
-        for reference in self.source.unseen(references(records, set())):
+        records, missing = self.source.pending()
+        for reference, body in missing:
             try:
                 answer = self.client.json(reference, hosts=hosts)
             except Refused as exc:
@@ -146,7 +145,7 @@ class Harvester:
                 self.summary.missing.append(f"{reference} (no object there)")
                 continue
             self.summary.quirks["fetched_object_in_no_list"] += 1
-            record = self.convert.record(normalise.obj(answer), body=bodies.get(reference))
+            record = self.convert.record(normalise.obj(answer), body=body)
             self.batches.store_records([record], [], cursor=None, pending=False)
         self.batches.store_records(records, [], cursor=None, pending=False)
         self.source.clear_pending()

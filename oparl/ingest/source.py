@@ -49,18 +49,17 @@ class Source:
         with self.sessions() as session:
             return dict(session.get_one(HarvestSource, self.id).cursors)
 
-    def pending(self) -> list[dict[str, Any]]:
-        """The records stored with references to objects not there then."""
+    def pending(self) -> tuple[list[dict[str, Any]], list[tuple[str, Any]]]:
+        """The records stored with references to objects not there then, and the references to
+        objects this run has not stored (again), each with the Body of a record naming it."""
         with self.sessions() as session:
-            query = select(HarvestPending).where(HarvestPending.source_id == self.id)
-            return [p.record for p in session.scalars(query)]
-
-    def unseen(self, references: set[str]) -> list[str]:
-        """The references to objects this run has not stored (again)."""
-        with self.sessions() as session:
-            query = select(HarvestSeen.key).where(HarvestSeen.source_id == self.id, HarvestSeen.key.in_(references))
+            stored = select(HarvestPending).where(HarvestPending.source_id == self.id)
+            records = [p.record for p in session.scalars(stored)]
+            wanted = references(records, set())
+            query = select(HarvestSeen.key).where(HarvestSeen.source_id == self.id, HarvestSeen.key.in_(wanted))
             seen = set(session.scalars(query))
-        return sorted(references - seen)
+        bodies = {url: r.get("body") for r in records for url in references(r, set())}
+        return records, [(url, bodies.get(url)) for url in sorted(wanted - seen)]
 
     def clear_pending(self) -> None:
         with self.sessions() as session:

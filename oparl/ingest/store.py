@@ -64,7 +64,7 @@ class BatchStore:
         clock: write.Clock,
         convert: Converter,
         summary: Summary,
-        progress: Callable[[Summary], None],
+        progress: Callable[[Summary], None] | None,
     ) -> None:
         self.sessions, self.source_id, self.urls, self.store, self.clock = sessions, source_id, urls, store, clock
         self.convert, self.summary, self.progress = convert, summary, progress
@@ -101,7 +101,8 @@ class BatchStore:
         self.written.update(fingerprint(r) for r in records(stored) if r.get("type"))
         self.summary.pages += batch.pages
         self.summary.objects += batch.items
-        self.progress(self.summary)
+        if self.progress is not None:
+            self.progress(self.summary)
 
     def store_records(
         self,
