@@ -6,6 +6,7 @@ from models.base import Base, BodyScoped, OParlObject, utcnow
 from models.body import Body
 from models.consultation import Consultation
 from models.content import FileChunk, FileContent
+from models.feed import FeedEntry, FeedState
 from models.file import File
 from models.generation import ListGeneration
 from models.harvest import HarvestPending, HarvestSeen, HarvestSource
@@ -26,6 +27,8 @@ __all__ = [
     "Body",
     "BodyScoped",
     "Consultation",
+    "FeedEntry",
+    "FeedState",
     "File",
     "FileChunk",
     "FileContent",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import Field
 from sqlalchemy.orm import selectinload
 
 from models import Body
@@ -41,6 +42,9 @@ class BodyOut(ObjectOut):
     membership: str
     classification: str | None = None
     location: LocationOut | None = None
+    # kommParl 0.1 discovery: the Body's change feed and snapshot (oparl/feed).
+    changes: str = Field(alias="kommparl:changes")
+    snapshot: str = Field(alias="kommparl:snapshot")
 
 
 def body_out(body: Body, render: Render) -> BodyOut:
@@ -66,6 +70,8 @@ def body_out(body: Body, render: Render) -> BodyOut:
         else [legislative_term_out(t, render, embedded=True) for t in terms],
         classification=body.classification,
         location=embedded_location(body.location, render),
+        changes=urls.feed(body.id),
+        snapshot=urls.snapshot(body.id),
         **lists,
     )
 

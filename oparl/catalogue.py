@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from functools import cache, cached_property
 
 from sqlalchemy import Table
+from sqlalchemy.orm import QueryableAttribute
 
 import models
 from models import OParlObject
@@ -151,6 +152,8 @@ BODY_LISTS: dict[str, OParlType] = {
         ("consultation", "Consultation"), ("file", "File"), ("membership", "Membership"),
     )
 }  # fmt: skip
+# What one Body holds: itself and the types of its lists (its change feed and snapshot, kommParl 0.1).
+IN_BODY: tuple[OParlType, ...] = (TYPES["Body"], *BODY_LISTS.values())
 BY_SEGMENT: dict[str, OParlType] = {t.segment: t for t in TYPES.values()}
 BY_MODEL: dict[type[OParlObject], OParlType] = {t.model: t for t in TYPES.values()}
 BY_TABLE: dict[str, OParlType] = {t.table.name: t for t in TYPES.values()}
@@ -166,6 +169,14 @@ def listing(type_name: str, parent: str) -> Listing:
 
 def of(model: type[OParlObject]) -> OParlType:
     return BY_MODEL[model]
+
+
+def body_column(model: type[OParlObject]) -> QueryableAttribute[int] | None:
+    """The column naming the Body an object belongs to (a Body's own id); None for the System."""
+    if model is models.Body:
+        return models.Body.id
+    column: QueryableAttribute[int] | None = getattr(model, "body_id", None)
+    return column
 
 
 _TARGETS: dict[tuple[type[OParlObject], str], OParlType] = {}  # asked for every reference written

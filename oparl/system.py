@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from models import System
 from oparl.base import SCHEMA_BASE, ObjectOut, Render, common
+from oparl.feed import CONFORMS_TO
 from oparl.kind import Kind
 
 
@@ -17,6 +20,7 @@ class SystemOut(ObjectOut):
     website: str | None = None
     vendor: str | None = None
     product: str | None = None
+    conforms_to: list[str] = Field(alias="kommparl:conformsTo")
 
 
 def system_out(system: System, render: Render) -> SystemOut:
@@ -31,6 +35,7 @@ def system_out(system: System, render: Render) -> SystemOut:
         website=system.website,
         vendor=system.vendor,
         product=system.product,
+        conforms_to=list(CONFORMS_TO),
     )
 
 

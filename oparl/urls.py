@@ -32,6 +32,14 @@ class UrlBuilder:
     def organization_list(self, organization_id: int, type_name: str) -> str:
         return f"{self.object('Organization', organization_id)}/{TYPES[type_name].segment}"
 
+    def feed(self, body_id: int) -> str:
+        """A Body's change feed (kommParl 0.1, `kommparl:changes`)."""
+        return f"{self.object('Body', body_id)}/changes"
+
+    def snapshot(self, body_id: int) -> str:
+        """A Body's snapshot (kommParl 0.1, `kommparl:snapshot`)."""
+        return f"{self.object('Body', body_id)}/snapshot"
+
     def file_access(self, file_id: int) -> str:
         return f"{self.object('File', file_id)}/access"
 

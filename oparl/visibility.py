@@ -16,6 +16,9 @@ and what each place makes of it:
     a file's content         SHOWN: the bytes, TOMBSTONE: 410, ABSENT: 404
     a list's parent          judged as if not deleted: a deleted Body still lists its objects'
                              tombstones, a hidden one has no lists (404)
+    a change feed entry      SHOWN: upsert; TOMBSTONE, if the write deleted, hid (or created) it:
+                             delete (reason deleted, or nonPublic while it is not deleted);
+                             else none (kommParl 0.1: objects never public give no entries)
 
 Each rule is written twice, side by side: in Python over a loaded row's flags and as the SQL that
 selects the same rows; tests/oparl/test_visibility.py proves the two agree on every combination.
@@ -43,6 +46,14 @@ class Flags(Protocol):
 class Known(Flags, Protocol):
     @property
     def ever_public(self) -> bool: ...
+
+
+class FeedNote(enum.StrEnum):
+    """What a change feed says of an object a write stamped (stored in models.FeedEntry)."""
+
+    UPSERT = "upsert"
+    DELETED = "deleted"
+    NONPUBLIC = "nonPublic"
 
 
 class Seen(enum.Enum):
@@ -88,3 +99,15 @@ def listed(row: Known, *, entitled: bool, tombstones: bool) -> bool:
 
 def listed_where(model: type[OParlObject], *, entitled: bool, tombstones: bool) -> list[ColumnElement[bool]]:
     return known_where(model, entitled=entitled) if tombstones else shown_where(model, entitled=entitled)
+
+
+def feed_note(row: Known, *, entitled: bool, transition: bool) -> FeedNote | None:
+    """The entry of this client's change feed for a row a write stamped. `transition`: the write
+    created the row or changed whether it is deleted or non-public; without it, a tombstone's new
+    stamp (a hidden object edited) tells a client nothing it may know. (Decided when the entry is
+    written, for both feeds; the reader selects on the stored result, so there is no SQL form.)"""
+    if shown(row, entitled=entitled):
+        return FeedNote.UPSERT
+    if not transition or seen(row, entitled=entitled) is Seen.ABSENT:
+        return None
+    return FeedNote.DELETED if row.deleted else FeedNote.NONPUBLIC

@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
+from oparl.feed.record import FeedRecorder
 from oparl.load.changelog import LoadReport
 from oparl.load.loader import Loader
 from oparl.snapshot import Snapshots
@@ -50,6 +51,7 @@ def commit(
     report = loader.finish(moment)
     if finished is not None:
         finished()
+    feed = FeedRecorder(session, loader.log)
     stamping = dt.timedelta(0)  # what the last restamp took
     while True:
         started = clock()
@@ -58,6 +60,9 @@ def commit(
             # nothing reads them before the commit, and expiring every object costs a few percent of a write.
             session.expire_all()
             snapshots.refresh(session, loader.log.changes.closure)
+        # The feed's entries; the first time this waits for the feed's lock, held to the commit
+        # (positions in commit order, oparl/feed/record.py), and a long wait is paid by a restamp.
+        feed.record(moment)
         rendering = clock() - started
         if clock() + GUARD < moment:
             break
