@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, event
 
-from api import health, metrics, tuning
+from api import health, metrics, tuning, webhooks
 from api.caching import CachedAnswers, GenerationReader, PublicCache
 from api.errors import add_exception_handlers
 from api.headers import Cors, SecurityHeaders
@@ -82,7 +82,11 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
             app.state.sessionmaker = make_sessionmaker(engine)
             app.state.write_sessionmaker = make_sessionmaker(engine.execution_options(sqlite_immediate=True))
             tuning.settle()
+            # Webhook delivery in this worker: only the lease holder of all workers delivers.
+            delivery = webhooks.Background(settings, engine).start() if settings.webhook_deliver_in_workers else None
             yield
+            if delivery is not None:
+                delivery.stop()
         finally:
             reader.close()
             engine.dispose()

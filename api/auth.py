@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from models import ApiToken, utcnow
 from oparl.errors import Forbidden, OParlError
 
-SCOPES = ("write", "read-nonpublic")
+SCOPES = ("write", "read-nonpublic", "webhooks")
 __all__ = ["SCOPES", "Forbidden", "Unauthorized", "check_token", "create_token", "revoke_token"]
 # last_used is moved at most this often: one UPDATE a minute per token, not one per request.
 LAST_USED_STEP = dt.timedelta(minutes=1)

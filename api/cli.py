@@ -1,4 +1,4 @@
-"""`oparl-server`: demo, serve, migrate, load-fixtures, harvest, token, audit, generate, render.
+"""`oparl-server`: demo, serve, migrate, load-fixtures, harvest, token, audit, webhook, deliver, generate, render.
 
 Wiring only: the work is in models/ and oparl/."""
 
@@ -25,6 +25,8 @@ from api.progress import Progress
 from api.served import create_served_app
 from api.settings import Settings, SettingsError, load_settings
 from api.token_commands import audit, token
+from api.webhook_commands import add_commands as add_webhook_commands
+from api.webhook_commands import deliver, webhook
 from models import utcnow
 from models.db import SchemaNotMigrated, check_schema, db_error_reason, make_engine, make_sessionmaker
 from oparl.content import ContentStore
@@ -254,6 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     _harvest_arguments(commands.add_parser("harvest", help="mirror another OParl server into OPARL_DATABASE_URL"))
     _bulk_commands(commands)
     _token_commands(commands)
+    add_webhook_commands(commands)
     return parser
 
 
@@ -337,6 +340,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 2
 
 
+WITH_ARGUMENTS: dict[str, Callable[[Settings, argparse.Namespace], None]] = {
+    "token": token, "audit": audit, "webhook": webhook, "deliver": deliver,
+}  # fmt: skip
+
+
 def _run(settings: Settings, args: argparse.Namespace) -> int:
     if args.command == "demo":
         demo(settings)
@@ -344,10 +352,8 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         serve(settings)
     elif args.command == "harvest":
         return harvest(settings, args)
-    elif args.command == "token":
-        token(settings, args)
-    elif args.command == "audit":
-        audit(settings, args)
+    elif args.command in WITH_ARGUMENTS:
+        WITH_ARGUMENTS[args.command](settings, args)
     elif args.command == "generate":
         generate(settings, args)
     elif args.command == "render":

@@ -85,6 +85,21 @@ class Settings(BaseSettings):
     body_read_timeout: float = 30.0
     # `harvest` writes its counts there for node_exporter's textfile collector (see README).
     harvest_metrics_file: Path | None = None
+    # Webhooks (README "Webhooks"): receivers on public addresses only, unless in these networks
+    # (comma-separated, like OPARL_HARVEST_ALLOW_NETWORKS).
+    webhook_allow_networks: str = ""
+    # Feed entries per delivery, seconds a receiver has to answer, failures in a row that disable a
+    # subscription, seconds before the first retry (doubling up to the maximum).
+    webhook_batch: PositiveInt = 100
+    webhook_timeout: float = 10.0
+    webhook_max_failures: PositiveInt = 10
+    webhook_backoff_seconds: float = 30.0
+    webhook_backoff_max_seconds: float = 6 * 3600.0
+    # Deliver from a background thread of every worker (the lease holder delivers); otherwise run
+    # `oparl-server deliver`. Seconds between idle rounds, and the lease's length.
+    webhook_deliver_in_workers: bool = False
+    webhook_interval: float = 2.0
+    webhook_lease_seconds: float = 60.0
     # Benchmark only: GET /bench/ceiling answers this file's bytes, the ceiling of the app stack.
     bench_ceiling_file: Path | None = None
 
@@ -97,7 +112,7 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
-    @field_validator("harvest_allow_networks")
+    @field_validator("harvest_allow_networks", "webhook_allow_networks")
     @classmethod
     def _harvest_networks(cls, value: str) -> str:
         parse_networks(value)  # its ValueError names the item
@@ -144,6 +159,8 @@ class Settings(BaseSettings):
         if not self.public_base_url.startswith(("http://", "https://")):
             raise ValueError("OPARL_PUBLIC_BASE_URL must be an absolute http(s) URL")
         object.__setattr__(self, "public_base_url", self.public_base_url.rstrip("/"))
+        if self.webhook_lease_seconds <= 2 * self.webhook_timeout + 1:
+            raise ValueError("OPARL_WEBHOOK_LEASE_SECONDS must exceed twice OPARL_WEBHOOK_TIMEOUT plus one")
         if not 1 <= self.default_page_size <= self.max_page_size:
             raise ValueError("OPARL_DEFAULT_PAGE_SIZE must be between 1 and OPARL_MAX_PAGE_SIZE")
         return self
@@ -155,6 +172,10 @@ class Settings(BaseSettings):
     @cached_property
     def harvest_networks(self) -> tuple[Network, ...]:
         return parse_networks(self.harvest_allow_networks)
+
+    @cached_property
+    def webhook_networks(self) -> tuple[Network, ...]:
+        return parse_networks(self.webhook_allow_networks)
 
     @property
     def files_dir(self) -> Path:

@@ -19,6 +19,7 @@ from models.paper import Paper
 from models.person import Person
 from models.system import System
 from models.token import ApiToken
+from models.webhook import WebhookDelivery, WebhookLease, WebhookSubscription
 
 __all__ = [
     "AgendaItem",
@@ -45,6 +46,9 @@ __all__ = [
     "Paper",
     "Person",
     "System",
+    "WebhookDelivery",
+    "WebhookLease",
+    "WebhookSubscription",
     "WriteAudit",
     "utcnow",
 ]

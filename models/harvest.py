@@ -25,6 +25,8 @@ class HarvestSource(Base):
     run_since: Mapped[dt.datetime | None]
     # List URL -> the page to fetch next in the run in progress ("" once the list is done).
     cursors: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Body URL -> its kommParl feed cursor, kept across runs: a later run reads the feed from there.
+    feeds: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class HarvestPending(Base):

@@ -1,6 +1,7 @@
 """HTTP routes: the OParl read API and file contents."""
 
-from api.routes import files, lists, objects, upload, write
+from api.routes import files, lists, objects, upload, webhooks, write
 
-# The upload before the write API, whose `/{segment}/{key:path}` would take `file/<key>/content` for a key.
-ROUTERS = (files.router, lists.router, objects.router, upload.router, write.router)
+# The upload and webhooks before the write API, whose `/{segment}/{key:path}` would take
+# `file/<key>/content` for a key, and `webhooks/<id>` for a type.
+ROUTERS = (files.router, lists.router, objects.router, upload.router, webhooks.router, write.router)
