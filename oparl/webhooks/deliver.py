@@ -56,6 +56,23 @@ class Policy:
 
 
 @dataclass(frozen=True)
+class Target:
+    """A subscription as read before its delivery: nothing of it is loaded while the receiver answers."""
+
+    id: int
+    body_id: int
+    url: str
+    secret: str
+    cursor: str
+    types: tuple[str, ...]
+    failures: int
+
+    @classmethod
+    def of(cls, row: WebhookSubscription) -> Target:
+        return cls(row.id, row.body_id, row.url, row.secret, row.cursor, tuple(row.types or ()), row.failures)
+
+
+@dataclass(frozen=True)
 class Batch:
     after: str
     through: str
@@ -167,9 +184,10 @@ class Deliverer:
     def _deliver_one(self, session: Session, subscription_id: int) -> bool | None:
         """The next batch: True when sent and acknowledged, False when it failed, None when there
         was nothing to send (or the subscription is gone)."""
-        sub = session.get(WebhookSubscription, subscription_id, populate_existing=True)
-        if sub is None or not sub.active:
+        row = session.get(WebhookSubscription, subscription_id, populate_existing=True)
+        if row is None or not row.active:
             return None
+        sub = Target.of(row)
         try:
             batch = self._batch(session, sub)
         except Gone:
@@ -178,6 +196,7 @@ class Deliverer:
         except NotFound:
             self._failed(session, sub, None, Answer(None, "the Body is not public (any more)"), 0.0)
             return False
+        session.commit()  # no transaction (nor SQLite's write lock) held while the receiver answers
         if batch is None:
             return None
         started = time.monotonic()
@@ -185,22 +204,33 @@ class Deliverer:
         body = self._payload(sub, batch, moment)
         answer = self.sender.post(sub.url, body, signed(sub.secret, batch.message_id(sub.id), body, moment))
         took = time.monotonic() - started
-        if answer.ok:
+        if not answer.ok:
+            self._failed(session, sub, batch, answer, took)
+            return False
+        # Only from the cursor the batch was read at: a cursor never moves back or skips.
+        moved = self._update(session, sub, cursor=batch.through, failures=0, next_attempt=None)
+        if moved:
             self._log(session, sub, batch, answer, took)
-            session.execute(update(WebhookSubscription).where(WebhookSubscription.id == sub.id)
-                            .values(cursor=batch.through, failures=0, next_attempt=None))  # fmt: skip
-            session.commit()
-            return True
-        self._failed(session, sub, batch, answer, took)
-        return False
+        session.commit()
+        return moved
 
-    def _batch(self, session: Session, sub: WebhookSubscription) -> Batch | None:
+    def _update(self, session: Session, sub: Target, **values: object) -> bool:
+        """Sets `values` on the subscription if it still exists at the cursor it was read at."""
+        changed = session.execute(
+            update(WebhookSubscription)
+            .where(WebhookSubscription.id == sub.id, WebhookSubscription.cursor == sub.cursor)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return int(changed.rowcount) == 1  # type: ignore[attr-defined]
+
+    def _batch(self, session: Session, sub: Target) -> Batch | None:
         """The entries after the subscription's cursor of its types, at most `batch`; None without
         any (a run of entries of other types is passed over by moving the cursor, nothing sent)."""
         after = sub.cursor
+        types = {SCHEMA_BASE + name for name in sub.types} if sub.types else None
         for _ in range(SKIP_PAGES):
             found = read.page(session, self.urls, sub.body_id, after, self.policy.batch, nonpublic=False, tz=self.tz)
-            types = {SCHEMA_BASE + name for name in sub.types} if sub.types else None
             entries = [e for e in found.entries if types is None or e["type"] in types]
             if entries:
                 return Batch(sub.cursor, entries[-1]["cursor"], entries)
@@ -209,40 +239,35 @@ class Deliverer:
                 break
             after = found.cursor
         if after != sub.cursor:
-            session.execute(update(WebhookSubscription).where(WebhookSubscription.id == sub.id).values(cursor=after))
-            session.commit()
+            self._update(session, sub, cursor=after)
         return None
 
-    def _payload(self, sub: WebhookSubscription, batch: Batch, moment: dt.datetime) -> bytes:
+    def _payload(self, sub: Target, batch: Batch, moment: dt.datetime) -> bytes:
         """Standard Webhooks' payload shape (type, timestamp, data); `data` holds the feed's entries
         exactly as the anonymous feed lists them."""
         data = {"subscription": sub.id, "body": self.urls.object("Body", sub.body_id), "after": batch.after,
                 "cursor": batch.through, "entries": batch.entries}  # fmt: skip
         return orjson.dumps({"type": EVENT, "timestamp": read.date_time(moment, self.tz), "data": data})
 
-    def _failed(
-        self, session: Session, sub: WebhookSubscription, batch: Batch | None, answer: Answer, took: float
-    ) -> None:
+    def _failed(self, session: Session, sub: Target, batch: Batch | None, answer: Answer, took: float) -> None:
         failures = sub.failures + 1
-        self._log(session, sub, batch, answer, took)
         if failures >= self.policy.max_failures:
-            session.execute(update(WebhookSubscription).where(WebhookSubscription.id == sub.id)
-                            .values(failures=failures, next_attempt=None))  # fmt: skip
-            self._disable(session, sub, f"{failures} failed deliveries in a row, the last: {answer.error}")
-            return
-        retry = self.clock() + self.policy.delay(failures)
-        session.execute(update(WebhookSubscription).where(WebhookSubscription.id == sub.id)
-                        .values(failures=failures, next_attempt=retry))  # fmt: skip
+            reason = f"{failures} failed deliveries in a row, the last: {answer.error}"
+            moved = self._update(session, sub, failures=failures, next_attempt=None, active=False,
+                                 disabled=self.clock(), disabled_reason=reason)  # fmt: skip
+        else:
+            moved = self._update(
+                session, sub, failures=failures, next_attempt=self.clock() + self.policy.delay(failures)
+            )
+        if moved:
+            self._log(session, sub, batch, answer, took)
         session.commit()
 
-    def _disable(self, session: Session, sub: WebhookSubscription, reason: str) -> None:
-        session.execute(update(WebhookSubscription).where(WebhookSubscription.id == sub.id)
-                        .values(active=False, disabled=self.clock(), disabled_reason=reason))  # fmt: skip
+    def _disable(self, session: Session, sub: Target, reason: str) -> None:
+        self._update(session, sub, active=False, disabled=self.clock(), disabled_reason=reason)
         session.commit()
 
-    def _log(
-        self, session: Session, sub: WebhookSubscription, batch: Batch | None, answer: Answer, took: float
-    ) -> None:
+    def _log(self, session: Session, sub: Target, batch: Batch | None, answer: Answer, took: float) -> None:
         session.add(
             WebhookDelivery(
                 subscription_id=sub.id, at=self.clock(), message_id=batch.message_id(sub.id) if batch else "-",
