@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import limits
-from pydantic import PositiveInt, ValidationError, field_validator, model_validator
+from pydantic import Field, PositiveInt, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError
@@ -85,6 +85,12 @@ class Settings(BaseSettings):
     body_read_timeout: float = 30.0
     # `harvest` writes its counts there for node_exporter's textfile collector (see README).
     harvest_metrics_file: Path | None = None
+    # kommParl change feed: days its entries are kept (the draft's minimum, 30, is the least allowed);
+    # a cursor older than that gets 410. Snapshots streamed at once (by every worker together with
+    # OPARL_REDIS_URL, else per worker), beyond which 429 with Retry-After (seconds) is answered.
+    feed_retention_days: Annotated[int, Field(ge=30)] = 30
+    snapshot_concurrency: PositiveInt = 2
+    snapshot_retry_after: PositiveInt = 30
     # Benchmark only: GET /bench/ceiling answers this file's bytes, the ceiling of the app stack.
     bench_ceiling_file: Path | None = None
 
