@@ -17,7 +17,7 @@ CURSOR = {"type": "string", "pattern": "^[A-Za-z0-9._~-]{1,512}$"}
 DATE_TIME = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?[+-]\d{2}:\d{2}$"}
 URL = {"type": "string", "pattern": "^https?://"}
 # Extra keys only with a prefix that is not kommparl's.
-EXTRA = {"^(?!kommparl:)[A-Za-z0-9-]+:": {}}
+EXTRA: dict[str, Any] = {"^(?!kommparl:)[A-Za-z0-9-]+:": {}}
 
 ENTRY: dict[str, Any] = {
     "type": "object",
