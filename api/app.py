@@ -26,6 +26,7 @@ from api.outage import Outage, Unavailable
 from api.ratelimit import RateLimit
 from api.routes import ROUTERS
 from api.settings import Settings
+from api.snapshot_slots import make_slots
 from api.threads import Threads
 from api.timeouts import BodyReadTimeout
 from models import utcnow
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
     app.state.snapshots = Snapshots(UrlBuilder(settings.public_base_url), settings.zone)
     app.state.cache = PublicCache(settings.cache_mb * 1024 * 1024, settings.cache_max_age)
     app.state.outage = Outage(settings.outage_retry_after)
+    app.state.snapshot_slots = make_slots(settings.redis_url, settings.rate_limit_prefix, settings.snapshot_concurrency)
     add_exception_handlers(app)
     for router in (*ROUTERS, health.router, metrics.router):
         app.include_router(router)

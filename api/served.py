@@ -9,12 +9,14 @@ from fastapi import FastAPI, Response
 
 from api.app import create_app
 from api.caching import JSON
+from api.feed_pruner import start_pruner
 from api.settings import Settings
 
 
 def create_served_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     app = create_app(settings)
+    start_pruner(settings)  # the change feed's retention (not in tests' apps, which prune themselves)
     if settings.bench_ceiling_file is not None:
         _mount_ceiling(app, settings.bench_ceiling_file)
     return app

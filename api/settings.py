@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import limits
-from pydantic import PositiveInt, ValidationError, field_validator, model_validator
+from pydantic import Field, PositiveInt, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError
@@ -100,6 +100,12 @@ class Settings(BaseSettings):
     webhook_deliver_in_workers: bool = False
     webhook_interval: float = 2.0
     webhook_lease_seconds: float = 60.0
+    # kommParl change feed: days its entries are kept (the draft's minimum, 30, is the least allowed);
+    # a cursor older than that gets 410. Snapshots streamed at once (by every worker together with
+    # OPARL_REDIS_URL, else per worker), beyond which 429 with Retry-After (seconds) is answered.
+    feed_retention_days: Annotated[int, Field(ge=30)] = 30
+    snapshot_concurrency: PositiveInt = 2
+    snapshot_retry_after: PositiveInt = 30
     # Benchmark only: GET /bench/ceiling answers this file's bytes, the ceiling of the app stack.
     bench_ceiling_file: Path | None = None
 
