@@ -21,6 +21,8 @@ from sqlalchemy.exc import DBAPIError
 
 from api import auth, logs, metrics
 from api.commands import Refused, bulk_gc, demo_fixtures, generate, load_fixtures, migrate, render, where
+from api.manifest_commands import add_command as add_verify_command
+from api.manifest_commands import verify_mirror
 from api.progress import Progress
 from api.served import create_served_app
 from api.settings import Settings, SettingsError, load_settings
@@ -257,6 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
     _bulk_commands(commands)
     _token_commands(commands)
     add_webhook_commands(commands)
+    add_verify_command(commands, _network)
     return parser
 
 
@@ -340,6 +343,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 2
 
 
+RETURNING: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
+    "harvest": harvest, "verify-mirror": verify_mirror,
+}  # fmt: skip
 WITH_ARGUMENTS: dict[str, Callable[[Settings, argparse.Namespace], None]] = {
     "token": token, "audit": audit, "webhook": webhook, "deliver": deliver,
 }  # fmt: skip
@@ -350,8 +356,8 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         demo(settings)
     elif args.command == "serve":
         serve(settings)
-    elif args.command == "harvest":
-        return harvest(settings, args)
+    elif args.command in RETURNING:
+        return RETURNING[args.command](settings, args)
     elif args.command in WITH_ARGUMENTS:
         WITH_ARGUMENTS[args.command](settings, args)
     elif args.command == "generate":

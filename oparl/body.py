@@ -13,6 +13,7 @@ from oparl.catalogue import BODY_LISTS
 from oparl.kind import Kind
 from oparl.legislative_term import LegislativeTermOut, legislative_term_out
 from oparl.location import LocationOut, embedded_location
+from oparl.manifest import manifest_url
 
 
 class BodyOut(ObjectOut):
@@ -45,6 +46,8 @@ class BodyOut(ObjectOut):
     # kommParl 0.1 discovery: the Body's change feed and snapshot (oparl/feed).
     changes: str = Field(alias="kommparl:changes")
     snapshot: str = Field(alias="kommparl:snapshot")
+    # Per list the count and digests of the public objects (oparl/manifest.py).
+    manifest: str = Field(alias="oparlserver:manifest")
 
 
 def body_out(body: Body, render: Render) -> BodyOut:
@@ -72,6 +75,7 @@ def body_out(body: Body, render: Render) -> BodyOut:
         location=embedded_location(body.location, render),
         changes=urls.feed(body.id),
         snapshot=urls.snapshot(body.id),
+        manifest=manifest_url(urls, body.id),
         **lists,
     )
 

@@ -1,8 +1,17 @@
 """HTTP routes: the OParl read API and file contents."""
 
-from api.routes import feed, files, lists, objects, upload, webhooks, write
+from api.routes import feed, files, lists, manifest, objects, upload, webhooks, write
 
 # The upload and webhooks before the write API, whose `/{segment}/{key:path}` would take
 # `file/<key>/content` for a key, and `webhooks/<id>` for a type.
-# The feed before the lists, whose `/body/{id}/{list}` would take `body/{id}/changes`.
-ROUTERS = (feed.router, files.router, lists.router, objects.router, upload.router, webhooks.router, write.router)
+# The feed and manifest before the lists, whose `/body/{id}/{list}` would take `body/{id}/changes`.
+ROUTERS = (
+    feed.router,
+    manifest.router,
+    files.router,
+    lists.router,
+    objects.router,
+    upload.router,
+    webhooks.router,
+    write.router,
+)
