@@ -50,6 +50,7 @@ def harvest(settings: Settings, args: argparse.Namespace) -> int:
         overlap=dt.timedelta(hours=args.overlap_hours),
         batch=args.batch,
         allow_hosts=frozenset(host.lower() for host in args.allow_host or []),
+        kommparl=not args.no_kommparl,
     )
     progress = Progress("harvest", "objects", sys.stderr)
 
@@ -272,6 +273,11 @@ def _harvest_arguments(harvest: argparse.ArgumentParser) -> None:
     harvest.add_argument("--timeout", type=_positive, default=60.0, help="seconds per request (default 60)")
     harvest.add_argument("--files", action="store_true", help="download file contents too")
     harvest.add_argument("--full", action="store_true", help="walk everything, ignoring modified_since")
+    harvest.add_argument(
+        "--no-kommparl",
+        action="store_true",
+        help="walk the lists even where the source offers a kommParl snapshot and feed",
+    )
     harvest.add_argument("--overlap-hours", type=float, default=1.0, help="incremental overlap window (default 1)")
     harvest.add_argument(
         "--batch", type=_counted(1), default=1000, help="store pages together up to this many objects (default 1000)"

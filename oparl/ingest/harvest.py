@@ -27,6 +27,7 @@ from oparl.catalogue import BODY_LISTS
 from oparl.content import ContentStore
 from oparl.ingest.client import Refused, SourceClient, SourceError
 from oparl.ingest.convert import Converter
+from oparl.ingest.kommparl import FeedSync, offers
 from oparl.ingest.lists import ListReader, with_query
 from oparl.ingest.quirks import Normaliser
 from oparl.ingest.source import Source
@@ -78,10 +79,17 @@ class Harvester:
         self.batches = BatchStore(self.sessions, self.source.id, urls=self.urls, store=self.store, clock=self.clock,
                                   convert=self.convert, summary=self.summary, progress=self.progress)  # fmt: skip
         self.batches.store_records([self.convert.record(system)], [], cursor=None)
+        # kommParl profiles: snapshot and feed instead of the lists (oparl/ingest/kommparl.py).
+        feeds = FeedSync(self) if self.options.kommparl and offers(system) else None
+        saved = self.source.feeds()
         for body in self._walk(system["body"], "Body", since=None, body_key=None):
+            if feeds is not None and feeds.body(body, saved.get(body["id"])):
+                continue
             for name, listed in BODY_LISTS.items():
                 if isinstance(body.get(name), str):
                     self._walk(body[name], listed.name, since, body_key=body["id"])
+        if feeds is not None and feeds.feed_only:
+            self.summary.mode = "incremental (kommParl feed)"  # saw what changed only: deletes nothing unseen
         self._fix_up(normalise, hosts)
         if self.options.files:
             self.batches.download_files(self.client)

@@ -49,6 +49,11 @@ class Source:
         with self.sessions() as session:
             return dict(session.get_one(HarvestSource, self.id).cursors)
 
+    def feeds(self) -> dict[str, str]:
+        """Body URL -> the kommParl feed cursor a run before this one stored up to."""
+        with self.sessions() as session:
+            return dict(session.get_one(HarvestSource, self.id).feeds)
+
     def pending(self) -> tuple[list[dict[str, Any]], list[tuple[str, Any]]]:
         """The records stored with references to objects not there then, and the references to
         objects this run has not stored (again), each with the Body of a record naming it."""

@@ -95,9 +95,10 @@ class BatchStore:
         batch.pages += 1
         batch.items += len(items)
 
-    def store_batch(self, batch: Batch, cursor: Cursor | None) -> None:
+    def store_batch(self, batch: Batch, cursor: Cursor | None, feed: Cursor | None = None) -> None:
+        """`feed`: a Body's URL and its kommParl feed cursor, saved in the batch's transaction."""
         tombstones = [(type_name, key) for key, type_name in batch.tombstones.items()]
-        stored = self.store_records(list(batch.records.values()), tombstones, cursor=cursor)
+        stored = self.store_records(list(batch.records.values()), tombstones, cursor=cursor, feed=feed)
         self.written.update(fingerprint(r) for r in records(stored) if r.get("type"))
         self.summary.pages += batch.pages
         self.summary.objects += batch.items
@@ -111,6 +112,7 @@ class BatchStore:
         *,
         cursor: Cursor | None,
         pending: bool = True,
+        feed: Cursor | None = None,
     ) -> list[dict[str, Any]]:
         """One transaction: the records, the tombstones, the pending references, the cursor.
         Returns the records stored (those that failed are left out and reported)."""
@@ -131,6 +133,9 @@ class BatchStore:
                     kept = self._drop_failed(kept, exc)
                     continue
                 self._bookkeep(session, kept, missing, cursor, pending)
+                if feed is not None:
+                    source = session.get_one(HarvestSource, self.source_id)
+                    source.feeds = {**source.feeds, feed[0]: feed[1]}
                 write.commit(session, loader, self.clock)
                 self.count(loader)
                 return kept

@@ -53,3 +53,5 @@ class Options:
     # Hosts besides the System URL's whose lists and objects may be walked (files may come from any
     # public host).
     allow_hosts: frozenset[str] = frozenset()
+    # Use a source's kommParl snapshot and feed where it offers them (False: always walk the lists).
+    kommparl: bool = True

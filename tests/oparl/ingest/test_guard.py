@@ -290,7 +290,7 @@ def mirror(migrated: Path, tmp_path: Path) -> Iterator[Engine]:
 def run(engine: Engine, client: SourceClient, system: str, clock: FakeClock, tmp_path: Path, **options: Any) -> Summary:
     harvester = Harvester(make_sessionmaker(engine), client, urls=UrlBuilder("https://mirror.example.org"),
                           store=ContentStore(), clock=clock, tz=ZoneInfo("Europe/Berlin"),
-                          options=Options(files=True, **options))  # fmt: skip
+                          options=Options(files=True, kommparl=False, **options))  # fmt: skip
     try:
         return harvester.run(system)
     finally:

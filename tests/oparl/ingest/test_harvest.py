@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -81,7 +82,11 @@ def harvest(
     store: Path,
     options: Options | None = None,
     system: str = SYSTEM,
+    *,
+    kommparl: bool = False,
 ) -> Summary:
+    """The list walk unless `kommparl` (this server offers the profiles: tests/oparl/ingest/test_kommparl.py)."""
+    options = dataclasses.replace(options or Options(), kommparl=kommparl)
     client = SourceClient(Politeness(rate=0), transport=transport)
     harvester = Harvester(make_sessionmaker(engine), client, urls=UrlBuilder(MIRROR), store=ContentStore(),
                           clock=clock, tz=ZoneInfo("Europe/Berlin"), options=options)  # fmt: skip
@@ -216,8 +221,9 @@ def test_a_failing_full_run_deletes_nothing_and_is_asked_again(
     from oparl.ingest.harvest import Options
 
     source = SourceClient(Politeness(rate=0, retries=0), transport=forwarding(client, hook=broken))
+    walk = Options(full=True, kommparl=False)
     harvester = Harvester(make_sessionmaker(mirror), source, urls=UrlBuilder(MIRROR), store=ContentStore(),
-                          clock=clock, tz=ZoneInfo("Europe/Berlin"), options=Options(full=True))  # fmt: skip
+                          clock=clock, tz=ZoneInfo("Europe/Berlin"), options=walk)  # fmt: skip
     summary = harvester.run(SYSTEM)
     assert summary.failures != []
     assert live_counts(mirror) == before

@@ -1,0 +1,125 @@
+"""Harvesting by the kommParl profiles: a first run reads the snapshot and then the feed, later runs
+the feed only; the mirror equals what a list walk gives; a bad snapshot or an expired cursor is
+handled; a source without the profiles is walked as before."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from models import HarvestSource
+from tests.conftest import BASE_URL, FakeClock
+from tests.oparl.ingest.test_harvest import compare, forwarding, harvest, mirror
+
+__all__ = ["mirror"]  # the fixture, used by name
+PAPER = "luebeck/paper/vo-2023-11779"
+
+
+class Log:
+    """Counts the source's requests by kind, optionally answering some itself."""
+
+    def __init__(self, answer: Any = None) -> None:
+        self.kinds = Counter[str]()
+        self.answer = answer
+
+    def __call__(self, request: httpx.Request) -> httpx.Response | None:
+        path = request.url.path
+        kind = ("snapshot" if path.endswith("/snapshot") else "feed" if path.endswith("/changes")
+                else "list" if path.rsplit("/", 1)[-1].isalpha() and not path.endswith("/system")
+                else "object")  # fmt: skip
+        self.kinds[kind] += 1
+        return self.answer(request, kind) if self.answer else None
+
+
+def put(client: TestClient, auth: dict[str, str], record: dict[str, Any], key: str = PAPER) -> None:
+    answer = client.patch(f"/write/v1/paper/{key}", json=record, headers=auth)
+    assert answer.status_code == 200, answer.text
+
+
+def test_snapshot_then_feed_gives_the_same_mirror_and_later_runs_read_the_feed_only(
+    client: TestClient, luebeck: None, mirror: Engine, clock: FakeClock, tmp_path: Path, tokens: dict[str, str]
+) -> None:
+    log = Log()
+    first = harvest(mirror, forwarding(client, hook=log), clock, tmp_path / "files", kommparl=True)
+    assert (first.failures, first.missing) == ([], [])
+    assert log.kinds["snapshot"] == 1
+    assert log.kinds["feed"] == 1
+    assert log.kinds["list"] == 1  # the Body list only
+    compare(client, mirror, tmp_path)
+    with Session(mirror) as session:
+        (source,) = session.scalars(select(HarvestSource))
+        assert list(source.feeds) == [client.get("/oparl/v1.1/body").json()["data"][0]["id"]]
+    auth = {"Authorization": tokens["writer"]}
+    clock.advance(60)
+    put(client, auth, {"name": "Geänderte Vorlage"})
+    clock.advance(60)
+    assert client.delete(f"/write/v1/paper/{PAPER}", headers=auth).status_code == 200
+    log.kinds.clear()
+    clock.advance(60)
+    second = harvest(mirror, forwarding(client, hook=log), clock, tmp_path / "files", kommparl=True)
+    assert (second.failures, second.mode) == ([], "incremental (kommParl feed)")
+    assert (log.kinds["snapshot"], log.kinds["list"]) == (0, 1)
+    assert sum(second.deleted.values()) >= 1
+    compare(client, mirror, tmp_path)
+
+
+def test_a_snapshot_without_its_end_line_is_discarded_and_the_lists_walked(
+    client: TestClient, luebeck: None, mirror: Engine, clock: FakeClock, tmp_path: Path
+) -> None:
+    def truncated(request: httpx.Request, kind: str) -> httpx.Response | None:
+        if kind != "snapshot":
+            return None
+        lines = client.get(str(request.url).removeprefix(BASE_URL)).content.splitlines(keepends=True)
+        return httpx.Response(200, content=b"".join(lines[:-1]), headers={"content-type": "application/x-ndjson"})
+
+    log = Log(truncated)
+    summary = harvest(mirror, forwarding(client, hook=log), clock, tmp_path / "files", kommparl=True)
+    assert summary.quirks["snapshot_discarded"] == 1
+    assert log.kinds["list"] > 1  # walked instead
+    assert log.kinds["feed"] == 0
+    compare(client, mirror, tmp_path)
+
+
+def test_an_expired_cursor_starts_over_from_the_snapshot(
+    client: TestClient, luebeck: None, mirror: Engine, clock: FakeClock, tmp_path: Path, tokens: dict[str, str]
+) -> None:
+    harvest(mirror, forwarding(client), clock, tmp_path / "files", kommparl=True)
+    put(client, {"Authorization": tokens["writer"]}, {"name": "Noch eine Änderung"})
+    expired = {"n": 0}
+
+    def gone_once(request: httpx.Request, kind: str) -> httpx.Response | None:
+        if kind == "feed" and not expired["n"]:
+            expired["n"] += 1
+            return httpx.Response(410, json={"type": "https://schema.oparl.org/1.1/Error", "message": "abgelaufen"})
+        return None
+
+    log = Log(gone_once)
+    clock.advance(60)
+    summary = harvest(mirror, forwarding(client, hook=log), clock, tmp_path / "files", kommparl=True)
+    assert summary.quirks["feed_cursor_expired"] == 1
+    assert (log.kinds["snapshot"], log.kinds["feed"]) == (1, 2)
+    compare(client, mirror, tmp_path)
+
+
+def test_a_source_without_the_profiles_is_walked(
+    client: TestClient, luebeck: None, mirror: Engine, clock: FakeClock, tmp_path: Path
+) -> None:
+    def plain_system(request: httpx.Request, kind: str) -> httpx.Response | None:
+        if not request.url.path.endswith("/system"):
+            return None
+        system = client.get("/oparl/v1.1/system").json()
+        del system["kommparl:conformsTo"]
+        return httpx.Response(200, json=system)
+
+    log = Log(plain_system)
+    summary = harvest(mirror, forwarding(client, hook=log), clock, tmp_path / "files", kommparl=True)
+    assert summary.failures == []
+    assert (log.kinds["snapshot"], log.kinds["feed"]) == (0, 0)
+    assert log.kinds["list"] > 1
+    compare(client, mirror, tmp_path)
