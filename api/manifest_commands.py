@@ -23,10 +23,11 @@ def add_command(commands: Any, network: Any) -> None:
                         help="repeatable: a non-public network the check may connect to")  # fmt: skip
 
 
-def verify_mirror(settings: Settings, args: argparse.Namespace) -> int:
-    """0 when every list of every Body matches the source's manifest; 1 otherwise (printed)."""
+def verify_mirror(settings: Settings, args: argparse.Namespace, client: SourceClient | None = None) -> int:
+    """0 when every list of every Body matches the source's manifest; 1 otherwise (printed).
+    `client`: the source's (tests give one on a mock transport)."""
     networks: tuple[Network, ...] = settings.harvest_networks + tuple(args.allow_network or [])
-    client = SourceClient(Politeness(rate=0.0), policy=Policy(networks=networks))
+    client = client or SourceClient(Politeness(rate=0.0), policy=Policy(networks=networks))
     hosts = frozenset({(urlsplit(args.system_url).hostname or "").lower()})
     engine = make_engine(url=settings.database_url)
     try:

@@ -4,18 +4,23 @@ handled; a source without the profiles is walked as before."""
 
 from __future__ import annotations
 
+import argparse
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from api.manifest_commands import verify_mirror
+from api.settings import Settings
 from models import HarvestSource
+from oparl.ingest.client import Politeness, SourceClient
 from tests.conftest import BASE_URL, FakeClock
-from tests.oparl.ingest.test_harvest import compare, forwarding, harvest, mirror
+from tests.oparl.ingest.test_harvest import MIRROR, SYSTEM, compare, forwarding, harvest, mirror, url_of
 
 __all__ = ["mirror"]  # the fixture, used by name
 PAPER = "luebeck/paper/vo-2023-11779"
@@ -123,3 +128,32 @@ def test_a_source_without_the_profiles_is_walked(
     assert (log.kinds["snapshot"], log.kinds["feed"]) == (0, 0)
     assert log.kinds["list"] > 1
     compare(client, mirror, tmp_path)
+
+
+def test_verify_mirror_reports_each_list_and_fails_on_a_difference(
+    client: TestClient, luebeck: None, mirror: Engine, clock: FakeClock, tmp_path: Path, tokens: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    harvest(mirror, forwarding(client), clock, tmp_path / "files", kommparl=True)
+    settings = Settings(database_url=url_of(mirror), public_base_url=MIRROR, data_dir=tmp_path / "m")
+    args = argparse.Namespace(system_url=SYSTEM, allow_network=None)
+
+    def verify() -> tuple[int, list[str]]:
+        capsys.readouterr()
+        code = verify_mirror(settings, args, SourceClient(Politeness(rate=0), transport=forwarding(client)))
+        return code, capsys.readouterr().out.splitlines()
+
+    code, lines = verify()
+    assert code == 0
+    assert lines[0] == "body\tlist\tsource count\tmirror count\tids"
+    assert len(lines) == 1 + 10 + 1
+    assert lines[-1] == "mirror complete"
+    assert all(line.endswith("\tsame") for line in lines[1:-1])
+    assert client.delete(f"/write/v1/paper/{PAPER}", headers={"Authorization": tokens["writer"]}).status_code == 200
+    code, lines = verify()
+    assert code == 1
+    different = [line.split("\t")[1:] for line in lines if line.endswith("DIFFERENT")]
+    papers = client.get("/oparl/v1.1/body").json()["data"][0]
+    count = len(client.get(papers["paper"].removeprefix(BASE_URL)).json()["data"])
+    assert ["paper", str(count), str(count + 1), "DIFFERENT"] in different
+    assert lines[-1] == f"{len(different)} lists differ"
