@@ -18,6 +18,8 @@ def check_target(url: str, networks: Sequence[Network], resolver: Resolver = res
     """Raises Blocked unless `url` is http(s) and every address its host resolves to is allowed."""
     if len(url) > MAX_URL:
         raise Blocked(f"longer than {MAX_URL} characters")
+    if any(ord(c) <= 0x20 or 0x7F <= ord(c) <= 0x9F or c in '\\"<>^`{|}' for c in url):
+        raise Blocked("not a URL (spaces, control or unsafe characters)")
     check_url(url, networks)
     parts = urlsplit(url)
     if parts.username or parts.password:
@@ -29,7 +31,7 @@ def check_target(url: str, networks: Sequence[Network], resolver: Resolver = res
         raise Blocked("not a port number") from None
     try:
         addresses = list(dict.fromkeys(resolver(host, port)))
-    except (OSError, UnicodeError) as exc:
+    except (OSError, UnicodeError, ValueError) as exc:
         raise Blocked(f"{host} does not resolve ({exc.__class__.__name__})") from None
     if not addresses:
         raise Blocked(f"{host}: no address")

@@ -194,6 +194,9 @@ def test_subscription_refuses_non_public_targets(session: Session, urls: UrlBuil
         ("http://[fe80::1]/x", "fe80::1 is not a public address"),
         ("http://intranet.example/x", "intranet.example resolves to 192.168.1.5 is not a public address"),
         ("ftp://hooks.example.org/x", "scheme 'ftp' (only http and https)"),
+        ("http://hooks.example.org/a b", "not a URL (spaces, control or unsafe characters)"),
+        ("http://hooks.example.org/\x00", "not a URL (spaces, control or unsafe characters)"),
+        ("http://user:pw@hooks.example.org/", "credentials in the URL (send them in the path or not at all)"),
     ):
         with pytest.raises(Unprocessable) as caught:
             subscriptions.create(session, urls, token_id=setup.token_id, body=setup.body_id, url=url,
