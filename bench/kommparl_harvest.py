@@ -5,7 +5,7 @@ digest of the source ids, oparl/manifest.py), and a second (incremental) run of 
     PYTHONPATH=$PWD .venv/bin/python bench/kommparl_harvest.py --papers 2000 --rounds 2
 
 The source is `oparl-server serve` (one worker) over a synthetic council generated once into
-bench/data/kommparl-<papers>/; every harvest is `oparl-server harvest --rate 0 --concurrency 4`
+bench/data/kommparl-<papers>/; every harvest is `oparl-server harvest --rate R --concurrency N` (default 0 and 4)
 (with `--no-kommparl` for the walk) in a process of its own, timed from outside (wall clock,
 interpreter start included: the same for both modes).
 """
@@ -69,6 +69,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--papers", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rate", default="0", help="harvest --rate (0: no pause; 2: the default politeness)")
+    parser.add_argument("--concurrency", default="4")
     args = parser.parse_args()
     database = source(args.papers)
     env = environment(database, OPARL_PORT=str(PORT))
@@ -91,7 +93,8 @@ def main() -> None:
                     mirror = Path(folder) / f"{mode.replace(' ', '_')}-{n}.sqlite3"
                     menv = environment(mirror, OPARL_HARVEST_ALLOW_NETWORKS="127.0.0.0/8")
                     cli("migrate", env=menv)
-                    harvest = ["harvest", f"{BASE}/oparl/v1.1/system", "--rate", "0", "--concurrency", "4", *flags]
+                    harvest = ["harvest", f"{BASE}/oparl/v1.1/system", "--rate", args.rate, "--concurrency",
+                               args.concurrency, *flags]  # fmt: skip
                     times[mode].append(cli(*harvest, env=menv))
                     again[mode].append(cli(*harvest, env=menv))
                     mirrors[mode] = mirror
@@ -100,7 +103,8 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait()
-    print(f"synthetic council of {args.papers} papers ({objects} objects in the Body's lists), {args.rounds} rounds")
+    print(f"synthetic council of {args.papers} papers ({objects} objects in the Body's lists), {args.rounds} rounds, "
+          f"--rate {args.rate} --concurrency {args.concurrency}")  # fmt: skip
     for mode in modes:
         first, second = times[mode], again[mode]
         runs, reruns = " ".join(f"{t:.1f}" for t in first), " ".join(f"{t:.1f}" for t in second)

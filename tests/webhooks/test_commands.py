@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,7 @@ from tests.webhooks.test_delivery import PAPER
 
 
 @pytest.fixture
-def council(tmp_path: Path) -> tuple[Engine, int, int]:
+def council(tmp_path: Path) -> Iterator[tuple[Engine, int, int]]:
     with fresh_database("sqlite", tmp_path, "hooks") as engine:
         with make_sessionmaker(engine)() as session:
             write(session, read_directory(LUEBECK), store=ContentStore(), clock=FakeClock())
