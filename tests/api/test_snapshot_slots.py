@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -50,6 +51,6 @@ def test_a_lease_not_renewed_runs_out(prefix: str, monkeypatch: pytest.MonkeyPat
     slots = RedisSlots(REDIS_URL, prefix, 1)
     assert slots.take() is not None
     assert slots.take() is None
-    now = snapshot_slots.time.time()
-    monkeypatch.setattr(snapshot_slots.time, "time", lambda: now + snapshot_slots.LEASE_SECONDS + 1)
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now + snapshot_slots.LEASE_SECONDS + 1)
     assert slots.take() is not None

@@ -11,7 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
 from api.feed_pruner import start_pruner
@@ -62,7 +62,7 @@ def test_a_served_worker_prunes_by_the_retention_setting(
     engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with Session(engine) as session:  # the writes are a moment old: moved back 31 days
-        session.execute(FeedEntry.__table__.update().values(modified=utcnow() - dt.timedelta(days=31)))
+        session.execute(update(FeedEntry).values(modified=utcnow() - dt.timedelta(days=31)))
         session.commit()
     monkeypatch.setattr("api.feed_pruner.random.uniform", lambda *_: 0.0)
     url = engine.url.render_as_string(hide_password=False)
