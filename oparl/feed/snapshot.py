@@ -55,31 +55,48 @@ def lines(
     for oparl_type in IN_BODY:
         for chunk in _objects(session, snapshots, oparl_type, body_id, entitled=entitled, batch=batch):
             count += len(chunk)
-            yield b"".join(line + b"\n" for line in chunk)
+            yield b"\n".join(chunk) + b"\n"
     yield orjson.dumps({"type": END, "count": count}) + b"\n"
 
 
 def _objects(
     session: Session, snapshots: Snapshots, oparl_type: OParlType, body_id: int, *, entitled: bool, batch: int
 ) -> Iterator[list[bytes]]:
-    """The shown objects of one type in the Body, a batch at a time, each as served at its id."""
-    model, kind = oparl_type.model, KINDS[oparl_type.name]
+    """The shown objects of one type in the Body, a batch at a time, each as served at its id.
+    (Core rows read by position: per object this is the hot loop of a snapshot of millions.)"""
+    model = oparl_type.model
     body = body_column(model)
     assert body is not None
+    table = oparl_type.table
     where = [body == body_id, *shown_where(model, entitled=entitled)]
-    columns = (model.id,) if entitled else (model.id, model.rendered, model.rendered_key)
-    query = select(*columns).where(*where).order_by(model.id).execution_options(yield_per=batch)
+    columns = (table.c.id,) if entitled else (table.c.id, table.c.rendered, table.c.rendered_key)
+    # Per statement: Connection.execution_options would change the session's connection for good.
+    query = select(*columns).where(*where).order_by(table.c.id).execution_options(yield_per=batch)
+    result = session.connection().execute(query)
+    key = snapshots.key
+    for rows in result.partitions():
+        stale = [row[0] for row in rows] if entitled else [row[0] for row in rows if row[2] != key]
+        if not stale:
+            yield [row[1] for row in rows]
+            continue
+        fresh = _render(session, snapshots, oparl_type, stale, entitled=entitled)
+        yield (
+            [row[1] if row[0] not in fresh else fresh[row[0]] for row in rows]
+            if not entitled
+            else [fresh[row[0]] for row in rows]
+        )
+
+
+def _render(
+    session: Session, snapshots: Snapshots, oparl_type: OParlType, ids: list[int], *, entitled: bool
+) -> dict[int, bytes]:
+    """Objects without a current stored rendering (or all, for an entitled client), rendered now."""
+    model, kind = oparl_type.model, KINDS[oparl_type.name]
     render = Render(urls=snapshots.urls, tz=snapshots.tz, nonpublic=entitled)
-    for rows in session.execute(query).partitions():
-        stored: dict[int, bytes] = {}
-        if not entitled:
-            stored = {row.id: bytes(row.rendered) for row in rows if row.rendered_key == snapshots.key}
-        stale = [row.id for row in rows if row.id not in stored]
-        if stale:
-            live = session.scalars(select(model).where(model.id.in_(stale)).options(*kind.load_options))
-            stored.update((row.id, orjson.dumps(kind.to_json(row, render))) for row in live)
-            session.expunge_all()  # flat memory: nothing loaded is kept past its batch
-        yield [stored[row.id] for row in rows]
+    live = session.scalars(select(model).where(model.id.in_(ids)).options(*kind.load_options))
+    found = {row.id: orjson.dumps(kind.to_json(row, render)) for row in live}
+    session.expunge_all()  # flat memory: nothing loaded is kept past its batch
+    return found
 
 
 def transaction_options(dialect: str) -> dict[str, Any]:
