@@ -8,6 +8,7 @@ import random
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -50,15 +51,18 @@ def test_an_expired_lease_is_taken_over(session: Session) -> None:
     assert short.remaining() == 0.0  # its own deadline ran out first: it stopped acting before
 
 
-def _deliver_for(url: str, owner: str, seconds: float) -> int:
-    """A delivering process: rounds for `seconds`, giving the lease up after each so the other
-    process gets it often (the worst case for double delivery)."""
+def _deliver_for(url: str, owner: str, ready: Any, done: Any) -> int:
+    """A delivering process: rounds until `done` (and a last second to drain), giving the lease up
+    after each so the other process gets it often (the worst case for double delivery)."""
     engine = make_engine(url=url)
     rules = Policy(batch=2, timeout=1.0, networks=LOOPBACK)
     deliverer = Deliverer(make_sessionmaker(engine.execution_options(sqlite_immediate=True)), UrlBuilder(BASE_URL),
                           rules, Sender(LOOPBACK, 1.0), Lease(owner, 4.0))  # fmt: skip
-    posts, deadline = 0, time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    posts, drain = 0, None
+    ready.put(owner)
+    while drain is None or time.monotonic() < drain:
+        if drain is None and done.is_set():
+            drain = time.monotonic() + 3.0
         posts += deliverer.run_once()
         with deliverer.sessions() as session:
             deliverer.lease.release(session)
@@ -80,16 +84,19 @@ def test_two_processes_never_deliver_the_same_batch_twice(database: Database, tm
             start = {sub.id: sub.cursor for sub in subs}
             session.commit()
         context = multiprocessing.get_context("spawn")
-        with context.Pool(2) as pool:
+        with context.Manager() as manager, context.Pool(2) as pool:
+            ready, done = manager.Queue(), manager.Event()
             url = engine.url.render_as_string(hide_password=False)
-            runs = [pool.apply_async(_deliver_for, (url, f"p{n}", 12.0)) for n in range(2)]
-            time.sleep(3.0)  # both processes started (spawned, they import everything first)
+            runs = [pool.apply_async(_deliver_for, (url, f"p{n}", ready, done)) for n in range(2)]
+            for _ in range(2):  # both processes started (spawned, they import everything first)
+                ready.get(timeout=120)
             with sessions() as session:
                 for n in range(20):
                     clock.advance(60)
                     write(session, [{"type": "Paper", "key": PAPER, "name": f"Vorlage {n}"}], store=store,
                           clock=clock, replace=False)  # fmt: skip
                     time.sleep(0.3)
+            done.set()
             posts = [run.get(timeout=60) for run in runs]
         assert all(p > 0 for p in posts), posts  # both processes held the lease at some time
         ids = Counter(r.headers["webhook-id"] for r in receiver.requests)
