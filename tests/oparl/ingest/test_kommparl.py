@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from api.app import create_app
 from api.manifest_commands import verify_mirror
 from api.settings import Settings
 from models import HarvestSource
@@ -157,3 +158,36 @@ def test_verify_mirror_reports_each_list_and_fails_on_a_difference(
     count = len(client.get(papers["paper"].removeprefix(BASE_URL)).json()["data"])
     assert ["paper", str(count), str(count + 1), "DIFFERENT"] in different
     assert lines[-1] == f"{len(different)} lists differ"
+
+
+def test_a_redact_entry_deletes_the_copy_and_the_mirror_serves_its_own_feed(
+    client: TestClient, luebeck: None, mirror: Engine, clock: FakeClock, tmp_path: Path
+) -> None:
+    harvest(mirror, forwarding(client), clock, tmp_path / "files", kommparl=True)
+    body = client.get("/oparl/v1.1/body").json()["data"][0]
+    paper = client.get(body["paper"].removeprefix(BASE_URL)).json()["data"][0]
+    redact = {"cursor": "x", "operation": "redact", "type": paper["type"], "id": paper["id"],
+              "modified": paper["modified"], "reason": "privacy"}  # fmt: skip
+
+    def redacting(request: httpx.Request, kind: str) -> httpx.Response | None:
+        if kind != "feed":
+            return None
+        page = client.get(str(request.url).removeprefix(BASE_URL)).json()
+        return httpx.Response(200, json={**page, "data": [*page["data"], redact]})
+
+    clock.advance(60)
+    summary = harvest(mirror, forwarding(client, hook=Log(redacting)), clock, tmp_path / "files", kommparl=True)
+    assert summary.deleted["Paper"] == 1
+    settings = Settings(database_url=url_of(mirror), public_base_url=MIRROR, data_dir=tmp_path / "m")
+    with TestClient(create_app(settings)) as mirrored:
+        own = mirrored.get("/oparl/v1.1/body").json()["data"][0]
+        feed: list[dict[str, Any]] = []
+        url: str | None = own["kommparl:changes"]
+        while url:
+            page = mirrored.get(url.removeprefix(MIRROR)).json()
+            feed += page["data"]
+            url = page["links"].get("next")
+        assert len(feed) > 50  # every object the harvest wrote, through the write path
+        deleted = [e for e in feed if e["operation"] == "delete"]
+        assert [e["type"] for e in deleted][:1] == [paper["type"]]
+        assert mirrored.get(deleted[0]["id"].removeprefix(MIRROR)).json()["deleted"] is True
