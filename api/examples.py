@@ -52,11 +52,12 @@ def _collect(type_name: str, record: dict[str, Any], found: dict[str, tuple[str,
 
 
 def _parent(child: str, parent: str, record: dict[str, Any]) -> dict[str, Any]:
-    """What names the parent when an embedded record is written on its own."""
+    """What names the parent and the Body when an embedded record is written on its own."""
+    named = {"body": record["body"]} if "body" in record else {}
     entry = TYPES[child].parent
     if entry is not None and entry.parent == parent and entry.child_column:
-        return {camel(entry.child_column.removesuffix("_id")): record["key"]}
-    return {"body": record["body"]} if "body" in record else {}
+        named[camel(entry.child_column.removesuffix("_id"))] = record["key"]
+    return named
 
 
 def _writable(record: dict[str, Any]) -> dict[str, Any]:
