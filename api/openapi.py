@@ -151,6 +151,8 @@ def _tidy(schema: dict[str, Any], type_name: str) -> None:
     _plain(schema)
     schema.pop("additionalProperties", None)
     schema["properties"]["type"] = {"type": "string", "const": SCHEMA_BASE + type_name}
+    if type_name == "System":  # the one common property OParl 1.1 leaves out of a System (System.json)
+        del schema["properties"]["keyword"]
     # Body.legislativeTerm is left out on request (omit_internal), however mandatory otherwise.
     schema["required"] = [name for name in schema["required"] if name != "legislativeTerm"]
 
@@ -226,9 +228,9 @@ def list_answers(type_name: str, parent: str | None) -> Answers:
     }
 
 
-def write_answers(*, extra: Answers, created: bool = True) -> Answers:
+def write_answers(*, extra: Answers, created: bool = True, ok: str = "WriteResult") -> Answers:
     """A write's own statuses (`extra`: 404 and the like) and what every write may answer."""
-    done: Answers = {200: json_answer("WriteResult", "Stored (or deleted); `result` says what changed")}
+    done: Answers = {200: json_answer(ok, "Stored (or deleted); `result` says what changed")}
     if created:
         done[201] = {
             **json_answer("WriteResult", "Created"),

@@ -231,7 +231,7 @@ REFUSED_BATCH = json_answer("BatchError", "OParl Error object: nothing was store
 @router.post(
     "/batch",
     operation_id="writeBatch",
-    responses=write_answers(extra={**BODY_ERRORS, 422: REFUSED_BATCH}, created=False),
+    responses=write_answers(extra={**BODY_ERRORS, 422: REFUSED_BATCH}, created=False, ok="BatchResult"),
     openapi_extra=TOKEN,
 )
 async def batch(body: BatchBody, ctx: WriteDep) -> Response:
