@@ -195,7 +195,9 @@ def test_the_check_flags_a_server_error_a_bare_error_a_missing_cors_header_and_a
     broken = FastAPI()
     cors = {"Access-Control-Allow-Origin": "*"}
     error = {"type": ERROR_TYPE, "message": "x"}
-    documented_error = {404: {"content": {"application/json": {"schema": {"type": "object", "required": ["type"]}}}}}
+    documented_error: dict[int | str, dict[str, Any]] = {
+        404: {"content": {"application/json": {"schema": {"type": "object", "required": ["type"]}}}}
+    }
 
     @broken.get("/crash")
     def crash() -> PlainTextResponse:
@@ -213,7 +215,11 @@ def test_the_check_flags_a_server_error_a_bare_error_a_missing_cors_header_and_a
     def undocumented() -> JSONResponse:
         return JSONResponse(error, 404, cors)
 
-    @broken.get("/contradicted", responses={200: {"content": {"application/json": {"schema": {"required": ["id"]}}}}})
+    contradicting: dict[int | str, dict[str, Any]] = {
+        200: {"content": {"application/json": {"schema": {"required": ["id"]}}}}
+    }
+
+    @broken.get("/contradicted", responses=contradicting)
     def contradicted() -> JSONResponse:
         return JSONResponse({"name": "no id"}, 200, cors)
 

@@ -61,7 +61,9 @@ class TestOperations:
     def test_reads_take_a_token_optionally_writes_need_one(self) -> None:
         assert document()["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
         for method, path, operation in operations().values():
-            expected = [{"bearer": []}] if path.startswith("/write/") else [{}, {"bearer": []}]
+            expected: list[dict[str, list[str]]] = (
+                [{"bearer": []}] if path.startswith("/write/") else [{}, {"bearer": []}]
+            )
             assert operation["security"] == expected, (method, path)
 
 
