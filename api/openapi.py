@@ -1,9 +1,10 @@
 """The typed OpenAPI document: component schemas from the OParl wire models, answers per status.
 
 Routes answer with stored bytes, never through a response model, so the schemas here are
-documentation only (nothing is validated twice). A route declares what it answers with
-`responses=answers(200, ..., ok=object_ok("Paper"))`-style helpers below and its token with
-`openapi_extra=OPTIONAL_TOKEN` or `TOKEN`; `install` puts the components in the document.
+documentation only (nothing is validated twice). A route declares every status it answers with
+`responses=` built from the helpers below (`object_answers("Paper")`, `error("...")`, `COMMON`),
+its token with `openapi_extra=OPTIONAL_TOKEN` or `TOKEN`, and an `operation_id`; `install` puts
+the components into the document (ARCHITECTURE.md, "The OpenAPI document").
 """
 
 from __future__ import annotations
@@ -78,7 +79,8 @@ class BatchResult(BaseModel):
     results: list[WriteResult]
 
 
-_PLAIN: tuple[type[BaseModel], ...] = (ListPagination, ListLinks, Error, BatchError, WriteResult, BatchResult)
+# Answers that are no OParl objects, as components named by class (a new JSON route adds its models here).
+ANSWER_MODELS: tuple[type[BaseModel], ...] = (ListPagination, ListLinks, Error, BatchError, WriteResult, BatchResult)
 
 
 def wire_model(type_name: str) -> type[BaseModel]:
@@ -102,7 +104,7 @@ def components() -> dict[str, Any]:
     found = {_name(key): value for key, value in found.items()}
     for key, value in found.items():
         _tidy(value, key)
-    for model in _PLAIN:
+    for model in ANSWER_MODELS:
         schema = _schema_of(model)
         for key, value in {**schema.pop("$defs", {}), model.__name__: schema}.items():
             found[key] = _plain(value)
@@ -273,6 +275,12 @@ def finish(document: dict[str, Any]) -> dict[str, Any]:
         answers = operation.get("responses", {})
         if "HTTPValidationError" in str(answers.get("422", "")):
             del answers["422"]
+        for parameter in operation.get("parameters", []):
+            # An optional parameter is left out, not sent as null (`?limit=` is the empty string).
+            branches = parameter["schema"].pop("anyOf", None)
+            if branches is not None:
+                parameter["schema"].update(next(b for b in branches if b != {"type": "null"}))
+            parameter["schema"].pop("title", None)
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
