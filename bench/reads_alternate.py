@@ -6,7 +6,9 @@ from the answer cache (hot) and built (cold: URLs neither server was asked befor
 Both servers (`python -m api.cli serve` inside each checkout, its folder as PYTHONPATH, one worker,
 access log off) serve the same database, which neither writes; one client asks them in turn, one
 request at a time, the same URLs in the same order, so the machine's drift reaches both alike.
-Prints the median latency per kind and side and after/before. Loopback only; bounded in count.
+Prints per kind and side the median latency and the server's CPU time per request (from
+/proc/<pid>/stat: less disturbed by other load on a shared machine than wall time), and
+after/before. Loopback only; bounded in count.
 """
 
 from __future__ import annotations
@@ -40,6 +42,12 @@ def serve(side: str, code: Path, database: str) -> subprocess.Popen[bytes]:
         time.sleep(0.1)
     server.terminate()
     raise SystemExit(f"{side}: the server did not start")
+
+
+def cpu_seconds(server: subprocess.Popen[bytes]) -> float:
+    """User and system time of the server process so far."""
+    fields = Path(f"/proc/{server.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def timed(client: httpx.Client, path: str) -> float:
@@ -76,20 +84,28 @@ def main() -> None:
             order = list(PORTS) if round_ % 2 == 0 else list(reversed(PORTS))
             for kind, paths in kinds.items():
                 for side in order:
+                    cpu = cpu_seconds(servers[side])
                     times = [timed(clients[side], path) for path in paths]
+                    cpu = (cpu_seconds(servers[side]) - cpu) / len(paths)
                     results.setdefault(kind, {}).setdefault(side, []).append(statistics.median(times))
-        print("| kind | before (ms, median of round medians) | after | after / before | per round |")
-        print("| --- | --- | --- | --- | --- |")
-        for kind, sides in results.items():
-            before, after = statistics.median(sides["before"]), statistics.median(sides["after"])
-            rounds = ", ".join(f"{a / b:.2f}" for a, b in zip(sides["after"], sides["before"], strict=True))
-            print(f"| {kind} | {before * 1000:.2f} | {after * 1000:.2f} | {after / before:.2f} | {rounds} |")
+                    results.setdefault(f"{kind}, server CPU", {}).setdefault(side, []).append(cpu)
+        report(results)
     finally:
         for client in clients.values():
             client.close()
         for server in servers.values():
             server.terminate()
             server.wait(timeout=30)
+
+
+def report(results: dict[str, dict[str, list[float]]]) -> None:
+    print("| kind (ms per request) | before | after | after / before | per round |")
+    print("| --- | --- | --- | --- | --- |")
+    for kind, sides in results.items():
+        before, after = statistics.median(sides["before"]), statistics.median(sides["after"])
+        rounds = ", ".join(f"{a / b:.2f}" if b else "-" for a, b in zip(sides["after"], sides["before"], strict=True))
+        ratio = f"{after / before:.2f}" if before else "-"
+        print(f"| {kind} | {before * 1000:.2f} | {after * 1000:.2f} | {ratio} | {rounds} |")
 
 
 if __name__ == "__main__":
