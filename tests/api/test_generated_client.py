@@ -72,6 +72,7 @@ class Walk:
         self.client.set_httpx_client(http)
         self.failures: list[str] = []
         self.seen: dict[str, int] = {}
+        self.nonpublic: dict[str, int] = {}  # objects marked oparl-server:nonPublic, by type
 
     def call(self, operation_id: str, tag: str, **arguments: Any) -> tuple[Any, Any]:
         snake = re.sub(r"(?<!^)(?=[A-Z])", "_", operation_id).lower()
@@ -92,6 +93,8 @@ class Walk:
         if unknown:
             self.failures.append(f"{where}: undocumented properties {unknown}")
         self.seen[type(parsed).__name__] = self.seen.get(type(parsed).__name__, 0) + 1
+        if sent.get("oparl-server:nonPublic") is True:
+            self.nonpublic[type(parsed).__name__] = self.nonpublic.get(type(parsed).__name__, 0) + 1
         return parsed
 
     def pages(self, operation_id: str, type_name: str, **arguments: Any) -> Iterator[Any]:
@@ -121,7 +124,15 @@ def ident(url: str) -> str:
     return url.rstrip("/").rsplit("/", 1)[1]
 
 
-def test_the_generated_client_walks_the_demo_into_typed_models(generated: ModuleType, client: TestClient) -> None:
+@pytest.mark.parametrize("who", ["anonymous", "insider"])
+def test_the_generated_client_walks_the_demo_into_typed_models(
+    generated: ModuleType, client: TestClient, tokens: dict[str, str], who: str
+) -> None:
+    if who == "insider":  # a read-nonpublic token: a non-public Paper too, marked oparl-server:nonPublic
+        hidden = {"nonPublic": True}
+        both = {"Authorization": tokens["both"]}
+        assert client.patch("/write/v1/paper/luebeck/paper/vo-2023-11778", json=hidden, headers=both).status_code == 200
+        client.headers["Authorization"] = tokens["insider"]
     walk = Walk(generated, client)
     system = walk.typed("getSystem", "objects", ("System",))
     assert system is not None
@@ -140,6 +151,7 @@ def test_the_generated_client_walks_the_demo_into_typed_models(generated: Module
     assert fetched == {"System": 1, "Body": 1, "Organization": 12, "Person": 3, "Membership": 1, "Meeting": 10 + 10,
                        "AgendaItem": 9, "Paper": 4, "Consultation": 16 + 16, "File": 6}  # fmt: skip
     assert (walk.seen["OrganizationList"], walk.seen["PaperList"], walk.seen["LocationList"]) == (6, 2, 1)
+    assert walk.nonpublic == ({"Paper": 1} if who == "insider" else {})
 
 
 def test_the_write_examples_store_and_a_delete_reads_back_as_a_tombstone(
