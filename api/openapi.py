@@ -209,19 +209,27 @@ COMMON: Answers = {
         "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait"}},
     },
 }
+# Public answers carry validators for If-None-Match / If-Modified-Since; non-public ones `private`.
+VALIDATORS = {
+    "ETag": {"schema": {"type": "string"}, "description": "for If-None-Match (absent on non-public answers)"},
+    "Cache-Control": {"schema": {"type": "string"}, "description": "`private` on answers with non-public data"},
+}
 BAD_TOKEN: Answers = {401: error("an invalid, expired or revoked token")}
 NOT_MODIFIED: Answers = {304: {"description": "Not Modified: the ETag of If-None-Match still holds"}}
 
 
 def object_answers(type_name: str) -> Answers:
-    ok = json_answer(maybe_deleted(type_name), f"The {type_name}; a deleted one as a tombstone")
+    ok = {
+        **json_answer(maybe_deleted(type_name), f"The {type_name}; a deleted one as a tombstone"),
+        "headers": VALIDATORS,
+    }
     return {200: ok, **NOT_MODIFIED, **BAD_TOKEN, 404: error(f"no such {type_name}"), **COMMON}
 
 
 def list_answers(type_name: str, parent: str | None) -> Answers:
     missing = error(f"no such {parent}") if parent else None
     return {
-        200: json_answer(f"{type_name}List", f"A page of {type_name} objects"),
+        200: {**json_answer(f"{type_name}List", f"A page of {type_name} objects"), "headers": VALIDATORS},
         **NOT_MODIFIED,
         400: error("a bad list parameter"),
         **BAD_TOKEN,
