@@ -58,7 +58,7 @@ class Batch(BaseModel):
     operations: list[Operation]
 
 
-BatchBody = Annotated[Batch, Body(openapi_examples=batch_example())]
+BatchBody = Annotated[Batch, Body(openapi_examples=batch_example() or None)]
 
 
 @dataclass
@@ -209,7 +209,7 @@ def _register() -> None:
         examples = {"PUT": put_example(t.name), "PATCH": patch_example(t.name)}
         for method, endpoint in _writes(t.name).items():
             extra: dict[str, Any] = {**TOKEN}
-            if method in examples:
+            if examples.get(method):
                 extra["requestBody"] = {"content": {"application/json": {"examples": examples[method]}}}
             router.add_api_route(
                 f"/{t.segment}/{{key:path}}",

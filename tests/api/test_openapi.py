@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from jsonschema import Draft202012Validator
 
+from api import examples
 from api.app import create_app
 from api.settings import Settings
 from oparl.catalogue import BODY_LISTS, TYPES
@@ -179,3 +181,16 @@ class TestAnswersAsDocumented:
         ]
         assert tombstone.json()["deleted"] is True
         assert [p.get("deleted") for p in changed.json()["data"] if p["id"].endswith(paper)] == [True]
+
+
+def test_without_the_demo_records_only_the_made_up_examples_remain(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A trimmed install without fixtures/ still starts; its document lacks the Lübeck examples."""
+    monkeypatch.setattr(examples, "demo_fixtures", lambda: tmp_path / "absent")
+    examples.first_records.cache_clear()
+    try:
+        assert (examples.put_example("Paper"), examples.batch_example()) == ({}, {})
+        assert examples.put_example("Location")["luebeck"]["value"]["locality"] == "Lübeck"
+    finally:
+        examples.first_records.cache_clear()
