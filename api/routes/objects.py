@@ -43,19 +43,23 @@ def _getter(kind: Kind) -> Callable[..., Response]:
     return get_object
 
 
-# One operation per type (`getPaper`), so that a generated client has a typed call per type.
-for _type in TYPES.values():
-    if _type.name != "System":
-        router.add_api_route(
-            f"/{_type.segment}/{{object_id}}",
-            _getter(KINDS[_type.name]),
-            methods=["GET"],
-            operation_id=f"get{_type.name}",
-            summary=f"One {_type.name}",
-            description="A deleted one answers 200 as a tombstone (spec 6).",
-            responses=object_answers(_type.name),
-            openapi_extra=OPTIONAL_TOKEN,
-        )
+def _register() -> None:
+    """One operation per type (`getPaper`), so that a generated client has a typed call per type."""
+    for t in TYPES.values():
+        if t.name != "System":
+            router.add_api_route(
+                f"/{t.segment}/{{object_id}}",
+                _getter(KINDS[t.name]),
+                methods=["GET"],
+                operation_id=f"get{t.name}",
+                summary=f"One {t.name}",
+                description="A deleted one answers 200 as a tombstone (spec 6).",
+                responses=object_answers(t.name),
+                openapi_extra=OPTIONAL_TOKEN,
+            )
+
+
+_register()
 
 
 def _object(request: Request, served: Served, session: Session, kind: Kind, object_id: int, render: Render) -> Response:
