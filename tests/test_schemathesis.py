@@ -26,6 +26,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.python import asgi
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -55,7 +56,8 @@ FUZZ_PER_TYPE = settings(FUZZ, max_examples=15)
 PER_TYPE = re.compile(
     r"/oparl/v1\.1/[a-z-]+/\{object_id\}|/oparl/v1\.1/body/\{object_id\}/[a-z-]+|/write/v1/[a-z-]+/\{key\}"
 )
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
+          response_schema_conformance]  # fmt: skip
 
 
 @dataclass
@@ -191,7 +193,7 @@ def test_no_server_error_and_every_error_an_oparl_error_with_cors(served: Served
 
 def test_the_check_flags_a_server_error_a_bare_error_a_missing_cors_header_and_an_undocumented_answer() -> None:
     """The fuzzing above can fail: routes that answer 500, a plain-text 404, no CORS, a status or a
-    body the document does not name are reported."""
+    body the document does not name, or without a header it promises are reported."""
     broken = FastAPI()
     cors = {"Access-Control-Allow-Origin": "*"}
     error = {"type": ERROR_TYPE, "message": "x"}
@@ -223,16 +225,23 @@ def test_the_check_flags_a_server_error_a_bare_error_a_missing_cors_header_and_a
     def contradicted() -> JSONResponse:
         return JSONResponse({"name": "no id"}, 200, cors)
 
+    header: dict[int | str, dict[str, Any]] = {200: {"headers": {"Location": {"required": True, "schema": {}}}}}
+
+    @broken.get("/headless", responses=header)
+    def headless() -> JSONResponse:
+        return JSONResponse({}, 200, cors)
+
     @broken.get("/fine", responses=documented_error)
     def fine() -> JSONResponse:
         return JSONResponse(error, 404, cors)
 
     failures = fuzz(schemathesis.openapi.from_asgi("/openapi.json", broken), {}, {})
     assert [line.split(":", 1)[0] for line in failures] == [
-        "GET /crash", "GET /bare", "GET /nocors", "GET /undocumented", "GET /contradicted"
+        "GET /crash", "GET /bare", "GET /nocors", "GET /undocumented", "GET /contradicted", "GET /headless"
     ]  # fmt: skip
     assert "Server error" in failures[0]
     assert "not JSON" in failures[1]
     assert "no CORS" in failures[2]
     assert "Undocumented status code" in failures[3]
     assert "Response violates schema" in failures[4]
+    assert "Missing required response headers" in failures[5]
