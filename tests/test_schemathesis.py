@@ -3,7 +3,7 @@
 Every operation the schema documents, with generated parameters and bodies (valid and not), sent
 to the whole ASGI app (middleware, lifespan, a real database holding the Lübeck records): never a
 5xx, every answer with `Access-Control-Allow-Origin: *`, every 4xx an OParl Error object, and
-every answer what the document says: a documented status, its content type, its schema.
+every answer what the document says: a documented status, its content type, its headers, its schema.
 Each engine gets a database of its own, since the writes here commit.
 """
 
