@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, event
 
-from api import health, metrics, tuning, webhooks
+from api import health, metrics, openapi, tuning, webhooks
 from api.caching import CachedAnswers, GenerationReader, PublicCache
 from api.errors import add_exception_handlers
 from api.headers import Cors, SecurityHeaders
@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
     add_exception_handlers(app)
     for router in (*ROUTERS, health.router, metrics.router):
         app.include_router(router)
+    openapi.install(app)
     _offline_docs(app)
     _middleware(app, settings)
     return app

@@ -16,4 +16,4 @@ def test_docs_use_only_local_assets(client: TestClient) -> None:
     for source in sources:
         assert client.get(source).status_code == 200, source
     schema = client.get("/openapi.json").json()
-    assert "/oparl/v1.1/body/{object_id}/{list_name}" in schema["paths"]
+    assert "/oparl/v1.1/body/{object_id}/paper" in schema["paths"]

@@ -2,7 +2,8 @@
 
 Every operation the schema documents, with generated parameters and bodies (valid and not), sent
 to the whole ASGI app (middleware, lifespan, a real database holding the Lübeck records): never a
-5xx, every answer with `Access-Control-Allow-Origin: *`, every 4xx an OParl Error object.
+5xx, every answer with `Access-Control-Allow-Origin: *`, every 4xx an OParl Error object, and
+every answer what the document says: a documented status, its content type, its headers, its schema.
 Each engine gets a database of its own, since the writes here commit.
 """
 
@@ -23,6 +24,12 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.python import asgi
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 from sqlalchemy.orm import Session
 
 from api.app import create_app
@@ -43,6 +50,14 @@ FUZZ = settings(
     database=None,
     suppress_health_check=list(HealthCheck),
 )
+# The operations per type (getPaper, listBodyPapers, putPaper, ...) share one implementation each
+# (api/routes/objects.py, lists.py, write.py): fewer cases for each, as many in all as before.
+FUZZ_PER_TYPE = settings(FUZZ, max_examples=15)
+PER_TYPE = re.compile(
+    r"/oparl/v1\.1/[a-z-]+/\{object_id\}|/oparl/v1\.1/body/\{object_id\}/[a-z-]+|/write/v1/[a-z-]+/\{key\}"
+)
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
+          response_schema_conformance]  # fmt: skip
 
 
 @dataclass
@@ -50,27 +65,43 @@ class Served:
     app: FastAPI
     schema: Any
     writer: str
-    known: list[dict[str, str]]  # path parameters that name stored records, lists and write keys
+    known: dict[str, list[dict[str, str]]]  # by operation: path parameters naming stored records and lists
 
 
-def known_parameters(schema: Any, records: list[Any]) -> list[dict[str, str]]:
+def known_parameters(schema: Any, records: list[Any]) -> dict[str, list[dict[str, str]]]:
     """Path parameters of records that exist, so that cases reach past the 404 of a random id: every
     object and list that the body list and the first page of each of the body's lists link to, and
-    the write keys of the fixtures."""
+    the write keys of the fixtures; by operation (`GET /oparl/v1.1/paper/{object_id}`)."""
     prefix = f"{BASE_URL}/oparl/v1.1/"
 
-    def linked(text: str) -> list[list[str]]:
-        found = sorted(set(re.findall(re.escape(prefix) + r"[^\"?#]+", text)))
-        return [url.removeprefix(prefix).split("/") for url in found]
+    def linked(text: str) -> list[str]:
+        return sorted({url.removeprefix(BASE_URL) for url in re.findall(re.escape(prefix) + r"[^\"?#]+", text)})
 
     first = linked(schema["/oparl/v1.1/body"]["GET"].Case().call().text)
-    lists = schema["/oparl/v1.1/body/{object_id}/{list_name}"]["GET"]
-    pages = [lists.Case(path_parameters={"object_id": p[1], "list_name": p[2]}).call().text
-             for p in first if len(p) == 3 and p[0] == "body"]  # fmt: skip
-    paths = {tuple(p) for p in first + [p for text in pages for p in linked(text)] if len(p) in (2, 3)}
-    known = [dict(zip(("segment", "object_id", "list_name"), p, strict=False)) for p in sorted(paths)]
-    known += [{"segment": TYPES[r["type"]].segment, "key": r["key"]} for r in records if r.get("type") in TYPES]
+    pages = [
+        _list_page(schema, path) for path in first if path.startswith("/oparl/v1.1/body/") and path.count("/") == 5
+    ]
+    paths = sorted(set(first + [p for text in pages for p in linked(text)]))
+    known: dict[str, list[dict[str, str]]] = {}
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        if operation.path.startswith("/write/v1/"):
+            segment = operation.path.split("/")[3]
+            found = [{"key": r["key"]} for r in records if TYPES.get(r.get("type", "")) is not None
+                     and TYPES[r["type"]].segment == segment]  # fmt: skip
+        else:
+            template = re.compile(re.sub(r"\\{[a-z_]+\\}", "(?P<object_id>[0-9]+)", re.escape(operation.path)))
+            found = [m.groupdict() for m in map(template.fullmatch, paths) if m is not None]
+        if found:
+            known[operation.label] = found
     return known
+
+
+def _list_page(schema: Any, path: str) -> str:
+    """The first page of one of the body's lists, by its path (`/oparl/v1.1/body/1/paper`)."""
+    parts = path.split("/")
+    operation = schema["/".join([*parts[:4], "{object_id}", parts[5]])]["GET"]
+    return str(operation.Case(path_parameters={"object_id": parts[4]}).call().text)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -101,7 +132,7 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 def check(case: Any, headers: dict[str, str]) -> None:
     response = case.call(headers=headers)
     where = f"{case.method} {case.formatted_path} -> {response.status_code} {response.text[:120]!r}"
-    case.validate_response(response, checks=[not_a_server_error])
+    case.validate_response(response, checks=CHECKS)
     # schemathesis keeps every header as the list of its values
     assert response.headers.get("access-control-allow-origin") == ["*"], f"no CORS: {where}"
     if response.status_code >= 400:
@@ -127,18 +158,20 @@ def describe(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
 
 
-def fuzz(schema: Any, headers: dict[str, str], known: list[dict[str, str]]) -> list[str]:
+def fuzz(schema: Any, headers: dict[str, str], known: dict[str, list[dict[str, str]]]) -> list[str]:
     """Every operation, valid and invalid inputs: what failed, one line per operation."""
     failures = []
-    aims = st.none() | st.sampled_from(known) if known else st.none()
     for result in schema.get_all_operations():
         operation = result.ok()
+        aimed_at = known.get(operation.label)
+        aims = st.none() | st.sampled_from(aimed_at) if aimed_at else st.none()
         generated = st.one_of(
             operation.as_strategy(GenerationMode.POSITIVE), operation.as_strategy(GenerationMode.NEGATIVE)
         )
         cases = st.builds(aimed, generated, aims)
+        per_type = PER_TYPE.fullmatch(operation.path) is not None
 
-        @FUZZ
+        @(FUZZ_PER_TYPE if per_type else FUZZ)
         @given(case=cases)
         def run(case: Any) -> None:
             check(case, headers)  # run() is called before the loop moves on
@@ -158,28 +191,57 @@ def test_no_server_error_and_every_error_an_oparl_error_with_cors(served: Served
     assert fuzz(served.schema, headers, served.known) == []
 
 
-def test_the_check_flags_a_server_error_a_bare_error_and_a_missing_cors_header() -> None:
-    """The fuzzing above can fail: routes that answer 500, a plain-text 404 or no CORS are reported."""
+def test_the_check_flags_a_server_error_a_bare_error_a_missing_cors_header_and_an_undocumented_answer() -> None:
+    """The fuzzing above can fail: routes that answer 500, a plain-text 404, no CORS, a status or a
+    body the document does not name, or without a header it promises are reported."""
     broken = FastAPI()
+    cors = {"Access-Control-Allow-Origin": "*"}
+    error = {"type": ERROR_TYPE, "message": "x"}
+    documented_error: dict[int | str, dict[str, Any]] = {
+        404: {"content": {"application/json": {"schema": {"type": "object", "required": ["type"]}}}}
+    }
 
     @broken.get("/crash")
     def crash() -> PlainTextResponse:
-        return PlainTextResponse("boom", status_code=500, headers={"Access-Control-Allow-Origin": "*"})
+        return PlainTextResponse("boom", status_code=500, headers=cors)
 
-    @broken.get("/bare")
+    @broken.get("/bare", responses={404: {"content": {"text/plain": {"schema": {"type": "string"}}}}})
     def bare() -> PlainTextResponse:
-        return PlainTextResponse("not here", status_code=404, headers={"Access-Control-Allow-Origin": "*"})
+        return PlainTextResponse("not here", status_code=404, headers=cors)
 
     @broken.get("/nocors")
     def nocors() -> dict[str, str]:
         return {}
 
-    @broken.get("/fine")
-    def fine() -> JSONResponse:
-        return JSONResponse({"type": ERROR_TYPE, "message": "x"}, 404, {"Access-Control-Allow-Origin": "*"})
+    @broken.get("/undocumented")
+    def undocumented() -> JSONResponse:
+        return JSONResponse(error, 404, cors)
 
-    failures = fuzz(schemathesis.openapi.from_asgi("/openapi.json", broken), {}, [])
-    assert [line.split(":", 1)[0] for line in failures] == ["GET /crash", "GET /bare", "GET /nocors"]
+    contradicting: dict[int | str, dict[str, Any]] = {
+        200: {"content": {"application/json": {"schema": {"required": ["id"]}}}}
+    }
+
+    @broken.get("/contradicted", responses=contradicting)
+    def contradicted() -> JSONResponse:
+        return JSONResponse({"name": "no id"}, 200, cors)
+
+    header: dict[int | str, dict[str, Any]] = {200: {"headers": {"Location": {"required": True, "schema": {}}}}}
+
+    @broken.get("/headless", responses=header)
+    def headless() -> JSONResponse:
+        return JSONResponse({}, 200, cors)
+
+    @broken.get("/fine", responses=documented_error)
+    def fine() -> JSONResponse:
+        return JSONResponse(error, 404, cors)
+
+    failures = fuzz(schemathesis.openapi.from_asgi("/openapi.json", broken), {}, {})
+    assert [line.split(":", 1)[0] for line in failures] == [
+        "GET /crash", "GET /bare", "GET /nocors", "GET /undocumented", "GET /contradicted", "GET /headless"
+    ]  # fmt: skip
     assert "Server error" in failures[0]
-    assert "no CORS" in failures[2]
     assert "not JSON" in failures[1]
+    assert "no CORS" in failures[2]
+    assert "Undocumented status code" in failures[3]
+    assert "Response violates schema" in failures[4]
+    assert "Missing required response headers" in failures[5]

@@ -8,7 +8,7 @@ their type cannot run script (an HTML, SVG, XML or JavaScript file is always a d
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import IdDep, NonPublicDep, SessionDep
 from api.errors import error_response
+from api.openapi import BAD_TOKEN, COMMON, NOT_MODIFIED, OPTIONAL_TOKEN, Answers, error
 from models import File
 from oparl.content import ContentStore
 from oparl.errors import Gone, NotFound
@@ -25,10 +26,16 @@ from oparl.urls import API_PATH
 from oparl.visibility import Seen, seen
 
 router = APIRouter(prefix=API_PATH, tags=["files"])
-ERRORS: dict[int | str, dict[str, Any]] = {
-    404: {"description": "no stored content"},
-    410: {"description": "the file was deleted"},
-    416: {"description": "the Range lies beyond the content"},
+BYTES = {"*/*": {"schema": {"type": "string", "format": "binary"}}}
+ANSWERS: Answers = {
+    200: {"description": "The bytes, with the File's mimeType", "content": BYTES},
+    206: {"description": "The bytes of the Range asked for", "content": BYTES},
+    **NOT_MODIFIED,
+    **BAD_TOKEN,
+    404: error("no stored content"),
+    410: error("the file was deleted"),
+    416: error("the Range lies beyond the content"),
+    **COMMON,
 }
 # Types a browser renders as a document that can run script in this origin (HTML, SVG, XML with
 # its stylesheets, JavaScript): always an attachment, even at accessUrl. Every other type is served
@@ -114,13 +121,25 @@ def _byte_range(header: str, size: int) -> tuple[int, int] | Literal["beyond"] |
     return "beyond" if start >= stop else (start, stop)
 
 
-@router.get("/file/{object_id}/access", responses=ERRORS, response_class=StreamingResponse)
+@router.get(
+    "/file/{object_id}/access",
+    operation_id="accessFile",
+    responses=ANSWERS,
+    response_class=StreamingResponse,
+    openapi_extra=OPTIONAL_TOKEN,
+)
 def access_file(object_id: IdDep, session: SessionDep, request: Request, nonpublic: NonPublicDep) -> Response:
     """The file's bytes, shown inline when their type is passive (PDF, images, plain text)."""
     return _content(session, request, object_id, "inline", nonpublic)
 
 
-@router.get("/file/{object_id}/download", responses=ERRORS, response_class=StreamingResponse)
+@router.get(
+    "/file/{object_id}/download",
+    operation_id="downloadFile",
+    responses=ANSWERS,
+    response_class=StreamingResponse,
+    openapi_extra=OPTIONAL_TOKEN,
+)
 def download_file(object_id: IdDep, session: SessionDep, request: Request, nonpublic: NonPublicDep) -> Response:
     """The file's bytes as an attachment with its file name."""
     return _content(session, request, object_id, "attachment", nonpublic)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -11,26 +11,21 @@ from sqlalchemy.orm import Session
 
 from api.caching import Validity, etag_for, generations
 from api.deps import IdDep, ListParamsDep, ListRenderDep, Served, ServedDep, SessionDep
+from api.openapi import OPTIONAL_TOKEN, list_answers
 from api.responses import oparl_response
 from models import Body, OParlObject, Organization
 from oparl.base import Render
 from oparl.cascade import table_of
-from oparl.catalogue import listing
+from oparl.catalogue import TYPES, listing
 from oparl.errors import NotFound
 from oparl.filters import ListParams
 from oparl.kind import Kind
 from oparl.pagination import count, list_where, paginate, rendered_page
-from oparl.registry import BODY_LISTED, KINDS
+from oparl.registry import KINDS
 from oparl.urls import API_PATH, with_query
 from oparl.visibility import public
 
 router = APIRouter(prefix=API_PATH, tags=["lists"])
-ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "OParl Error object: a bad parameter"},
-    404: {"description": "no such parent"},
-}
-
-BodyList = StrEnum("BodyList", {seg: seg for seg in BODY_LISTED})  # type: ignore[misc]
 
 
 def _page(
@@ -81,7 +76,7 @@ def _require(session: Session, model: type[OParlObject], object_id: int, render:
         raise NotFound.by_id(model.__name__, object_id)
 
 
-@router.get("/body", responses=ERRORS)
+@router.get("/body", operation_id="listBodies", responses=list_answers("Body", None), openapi_extra=OPTIONAL_TOKEN)
 def list_bodies(
     request: Request, session: SessionDep, params: ListParamsDep, render: ListRenderDep, served: ServedDep
 ) -> Response:
@@ -89,25 +84,48 @@ def list_bodies(
     return _page(request, served, session, KINDS["Body"], [], params, render, render.urls.bodies(), None)
 
 
-@router.get("/body/{object_id}/{list_name}", responses=ERRORS)
-def list_body_objects(
-    request: Request,
-    list_name: BodyList,
-    object_id: IdDep,
-    session: SessionDep,
-    params: ListParamsDep,
-    render: ListRenderDep,
-    served: ServedDep,
-) -> Response:
-    """One of a Body's ten lists, paged by a cursor in links.next."""
-    _require(session, Body, object_id, render)
-    kind = BODY_LISTED[list_name.value]
-    scope = [kind.model.body_id == object_id]  # type: ignore[attr-defined]
-    url = render.urls.body_list(object_id, kind.type_name)
-    return _page(request, served, session, kind, scope, params, render, url, Body)
+def _body_list(kind: Kind) -> Callable[..., Response]:
+    def list_body_objects(
+        request: Request,
+        object_id: IdDep,
+        session: SessionDep,
+        params: ListParamsDep,
+        render: ListRenderDep,
+        served: ServedDep,
+    ) -> Response:
+        _require(session, Body, object_id, render)
+        scope = [kind.model.body_id == object_id]  # type: ignore[attr-defined]
+        url = render.urls.body_list(object_id, kind.type_name)
+        return _page(request, served, session, kind, scope, params, render, url, Body)
+
+    return list_body_objects
 
 
-@router.get("/organization/{object_id}/meeting", responses=ERRORS)
+def _register_body_lists() -> None:
+    """One operation per list of a Body (`listBodyPapers`), in the spec's order of types."""
+    for t in TYPES.values():
+        if t.body_list is not None:
+            router.add_api_route(
+                f"/body/{{object_id}}/{t.segment}",
+                _body_list(KINDS[t.name]),
+                methods=["GET"],
+                operation_id=f"listBody{t.name}s",
+                summary=f"The {t.name} objects of a Body",
+                description=f"Body.{t.body_list}, paged by a cursor in links.next.",
+                responses=list_answers(t.name, "Body"),
+                openapi_extra=OPTIONAL_TOKEN,
+            )
+
+
+_register_body_lists()
+
+
+@router.get(
+    "/organization/{object_id}/meeting",
+    operation_id="listOrganizationMeetings",
+    responses=list_answers("Meeting", "Organization"),
+    openapi_extra=OPTIONAL_TOKEN,
+)
 def list_organization_meetings(
     request: Request, object_id: IdDep, session: SessionDep, params: ListParamsDep, render: ListRenderDep,
     served: ServedDep,
@@ -116,7 +134,12 @@ def list_organization_meetings(
     return _organization_list(request, served, session, object_id, "Meeting", params, render)
 
 
-@router.get("/organization/{object_id}/consultation", responses=ERRORS)
+@router.get(
+    "/organization/{object_id}/consultation",
+    operation_id="listOrganizationConsultations",
+    responses=list_answers("Consultation", "Organization"),
+    openapi_extra=OPTIONAL_TOKEN,
+)
 def list_organization_consultations(
     request: Request, object_id: IdDep, session: SessionDep, params: ListParamsDep, render: ListRenderDep,
     served: ServedDep,

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-from typing import Any
+from collections.abc import Callable
 
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
@@ -11,23 +10,22 @@ from sqlalchemy.orm import Session
 
 from api.caching import Validity, etag_for, generations
 from api.deps import IdDep, ObjectRenderDep, Served, ServedDep, SessionDep
+from api.openapi import OPTIONAL_TOKEN, object_answers
 from api.responses import oparl_response
 from models import System
 from oparl.base import Render
 from oparl.cascade import table_of
+from oparl.catalogue import TYPES
 from oparl.errors import NotFound
 from oparl.kind import Kind
-from oparl.registry import BY_SEGMENT, KINDS
+from oparl.registry import KINDS
 from oparl.urls import API_PATH
 from oparl.visibility import Seen, seen
 
 router = APIRouter(prefix=API_PATH, tags=["objects"])
-ERRORS: dict[int | str, dict[str, Any]] = {404: {"description": "OParl Error object: no such object"}}
-
-Segment = StrEnum("Segment", {seg: seg for seg in BY_SEGMENT if seg != "system"})  # type: ignore[misc]
 
 
-@router.get("/system", responses=ERRORS)
+@router.get("/system", operation_id="getSystem", responses=object_answers("System"), openapi_extra=OPTIONAL_TOKEN)
 def get_system(request: Request, session: SessionDep, render: ObjectRenderDep, served: ServedDep) -> Response:
     """The System object: the entry point of the API."""
     system_id = session.scalar(select(System.id).order_by(System.id).limit(1))
@@ -36,13 +34,32 @@ def get_system(request: Request, session: SessionDep, render: ObjectRenderDep, s
     return _object(request, served, session, KINDS["System"], system_id, render)
 
 
-@router.get("/{segment}/{object_id}", responses=ERRORS)
-def get_object(
-    request: Request, segment: Segment, object_id: IdDep, session: SessionDep, render: ObjectRenderDep,
-    served: ServedDep,
-) -> Response:  # fmt: skip
-    """One object of any type; a deleted one answers 200 as a tombstone (spec 6)."""
-    return _object(request, served, session, BY_SEGMENT[segment.value], object_id, render)
+def _getter(kind: Kind) -> Callable[..., Response]:
+    def get_object(
+        request: Request, object_id: IdDep, session: SessionDep, render: ObjectRenderDep, served: ServedDep
+    ) -> Response:
+        return _object(request, served, session, kind, object_id, render)
+
+    return get_object
+
+
+def _register() -> None:
+    """One operation per type (`getPaper`), so that a generated client has a typed call per type."""
+    for t in TYPES.values():
+        if t.name != "System":
+            router.add_api_route(
+                f"/{t.segment}/{{object_id}}",
+                _getter(KINDS[t.name]),
+                methods=["GET"],
+                operation_id=f"get{t.name}",
+                summary=f"One {t.name}",
+                description="A deleted one answers 200 as a tombstone (spec 6).",
+                responses=object_answers(t.name),
+                openapi_extra=OPTIONAL_TOKEN,
+            )
+
+
+_register()
 
 
 def _object(request: Request, served: Served, session: Session, kind: Kind, object_id: int, render: Render) -> Response:

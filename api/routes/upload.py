@@ -22,8 +22,8 @@ from starlette.requests import ClientDisconnect
 from starlette.types import Scope
 
 from api.deps import WriteContext, WriteDep
+from api.openapi import BODY_ERRORS, TOKEN, error, write_answers
 from api.responses import OParlJSONResponse
-from api.routes.write import ERRORS as WRITE_ERRORS
 from api.routes.write import KeyPath, _atomic, _commit, _result
 from models import File
 from oparl.content import CHUNK_SIZE, ContentStore
@@ -32,12 +32,14 @@ from oparl.load.loader import Loader
 
 router = APIRouter(prefix="/write/v1", tags=["write"])
 PATH = re.compile(r"/write/v1/file/.+/content")
-ERRORS: dict[int | str, dict[str, Any]] = {
-    **WRITE_ERRORS,
-    404: {"description": "no File with this key, and no `body` to create one"},
-    413: {"description": "the content is larger than OPARL_MAX_UPLOAD_BYTES"},
-    422: {"description": "no bytes, or an OParl Error object naming the field"},
-}
+ANSWERS = write_answers(
+    extra={
+        **BODY_ERRORS,
+        404: error("no File with this key, and no `body` to create one"),
+        413: error("the content is larger than OPARL_MAX_UPLOAD_BYTES"),
+        422: error("no bytes, or a value that cannot be stored"),
+    }
+)
 BODY = {"content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}, "required": True}
 
 
@@ -50,7 +52,12 @@ class TooLarge(OParlError):
     status_code = 413
 
 
-@router.put("/file/{key:path}/content", responses=ERRORS, openapi_extra={"requestBody": BODY})
+@router.put(
+    "/file/{key:path}/content",
+    operation_id="uploadFileContent",
+    responses=ANSWERS,
+    openapi_extra={**TOKEN, "requestBody": BODY},
+)
 async def upload_content(
     key: KeyPath,
     ctx: WriteDep,

@@ -8,10 +8,9 @@ the fixtures take, and every request is one transaction: all of it is stored, or
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Response
@@ -21,11 +20,13 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from api.deps import WriteContext, WriteDep
+from api.examples import batch_example, patch_example, put_example
+from api.openapi import BODY_ERRORS, TOKEN, Answers, error, json_answer, write_answers
 from api.responses import OParlJSONResponse
 from api.threads import in_write_thread
 from models import OParlObject, WriteAudit
 from oparl import write
-from oparl.catalogue import BY_SEGMENT, TYPES
+from oparl.catalogue import TYPES
 from oparl.content import ContentStore
 from oparl.errors import Forbidden, NotFound, OParlError, RecordError, Unprocessable, Where
 from oparl.load.loader import Loader
@@ -34,15 +35,6 @@ from oparl.values import KEY, check_strings, shown
 from oparl.visibility import shown_where
 
 router = APIRouter(prefix="/write/v1", tags=["write"])
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "no or an invalid token"},
-    403: {"description": "the token lacks the scope write, or read-nonpublic for a non-public record"},
-    404: {"description": "no object with this key (PATCH, DELETE)"},
-    409: {"description": "a concurrent write got there first: send it again"},
-    413: {"description": "the body is larger than OPARL_MAX_BODY_BYTES"},
-    422: {"description": "OParl Error object naming the record and field"},
-}
-Segment = StrEnum("Segment", {seg: seg for seg in BY_SEGMENT})  # type: ignore[misc]
 KeyPath = Annotated[str, Path(description="the caller's stable key of the record")]
 RecordBody = Annotated[dict[str, Any], Body(description="the object in its OParl JSON shape")]
 
@@ -64,6 +56,9 @@ class Batch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     operations: list[Operation]
+
+
+BatchBody = Annotated[Batch, Body(openapi_examples=batch_example() or None)]
 
 
 @dataclass
@@ -179,29 +174,67 @@ def _one(ctx: WriteContext, op: Operation) -> Response:
     return OParlJSONResponse(result, status_code=status, headers={"Location": result["id"]})
 
 
-@router.put("/{segment}/{key:path}", responses=ERRORS)
-async def put_record(segment: Segment, key: KeyPath, record: RecordBody, ctx: WriteDep) -> Response:
-    """Create or replace a record: what it leaves out is cleared. Sending it again changes nothing."""
-    op = Operation(op="put", type=BY_SEGMENT[segment].name, key=key, record=record)
-    return await in_write_thread(ctx.request, _one, ctx, op)
+def _writes(type_name: str) -> dict[str, Callable[..., Awaitable[Response]]]:
+    async def put(key: KeyPath, record: RecordBody, ctx: WriteDep) -> Response:
+        op = Operation(op="put", type=type_name, key=key, record=record)
+        return await in_write_thread(ctx.request, _one, ctx, op)
+
+    async def patch(key: KeyPath, record: RecordBody, ctx: WriteDep) -> Response:
+        op = Operation(op="patch", type=type_name, key=key, record=record)
+        return await in_write_thread(ctx.request, _one, ctx, op)
+
+    async def delete(key: KeyPath, ctx: WriteDep) -> Response:
+        op = Operation(op="delete", type=type_name, key=key)
+        return await in_write_thread(ctx.request, _one, ctx, op)
+
+    return {"PUT": put, "PATCH": patch, "DELETE": delete}
 
 
-@router.patch("/{segment}/{key:path}", responses=ERRORS)
-async def patch_record(segment: Segment, key: KeyPath, record: RecordBody, ctx: WriteDep) -> Response:
-    """Change the given properties of an existing record."""
-    op = Operation(op="patch", type=BY_SEGMENT[segment].name, key=key, record=record)
-    return await in_write_thread(ctx.request, _one, ctx, op)
+WHAT = {
+    "PUT": "Create or replace a {}: what the record leaves out is cleared. Sending it again changes nothing.",
+    "PATCH": "Change the given properties of an existing {}.",
+    "DELETE": "Delete a {}: it and what is embedded only in it become tombstones.",
+}
+NO_KEY: Answers = {404: error("no live record of this type with this key")}
+ANSWERS = {
+    "PUT": write_answers(extra=BODY_ERRORS),
+    "PATCH": write_answers(extra={**BODY_ERRORS, **NO_KEY}, created=False),
+    "DELETE": write_answers(extra={**NO_KEY, 422: BODY_ERRORS[422]}, created=False),
+}
 
 
-@router.delete("/{segment}/{key:path}", responses=ERRORS)
-async def delete_record(segment: Segment, key: KeyPath, ctx: WriteDep) -> Response:
-    """Delete a record: it and what is embedded only in it become tombstones."""
-    op = Operation(op="delete", type=BY_SEGMENT[segment].name, key=key)
-    return await in_write_thread(ctx.request, _one, ctx, op)
+def _register() -> None:
+    """Three operations per type (`putPaper`, `patchPaper`, `deletePaper`), with Lübeck examples."""
+    for t in TYPES.values():
+        examples = {"PUT": put_example(t.name), "PATCH": patch_example(t.name)}
+        for method, endpoint in _writes(t.name).items():
+            extra: dict[str, Any] = {**TOKEN}
+            if examples.get(method):
+                extra["requestBody"] = {"content": {"application/json": {"examples": examples[method]}}}
+            router.add_api_route(
+                f"/{t.segment}/{{key:path}}",
+                endpoint,
+                methods=[method],
+                operation_id=f"{method.lower()}{t.name}",
+                summary=WHAT[method].format(t.name),
+                responses=ANSWERS[method],
+                openapi_extra=extra,
+            )
 
 
-@router.post("/batch", responses=ERRORS)
-async def batch(body: Batch, ctx: WriteDep) -> Response:
+_register()
+
+
+REFUSED_BATCH = json_answer("BatchError", "OParl Error object: nothing was stored; one entry per failed operation")
+
+
+@router.post(
+    "/batch",
+    operation_id="writeBatch",
+    responses=write_answers(extra={**BODY_ERRORS, 422: REFUSED_BATCH}, created=False, ok="BatchResult"),
+    openapi_extra=TOKEN,
+)
+async def batch(body: BatchBody, ctx: WriteDep) -> Response:
     """Many operations in one transaction: all are stored, or none, with an error per failed operation."""
     return await in_write_thread(ctx.request, _batch, ctx, body)
 

@@ -40,7 +40,7 @@ def test_requests_count_by_route_template_not_raw_path(make_client: MakeClient, 
     client = make_client(client=LOCAL)
     paper = make_paper(session, make_body(session))
     session.flush()
-    route, labels = "/oparl/v1.1/{segment}/{object_id}", {"method": "GET"}
+    route, labels = "/oparl/v1.1/paper/{object_id}", {"method": "GET"}
     before = sample("oparl_http_requests_total", route=route, status="200", **labels)
     missing = sample("oparl_http_requests_total", route=route, status="404", **labels)
     unmatched = sample("oparl_http_requests_total", route="unmatched", status="404", **labels)
@@ -68,7 +68,7 @@ def test_answer_cache_hits_and_misses(make_client: MakeClient, session: Session)
     assert sample("oparl_answer_cache_total", result="hit") == hits + 2
     assert sample("oparl_answer_cache_total", result="miss") == misses
     # the cached answer counts under its route too, though it never reached routing
-    route = "/oparl/v1.1/{segment}/{object_id}"
+    route = "/oparl/v1.1/paper/{object_id}"
     assert sample("oparl_http_requests_total", route=route, method="GET", status="200") >= 3
 
 
