@@ -100,6 +100,7 @@ class Entry:
     validity: Validity
     etag: str
     last_modified: dt.datetime | None
+    media_type: str = JSON
 
 
 def etag_for(*parts: object) -> str:
@@ -150,19 +151,20 @@ class PublicCache:
         last_modified: dt.datetime | None,
         body: Callable[[], bytes],
         validity: Validity | None = None,
+        media_type: str = JSON,
     ) -> Response:
         """304 when the client's copy is current (`body` is then never called), else the body.
 
         With `validity`, the answer is kept for `answer_cached` to give again while it holds."""
         if validity is not None:
-            self.entries.put(_entry_key(request.scope), Entry(validity, etag, last_modified))
+            self.entries.put(_entry_key(request.scope), Entry(validity, etag, last_modified, media_type))
         if not_modified(request, etag, last_modified):
             return Response(status_code=304, headers=self.headers(etag, last_modified))
         content = self.pages.get(etag)
         if content is None:
             content = body()
             self.pages.put(etag, content)
-        return self._full(request, etag, last_modified, content)
+        return self._full(request, etag, last_modified, content, media_type)
 
     def entry_for(self, scope: Scope) -> Entry | None:
         return self.entries.get(_entry_key(scope))
@@ -176,15 +178,19 @@ class PublicCache:
         if not_modified(request, entry.etag, entry.last_modified):
             return Response(status_code=304, headers=self.headers(entry.etag, entry.last_modified))
         content = self.pages.get(entry.etag)
-        return None if content is None else self._full(request, entry.etag, entry.last_modified, content)
+        if content is None:
+            return None
+        return self._full(request, entry.etag, entry.last_modified, content, entry.media_type)
 
-    def _full(self, request: Request, etag: str, last_modified: dt.datetime | None, content: bytes) -> Response:
+    def _full(
+        self, request: Request, etag: str, last_modified: dt.datetime | None, content: bytes, media_type: str
+    ) -> Response:
         headers = self.headers(etag, last_modified)
         encoding = _pick_encoding(request.headers.get("accept-encoding", "")) if len(content) >= MIN_COMPRESS else None
         if encoding is not None:
             content = self._compress(content, etag, encoding)
             headers["Content-Encoding"] = encoding
-        return Response(content, media_type=JSON, headers=headers)
+        return Response(content, media_type=media_type, headers=headers)
 
     def _compress(self, body: bytes, etag: str, encoding: str) -> bytes:
         key = (etag, encoding)

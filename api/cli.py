@@ -32,7 +32,6 @@ from oparl.errors import OParlError
 from oparl.ingest.client import Politeness, SourceClient
 from oparl.ingest.guard import Network, Policy, parse_networks
 from oparl.ingest.harvest import Harvester, Options, Summary
-from oparl.snapshot import Snapshots
 from oparl.urls import UrlBuilder
 
 
@@ -107,6 +106,7 @@ def make_harvester(
         store=ContentStore(),
         clock=utcnow,
         tz=settings.zone,
+        publisher=settings.publisher,
         options=options,
         progress=progress,
         render=render_harvested,
@@ -123,7 +123,7 @@ def _render_harvested(settings: Settings, engine: Engine, summary: Summary) -> N
         print(f"rendering what the harvest wrote ({written} objects and what embeds them)", file=sys.stderr)
     if written < PARALLEL_RENDER_FROM or (os.cpu_count() or 1) < 2:
         with make_sessionmaker(engine)() as session:
-            Snapshots(UrlBuilder(settings.public_base_url), settings.zone).refresh_stale(session)
+            settings.snapshots.refresh_stale(session)
         return
     try:
         render(settings)
