@@ -161,6 +161,10 @@ def _uvicorn_options(settings: Settings) -> dict[str, Any]:
             "access_log": False, "proxy_headers": False, "server_header": False}  # fmt: skip
 
 
+DEMO_LICENSE = "http://dcat-ap.de/def/licenses/dl-by-de/2.0"
+DEMO_ATTRIBUTION = "Hansestadt Lübeck (Demodaten des OParl-Servers)"
+
+
 def demo(settings: Settings) -> None:
     """A fresh SQLite database in the data folder with the Lübeck records, then serve it."""
     database = (settings.data_dir / "demo.sqlite3").resolve()
@@ -180,7 +184,9 @@ def demo(settings: Settings) -> None:
             database.with_name(database.name + "-shm"),
         ):
             stale.unlink(missing_ok=True)
-        settings = settings.model_copy(update={"database_url": f"sqlite:///{database}"})
+        # The demo publishes under a licence (the catalogue lists no dataset without one).
+        licence = {} if settings.license else {"license": DEMO_LICENSE, "license_attribution": DEMO_ATTRIBUTION}
+        settings = settings.model_copy(update={"database_url": f"sqlite:///{database}", **licence})
         migrate(settings)
         load_fixtures(settings, demo_fixtures())
         serve(settings)

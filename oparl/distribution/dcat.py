@@ -134,16 +134,18 @@ class CatalogueGraph:
         self.add(self.service, DCTERMS.publisher, self.agent)
         self.add(self.service, DCTERMS.license, URIRef(self.publisher.license or ""))
 
-    def _contact(self, body: dict[str, Any]) -> URIRef | None:
+    def _contact(self, body: dict[str, Any]) -> URIRef:
+        """Whom to ask: the configured contact, else the Body's or System's, else the Body and its website."""
         email = self.publisher.contact_email or body.get("contactEmail") or self.system.get("contactEmail")
         name = self.publisher.contact_name or body.get("contactName") or self.system.get("contactName")
-        if not (email or name):
-            return None
         contact = URIRef(f"{self.url}#contact-{body['id'].rsplit('/', 1)[-1]}")
         self.add(contact, RDF.type, VCARD.Organization)
-        self.add(contact, VCARD.fn, name or email or "")
+        self.add(contact, VCARD.fn, name or body["name"])
         if email:
             self.add(contact, VCARD.hasEmail, URIRef(f"mailto:{email}"))
+        website = body.get("website") or self.publisher.website
+        if website:
+            self.add(contact, VCARD.hasURL, URIRef(website))
         return contact
 
     def _dataset(self, data: BodyData, dataset: Dataset) -> None:
@@ -162,9 +164,7 @@ class CatalogueGraph:
         if dataset.modified is not None:
             self.add(node, DCTERMS.modified, _date(dataset.modified))
         self._geocoding(node, body.get("ags"))
-        contact = self._contact(body)
-        if contact is not None:
-            self.add(node, DCAT.contactPoint, contact)
+        self.add(node, DCAT.contactPoint, self._contact(body))
         if dataset.period is not None:
             period = URIRef(f"{node}-period")
             self.add(period, RDF.type, DCTERMS.PeriodOfTime)
