@@ -46,7 +46,8 @@ def _cached(
 ) -> Response:  # fmt: skip
     gens, last_modified = generations(session, tables)
     etag = etag_for(served.snapshots.key, gens, request.url.path, request.url.query, key)
-    return served.cache.respond(request, etag, last_modified, make, Validity(tables, gens), media_type)
+    response: Response = served.cache.respond(request, etag, last_modified, make, Validity(tables, gens), media_type)
+    return response
 
 
 def _shown(session: Session, served: Any, model: type[OParlObject], object_id: int) -> dict[str, Any]:

@@ -117,4 +117,5 @@ def feed(feed_id: str, title: str, author: str, entries: list[Entry], updated: s
         for scheme, term in item.categories:
             _el(entry, "category", term=term, scheme=scheme, label=term)
         _el(entry, "summary", item.summary, type="text")
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    document: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return document

@@ -36,7 +36,8 @@ def one(session: Session, snapshots: Snapshots, model: type[OParlObject], object
 
 
 def body_of(session: Session, model: type[OParlObject], object_id: int) -> int:
-    return int(session.scalar(select(model.body_id).where(model.id == object_id)))  # type: ignore[attr-defined]
+    body_id: int = session.execute(select(model.body_id).where(model.id == object_id)).scalar_one()  # type: ignore[attr-defined]
+    return body_id
 
 
 def _names(session: Session, snapshots: Snapshots, body_id: int) -> dict[str, str]:

@@ -208,12 +208,13 @@ class CatalogueGraph:
 def serialise(graph: Graph, extension: str) -> bytes:
     form, _ = SERIALISATIONS[extension]
     if form == "turtle":
-        return graph.serialize(format="turtle").encode()
+        return graph.serialize(format="turtle", encoding="utf-8")
     # RDF/XML and JSON-LD follow the store's order; a fresh graph filled in sorted order makes it fixed.
     ordered = Graph()
     for prefix, ns in graph.namespaces():
         ordered.bind(prefix, ns, override=True)
     for triple in sorted(graph):
         ordered.add(triple)
-    text = ordered.serialize(format=form, **({"sort_keys": True} if form == "json-ld" else {}))
-    return text.encode()
+    if form == "json-ld":
+        return ordered.serialize(format=form, encoding="utf-8", sort_keys=True)
+    return ordered.serialize(format=form, encoding="utf-8")

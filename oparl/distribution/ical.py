@@ -90,4 +90,5 @@ def calendar(name: str, meetings: Iterable[dict[str, Any]], names: dict[str, str
         if entry is not None:
             cal.add_component(entry)
     cal.add_missing_timezones()
-    return cal.to_ical()
+    ical: bytes = cal.to_ical()
+    return ical
