@@ -11,6 +11,7 @@ edge until the next write.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -18,7 +19,7 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from api.caching import Validity, etag_for, generations
-from api.deps import IdDep, ServedDep, SessionDep, SettingsDep
+from api.deps import IdDep, Served, ServedDep, SessionDep, SettingsDep
 from api.settings import Settings
 from models import Body, Meeting, OParlObject, Organization, Person
 from oparl.distribution import build
@@ -27,6 +28,7 @@ from oparl.errors import BadRequest, NotFound
 from oparl.urls import API_PATH
 
 router = APIRouter(prefix=API_PATH, tags=["distribution"])
+_BUILDING: dict[str, threading.Lock] = {}  # etag -> lock of the request building that document
 ICS, ATOM = "text/calendar; charset=utf-8", "application/atom+xml; charset=utf-8"
 CALENDAR_TABLES = ("meeting", "organization", "agenda_item", "location", "membership", "body", "system")
 FEED_TABLES = ("paper", "consultation", "organization", "meeting", "agenda_item", "file", "body", "system")
@@ -41,16 +43,29 @@ def _media(kind: str) -> dict[int | str, dict[str, Any]]:
 
 
 def _cached(
-    request: Request, served: Any, session: Session, tables: tuple[str, ...], key: str, media_type: str,
+    request: Request, served: Served, session: Session, tables: tuple[str, ...], key: str, media_type: str,
     make: Callable[[], bytes],
 ) -> Response:  # fmt: skip
     gens, last_modified = generations(session, tables)
     etag = etag_for(served.snapshots.key, gens, request.url.path, request.url.query, key)
-    response: Response = served.cache.respond(request, etag, last_modified, make, Validity(tables, gens), media_type)
+    documents = served.cache.documents
+
+    def once() -> bytes:
+        """Built by one request at a time per document; the others wait and take its bytes."""
+        with _BUILDING.setdefault(etag, threading.Lock()):
+            content = documents.get(etag)
+            if content is None:
+                content = make()
+                documents.put(etag, content)
+        _BUILDING.pop(etag, None)
+        return content
+
+    validity = Validity(tables, gens)
+    response: Response = served.cache.respond(request, etag, last_modified, once, validity, media_type, True)
     return response
 
 
-def _shown(session: Session, served: Any, model: type[OParlObject], object_id: int) -> dict[str, Any]:
+def _shown(session: Session, served: Served, model: type[OParlObject], object_id: int) -> dict[str, Any]:
     found = build.one(session, served.snapshots, model, object_id)
     if found is None:
         raise NotFound.by_id(model.__name__, object_id)
@@ -66,7 +81,7 @@ def _window(settings: Settings) -> build.Window:
     return build.Window(start, end)
 
 
-def _calendar(request: Request, served: Any, session: Session, settings: Settings, model: type[OParlObject],
+def _calendar(request: Request, served: Served, session: Session, settings: Settings, model: type[OParlObject],
               object_id: int) -> Response:  # fmt: skip
     shown = _shown(session, served, model, object_id)
     title = f"Sitzungen: {shown.get('name') or shown['id']}"
@@ -127,7 +142,7 @@ def organization_papers_feed(request: Request, object_id: IdDep, session: Sessio
     return _papers(request, served, session, settings, "Organization", object_id, None, title)
 
 
-def _papers(request: Request, served: Any, session: Session, settings: Settings, type_name: str, object_id: int,
+def _papers(request: Request, served: Served, session: Session, settings: Settings, type_name: str, object_id: int,
             paper_type: str | None, title: str) -> Response:  # fmt: skip
     if paper_type is not None and not paper_type.strip():
         raise BadRequest("paperType darf nicht leer sein.")
@@ -154,14 +169,14 @@ def organization_agenda_feed(request: Request, object_id: IdDep, session: Sessio
     return _cached(request, served, session, FEED_TABLES, today.date().isoformat(), ATOM, make)
 
 
-def _self(served: Any, request: Request) -> str:
+def _self(served: Served, request: Request) -> str:
     """This answer's own URL, built from the public base URL (never from the request's Host)."""
     path = request.url.path.removeprefix(API_PATH)
     query = f"?{request.url.query}" if request.url.query else ""
     return f"{served.snapshots.urls.api}{path}{query}"
 
 
-def _catalogue(request: Request, served: Any, session: Session, settings: Settings, body_id: int | None,
+def _catalogue(request: Request, served: Served, session: Session, settings: Settings, body_id: int | None,
                extension: str) -> Response:  # fmt: skip
     if extension not in SERIALISATIONS:
         raise NotFound(f"Kein Katalog im Format {extension!r}: ttl, rdf oder jsonld.")
