@@ -31,8 +31,6 @@ from api.threads import Threads
 from api.timeouts import BodyReadTimeout
 from models import utcnow
 from models.db import check_schema, make_engine, make_sessionmaker
-from oparl.snapshot import Snapshots
-from oparl.urls import UrlBuilder
 from oparl.write import Clock
 
 DESCRIPTION = """An OParl 1.1 server: council papers, meetings, organizations, persons and their files.
@@ -57,7 +55,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
     )
     app.state.settings = settings
     app.state.clock = clock
-    app.state.snapshots = Snapshots(UrlBuilder(settings.public_base_url), settings.zone)
+    app.state.snapshots = settings.snapshots
     app.state.cache = PublicCache(settings.cache_mb * 1024 * 1024, settings.cache_max_age)
     app.state.outage = Outage(settings.outage_retry_after)
     app.state.snapshot_slots = make_slots(settings.redis_url, settings.rate_limit_prefix, settings.snapshot_concurrency)

@@ -60,12 +60,13 @@ class Lru(Generic[V]):
 class ByteCache(Lru[bytes]):
     """An LRU of byte strings bounded by their total size, not their number."""
 
-    def __init__(self, budget: int) -> None:
+    def __init__(self, budget: int, largest: int | None = None) -> None:
         super().__init__()
         self.budget, self.size = budget, 0
+        self.largest = budget // 8 if largest is None else largest
 
     def put(self, key: object, value: bytes) -> None:
-        if len(value) > self.budget // 8:  # one huge page must not flush everything else
+        if len(value) > self.largest:  # one huge page must not flush everything else
             return
         with self.lock:
             old = self.items.pop(key, None)
@@ -100,6 +101,8 @@ class Entry:
     validity: Validity
     etag: str
     last_modified: dt.datetime | None
+    media_type: str = JSON
+    document: bool = False  # kept in `PublicCache.documents`
 
 
 def etag_for(*parts: object) -> str:
@@ -133,6 +136,9 @@ class PublicCache:
     def __init__(self, budget: int, max_age: int) -> None:
         self.pages = ByteCache(budget // 2)
         self.compressed = ByteCache(budget // 2)
+        # Calendars, feeds and catalogues: few, but one may be megabytes (a Body's calendar), and
+        # building it again per request would cost seconds. Beside the pages, up to half the budget.
+        self.documents = ByteCache(budget // 2, largest=budget // 2)
         self.counts: Lru[int] = Lru()  # totalElements per list and filter, by generations
         self.entries: Lru[Entry] = Lru(20_000)  # (path, query) -> how its last answer can be reused
         self.cache_control = f"public, max-age={max_age}" if max_age > 0 else "public, no-cache"
@@ -150,19 +156,22 @@ class PublicCache:
         last_modified: dt.datetime | None,
         body: Callable[[], bytes],
         validity: Validity | None = None,
+        media_type: str = JSON,
+        document: bool = False,
     ) -> Response:
         """304 when the client's copy is current (`body` is then never called), else the body.
 
         With `validity`, the answer is kept for `answer_cached` to give again while it holds."""
         if validity is not None:
-            self.entries.put(_entry_key(request.scope), Entry(validity, etag, last_modified))
+            self.entries.put(_entry_key(request.scope), Entry(validity, etag, last_modified, media_type, document))
         if not_modified(request, etag, last_modified):
             return Response(status_code=304, headers=self.headers(etag, last_modified))
-        content = self.pages.get(etag)
+        store = self.documents if document else self.pages
+        content = store.get(etag)
         if content is None:
             content = body()
-            self.pages.put(etag, content)
-        return self._full(request, etag, last_modified, content)
+            store.put(etag, content)
+        return self._full(request, etag, last_modified, content, media_type)
 
     def entry_for(self, scope: Scope) -> Entry | None:
         return self.entries.get(_entry_key(scope))
@@ -175,16 +184,20 @@ class PublicCache:
         request = Request(scope)
         if not_modified(request, entry.etag, entry.last_modified):
             return Response(status_code=304, headers=self.headers(entry.etag, entry.last_modified))
-        content = self.pages.get(entry.etag)
-        return None if content is None else self._full(request, entry.etag, entry.last_modified, content)
+        content = (self.documents if entry.document else self.pages).get(entry.etag)
+        if content is None:
+            return None
+        return self._full(request, entry.etag, entry.last_modified, content, entry.media_type)
 
-    def _full(self, request: Request, etag: str, last_modified: dt.datetime | None, content: bytes) -> Response:
+    def _full(
+        self, request: Request, etag: str, last_modified: dt.datetime | None, content: bytes, media_type: str
+    ) -> Response:
         headers = self.headers(etag, last_modified)
         encoding = _pick_encoding(request.headers.get("accept-encoding", "")) if len(content) >= MIN_COMPRESS else None
         if encoding is not None:
             content = self._compress(content, etag, encoding)
             headers["Content-Encoding"] = encoding
-        return Response(content, media_type=JSON, headers=headers)
+        return Response(content, media_type=media_type, headers=headers)
 
     def _compress(self, body: bytes, etag: str, encoding: str) -> bytes:
         key = (etag, encoding)

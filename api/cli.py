@@ -36,7 +36,6 @@ from oparl.errors import OParlError
 from oparl.ingest.client import Politeness, SourceClient
 from oparl.ingest.guard import Network, Policy, parse_networks
 from oparl.ingest.harvest import Harvester, Options, Summary
-from oparl.snapshot import Snapshots
 from oparl.urls import UrlBuilder
 
 
@@ -112,6 +111,7 @@ def make_harvester(
         store=ContentStore(),
         clock=utcnow,
         tz=settings.zone,
+        publisher=settings.publisher,
         options=options,
         progress=progress,
         render=render_harvested,
@@ -128,7 +128,7 @@ def _render_harvested(settings: Settings, engine: Engine, summary: Summary) -> N
         print(f"rendering what the harvest wrote ({written} objects and what embeds them)", file=sys.stderr)
     if written < PARALLEL_RENDER_FROM or (os.cpu_count() or 1) < 2:
         with make_sessionmaker(engine)() as session:
-            Snapshots(UrlBuilder(settings.public_base_url), settings.zone).refresh_stale(session)
+            settings.snapshots.refresh_stale(session)
         return
     try:
         render(settings)
@@ -166,6 +166,10 @@ def _uvicorn_options(settings: Settings) -> dict[str, Any]:
             "access_log": False, "proxy_headers": False, "server_header": False}  # fmt: skip
 
 
+DEMO_LICENSE = "http://dcat-ap.de/def/licenses/dl-by-de/2.0"
+DEMO_ATTRIBUTION = "Hansestadt Lübeck (Demodaten des OParl-Servers)"
+
+
 def demo(settings: Settings) -> None:
     """A fresh SQLite database in the data folder with the Lübeck records, then serve it."""
     database = (settings.data_dir / "demo.sqlite3").resolve()
@@ -185,7 +189,9 @@ def demo(settings: Settings) -> None:
             database.with_name(database.name + "-shm"),
         ):
             stale.unlink(missing_ok=True)
-        settings = settings.model_copy(update={"database_url": f"sqlite:///{database}"})
+        # The demo publishes under a licence (the catalogue lists no dataset without one).
+        licence = {} if settings.license else {"license": DEMO_LICENSE, "license_attribution": DEMO_ATTRIBUTION}
+        settings = settings.model_copy(update={"database_url": f"sqlite:///{database}", **licence})
         migrate(settings)
         load_fixtures(settings, demo_fixtures())
         serve(settings)

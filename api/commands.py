@@ -23,7 +23,6 @@ from oparl import write
 from oparl.content import ContentStore, import_directory, missing_contents
 from oparl.load.loader import Loader
 from oparl.records import read_directory
-from oparl.snapshot import Snapshots
 from oparl.urls import UrlBuilder
 
 
@@ -80,7 +79,7 @@ def load_fixtures(settings: Settings, folder: Path) -> None:
                 base_dir=folder,
             )
             loader.load(read_directory(folder))
-            snapshots = Snapshots(UrlBuilder(settings.public_base_url), settings.zone)
+            snapshots = settings.snapshots
             report = write.commit(session, loader, utcnow, snapshots)
     finally:
         engine.dispose()
@@ -121,7 +120,7 @@ def render(settings: Settings, jobs: int | None = None) -> None:
     try:
         check_schema(engine)
         with make_sessionmaker(engine)() as session:
-            total = Snapshots(UrlBuilder(settings.public_base_url), settings.zone).count_stale(session)
+            total = settings.snapshots.count_stale(session)
     finally:
         engine.dispose()
     jobs = jobs or os.cpu_count() or 1
@@ -158,7 +157,7 @@ def _count_into(counter: Synchronized[int]) -> None:
 def _render_part(settings: Settings, part: tuple[int, int]) -> int:
     bulk_gc()  # a spawned process starts with the defaults
     engine = make_engine(url=settings.database_url)
-    snapshots = Snapshots(UrlBuilder(settings.public_base_url), settings.zone)
+    snapshots = settings.snapshots
     counted = [0]
 
     def progress(_type_name: str, done: int) -> None:

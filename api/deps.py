@@ -200,13 +200,14 @@ WriteDep = Annotated[WriteContext, Depends(write_context)]
 
 
 async def render_for_object(settings: SettingsDep, urls: UrlsDep, nonpublic: NonPublicDep) -> Render:
-    return Render(urls=urls, tz=settings.zone, nonpublic=nonpublic)
+    return Render(urls=urls, tz=settings.zone, nonpublic=nonpublic, publisher=settings.publisher)
 
 
 async def render_for_list(
     settings: SettingsDep, urls: UrlsDep, params: ListParamsDep, nonpublic: NonPublicDep
 ) -> Render:
-    return Render(urls=urls, tz=settings.zone, omit_internal=params.omit_internal, nonpublic=nonpublic)
+    omit = params.omit_internal
+    return Render(urls=urls, tz=settings.zone, omit_internal=omit, nonpublic=nonpublic, publisher=settings.publisher)
 
 
 ObjectRenderDep = Annotated[Render, Depends(render_for_object)]

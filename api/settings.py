@@ -15,6 +15,9 @@ from sqlalchemy.exc import ArgumentError
 
 from api import netaddr
 from oparl.ingest.guard import Network, parse_networks
+from oparl.publisher import Publisher
+from oparl.snapshot import Snapshots
+from oparl.urls import UrlBuilder
 
 # Addresses that mean "every interface": no client can reach an id built from them.
 WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", "[::]", ""})
@@ -108,6 +111,21 @@ class Settings(BaseSettings):
     snapshot_retry_after: PositiveInt = 30
     # Benchmark only: GET /bench/ceiling answers this file's bytes, the ceiling of the app stack.
     bench_ceiling_file: Path | None = None
+    # Publisher and licence (README "Open data, calendars, feeds"): shown on the System and Bodies
+    # where their records name none, and in the DCAT-AP.de catalogue, which lists no dataset
+    # without a licence. A URI of http://dcat-ap.de/def/licenses/, e.g. .../dl-by-de/2.0.
+    license: str = ""
+    # Required by attribution licences (dl-by-de/2.0, cc-by/4.0): how the source is to be named.
+    license_attribution: str = ""
+    publisher_name: str = ""
+    publisher_website: str = ""
+    contact_name: str = ""
+    contact_email: str = ""
+    # Meetings the calendars hold: this many days back and ahead of today.
+    calendar_past_days: PositiveInt = 1830  # a legislative term (five years)
+    calendar_future_days: PositiveInt = 730
+    # Entries of an Atom feed (the newest first).
+    feed_entries: PositiveInt = 50
 
     @field_validator("timezone")
     @classmethod
@@ -119,6 +137,15 @@ class Settings(BaseSettings):
         return value
 
     @field_validator("harvest_allow_networks", "webhook_allow_networks")
+
+    @field_validator("license", "publisher_website")
+    @classmethod
+    def _uri(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(f"expected an absolute http(s) URI, got {value!r}")
+        return value
+
+    @field_validator("harvest_allow_networks")
     @classmethod
     def _harvest_networks(cls, value: str) -> str:
         parse_networks(value)  # its ValueError names the item
@@ -174,6 +201,22 @@ class Settings(BaseSettings):
     @cached_property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @cached_property
+    def publisher(self) -> Publisher:
+        return Publisher(
+            license=self.license or None,
+            attribution=self.license_attribution or None,
+            name=self.publisher_name or None,
+            website=self.publisher_website or None,
+            contact_name=self.contact_name or None,
+            contact_email=self.contact_email or None,
+        )
+
+    @cached_property
+    def snapshots(self) -> Snapshots:
+        """The stored renderings these settings serve (their key names base URL, zone and publisher)."""
+        return Snapshots(UrlBuilder(self.public_base_url), self.zone, self.publisher)
 
     @cached_property
     def harvest_networks(self) -> tuple[Network, ...]:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, Serializatio
 from pydantic.alias_generators import to_camel
 
 from oparl import visibility
+from oparl.publisher import NO_PUBLISHER, Publisher
 from oparl.urls import UrlBuilder
 
 SCHEMA_BASE = "https://schema.oparl.org/1.1/"
@@ -25,6 +26,8 @@ class Render:
     omit_internal: bool = False
     # True for clients whose token has the read-nonpublic scope.
     nonpublic: bool = False
+    # Licence and contacts the System and Bodies show where their records name none.
+    publisher: Publisher = NO_PUBLISHER
 
     def context(self) -> dict[str, Any]:
         return {"tz": self.tz}
@@ -78,6 +81,13 @@ class ObjectOut(OParlModel):
     deleted: bool | None = None
     # Vendor extension (spec: "Herstellerspezifische Erweiterungen"); only entitled clients see such objects.
     nonpublic: bool | None = Field(default=None, alias="oparl-server:nonPublic")
+
+
+# Links to a calendar and feeds of the object (oparl/distribution), under this server's prefix.
+Calendar = Annotated[str | None, Field(default=None, alias="oparl-server:calendar")]
+PapersFeed = Annotated[str | None, Field(default=None, alias="oparl-server:papersFeed")]
+AgendaFeed = Annotated[str | None, Field(default=None, alias="oparl-server:agendaFeed")]
+Catalog = Annotated[str | None, Field(default=None, alias="oparl-server:catalog")]
 
 
 class TombstoneOut(OParlModel):

@@ -8,7 +8,7 @@ from pydantic import Field
 from sqlalchemy.orm import selectinload
 
 from models import Body
-from oparl.base import DateTime, ObjectOut, Render, common
+from oparl.base import Calendar, Catalog, DateTime, ObjectOut, PapersFeed, Render, common
 from oparl.catalogue import BODY_LISTS
 from oparl.kind import Kind
 from oparl.legislative_term import LegislativeTermOut, legislative_term_out
@@ -49,13 +49,18 @@ class BodyOut(ObjectOut):
     # Per list the count and digests of the public objects (oparl/manifest.py).
     manifest: str = Field(alias="oparlserver:manifest")
 
+    calendar: Calendar
+    papers_feed: PapersFeed
+    catalog: Catalog
+
 
 def body_out(body: Body, render: Render) -> BodyOut:
     urls = render.urls
     lists = {prop: urls.body_list(body.id, listed.name) for prop, listed in BODY_LISTS.items()}
     terms = render.visible(body.legislative_term)
+    publisher = render.publisher
     return BodyOut(
-        **common(body, "Body", urls.object("Body", body.id)),
+        **{**common(body, "Body", urls.object("Body", body.id)), "license": body.license or publisher.license},
         system=urls.system(),
         short_name=body.short_name,
         name=body.name,
@@ -65,8 +70,8 @@ def body_out(body: Body, render: Render) -> BodyOut:
         ags=body.ags,
         rgs=body.rgs,
         equivalent=body.equivalent,
-        contact_email=body.contact_email,
-        contact_name=body.contact_name,
+        contact_email=body.contact_email or publisher.contact_email,
+        contact_name=body.contact_name or publisher.contact_name,
         # Mandatory even when empty; left out only on request (omit_internal, spec 5.3).
         legislative_term=None
         if render.omit_internal
@@ -77,6 +82,9 @@ def body_out(body: Body, render: Render) -> BodyOut:
         snapshot=urls.snapshot(body.id),
         manifest=manifest_url(urls, body.id),
         **lists,
+        calendar=urls.calendar("Body", body.id),
+        papers_feed=urls.papers_feed("Body", body.id),
+        catalog=urls.catalogue(body.id),
     )
 
 

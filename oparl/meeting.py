@@ -7,7 +7,7 @@ from sqlalchemy.orm import selectinload
 from models import Meeting
 from oparl import agenda_item
 from oparl.agenda_item import AgendaItemOut, agenda_item_out
-from oparl.base import DateTime, ObjectOut, Render, common
+from oparl.base import Calendar, DateTime, ObjectOut, Render, common
 from oparl.file import FileOut, embedded_file, embedded_files, embedded_loads
 from oparl.kind import Kind, ids_only, refs
 from oparl.location import LocationOut, embedded_location
@@ -27,6 +27,7 @@ class MeetingOut(ObjectOut):
     verbatim_protocol: FileOut | None = None
     auxiliary_file: list[FileOut] | None = None
     agenda_item: list[AgendaItemOut] | None = None
+    calendar: Calendar
 
 
 def meeting_out(meeting: Meeting, render: Render) -> MeetingOut:
@@ -50,6 +51,7 @@ def meeting_out(meeting: Meeting, render: Render) -> MeetingOut:
         agenda_item=None
         if render.omit_internal
         else [agenda_item_out(item, render, embedded=True, order=i) for i, item in enumerate(items)],
+        calendar=urls.calendar("Meeting", meeting.id),
     )
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy.orm import selectinload
 
 from models import Organization
-from oparl.base import ObjectOut, Render, common
+from oparl.base import AgendaFeed, Calendar, ObjectOut, PapersFeed, Render, common
 from oparl.kind import Kind, ids_only, refs
 from oparl.location import LocationOut, embedded_location
 
@@ -28,6 +28,9 @@ class OrganizationOut(ObjectOut):
     website: str | None = None
     location: LocationOut | None = None
     external_body: str | None = None
+    calendar: Calendar
+    papers_feed: PapersFeed
+    agenda_feed: AgendaFeed
 
 
 def organization_out(org: Organization, render: Render) -> OrganizationOut:
@@ -49,6 +52,9 @@ def organization_out(org: Organization, render: Render) -> OrganizationOut:
         website=org.website,
         location=embedded_location(org.location, render),
         external_body=org.external_body,
+        calendar=urls.calendar("Organization", org.id),
+        papers_feed=urls.papers_feed("Organization", org.id),
+        agenda_feed=urls.agenda_feed(org.id),
     )
 
 

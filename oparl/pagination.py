@@ -97,11 +97,7 @@ def rendered_page(
     rows = session.execute(query.limit(params.limit + 1)).all()
     more = len(rows) > params.limit
     rows = rows[: params.limit]
-    parts: dict[int, bytes] = {row.id: row.rendered for row in rows if row.rendered_key == snapshots.key}
-    stale = [row.id for row in rows if row.id not in parts]
-    if stale:
-        live = session.scalars(select(model).where(model.id.in_(stale)).options(*kind.load_options))
-        parts.update((row.id, snapshots.dumps(kind, row)) for row in live)
+    parts = snapshots.stored(session, kind, rows)
     tail = orjson.dumps(envelope(list_url, params, total, rows[-1].id if more else None))
     return b'{"data":[' + b",".join(parts[row.id] for row in rows) + b"]," + tail[1:]
 

@@ -6,7 +6,7 @@ from sqlalchemy.orm import selectinload
 
 from models import Person
 from oparl import membership
-from oparl.base import ObjectOut, Render, common
+from oparl.base import Calendar, ObjectOut, Render, common
 from oparl.kind import Kind
 from oparl.location import LocationOut, location_out
 from oparl.membership import MembershipOut, membership_out
@@ -29,6 +29,7 @@ class PersonOut(ObjectOut):
     membership: list[MembershipOut] | None = None
     life: str | None = None
     life_source: str | None = None
+    calendar: Calendar
 
 
 def person_out(person: Person, render: Render) -> PersonOut:
@@ -55,6 +56,7 @@ def person_out(person: Person, render: Render) -> PersonOut:
         else [membership_out(m, render, embedded=True) for m in render.visible(person.membership)],
         life=person.life,
         life_source=person.life_source,
+        calendar=urls.calendar("Person", person.id),
     )
 
 

@@ -5,14 +5,14 @@ more than sending it; list pages of stored bytes cost little more than the bytes
 clears an object's `rendered_key` whenever it stamps the object (`oparl.cascade`), and `refresh`
 renders the stamped objects again in the same transaction, so readers see new bytes exactly when
 they see the change. A rendering counts only if its key matches this process's `Snapshots.key`
-(the rendering code, base URL and time zone); any other row is rendered live on read, so a stale
+(the rendering code, base URL, time zone and publisher settings); any other row is rendered live on read, so a stale
 rendering is never served, after an upgrade or a configuration change either.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from models import OParlObject
 from oparl.base import Render
 from oparl.cascade import chunks
 from oparl.kind import Kind
+from oparl.publisher import NO_PUBLISHER, Publisher
 from oparl.registry import KINDS
 from oparl.urls import UrlBuilder
 
@@ -49,20 +50,31 @@ KIND_OF: dict[type[OParlObject], Kind] = {kind.model: kind for kind in KINDS.val
 class Snapshots:
     urls: UrlBuilder
     tz: ZoneInfo
+    publisher: Publisher = NO_PUBLISHER
     key: str = field(init=False)
 
     def __post_init__(self) -> None:
-        seed = f"{CODE_HASH}\0{self.urls.api}\0{self.tz.key}".encode()
+        seed = f"{CODE_HASH}\0{self.urls.api}\0{self.tz.key}\0{self.publisher.key}".encode()
         object.__setattr__(self, "key", hashlib.sha256(seed).hexdigest()[:32])
 
     @property
     def render(self) -> Render:
         """As an anonymous client sees it (oparl.visibility): the object if shown, else its tombstone;
         routes answer 404 for an absent one before reading its rendering."""
-        return Render(urls=self.urls, tz=self.tz, nonpublic=False)
+        return Render(urls=self.urls, tz=self.tz, nonpublic=False, publisher=self.publisher)
 
     def dumps(self, kind: Kind, row: Any) -> bytes:
         return orjson.dumps(kind.to_json(row, self.render))
+
+    def stored(self, session: Session, kind: Kind, rows: Sequence[Any]) -> dict[int, bytes]:
+        """The anonymous rendering of each row (`id`, `rendered`, `rendered_key`): the stored bytes
+        where current, else rendered live (not refreshed yet, or rendered by other code or settings)."""
+        parts: dict[int, bytes] = {row.id: row.rendered for row in rows if row.rendered_key == self.key}
+        stale = [row.id for row in rows if row.id not in parts]
+        if stale:
+            live = session.scalars(select(kind.model).where(kind.model.id.in_(stale)).options(*kind.load_options))
+            parts.update((row.id, self.dumps(kind, row)) for row in live)
+        return parts
 
     def refresh(self, session: Session, objects: dict[type[OParlObject], set[int]]) -> int:
         """Renders `objects` again (in the caller's transaction); returns how many."""

@@ -24,15 +24,16 @@ class SystemOut(ObjectOut):
 
 
 def system_out(system: System, render: Render) -> SystemOut:
+    publisher = render.publisher
     return SystemOut(
-        **common(system, "System", render.urls.system()),
+        **{**common(system, "System", render.urls.system()), "license": system.license or publisher.license},
         oparl_version=SCHEMA_BASE,
         other_oparl_versions=system.other_oparl_versions,
         body=render.urls.bodies(),
         name=system.name,
-        contact_email=system.contact_email,
-        contact_name=system.contact_name,
-        website=system.website,
+        contact_email=system.contact_email or publisher.contact_email,
+        contact_name=system.contact_name or publisher.contact_name,
+        website=system.website or publisher.website,
         vendor=system.vendor,
         product=system.product,
         conforms_to=list(CONFORMS_TO),

@@ -40,6 +40,24 @@ class UrlBuilder:
         """A Body's snapshot (kommParl 0.1, `kommparl:snapshot`)."""
         return f"{self.object('Body', body_id)}/snapshot"
 
+    # Calendars, feeds and catalogues (oparl/distribution): beside the objects they are built from.
+    def calendar(self, type_name: str, object_id: int) -> str:
+        """The ICS calendar of a Body's, an Organization's, a Person's meetings, or of one Meeting."""
+        return f"{self.object(type_name, object_id)}/calendar.ics"
+
+    def papers_feed(self, type_name: str, object_id: int) -> str:
+        """The Atom feed of a Body's papers, or of the papers consulted in an Organization."""
+        return f"{self.object(type_name, object_id)}/papers.atom"
+
+    def agenda_feed(self, organization_id: int) -> str:
+        """The Atom feed of the agenda items of an Organization's upcoming meetings."""
+        return f"{self.object('Organization', organization_id)}/agenda.atom"
+
+    def catalogue(self, body_id: int | None = None, extension: str = "ttl") -> str:
+        """The DCAT-AP.de catalogue of the System (`body_id` None) or of one Body."""
+        base = self.api if body_id is None else self.object("Body", body_id)
+        return f"{base}/catalog.{extension}"
+
     def file_access(self, file_id: int) -> str:
         return f"{self.object('File', file_id)}/access"
 

@@ -33,6 +33,7 @@ from oparl.ingest.quirks import Normaliser
 from oparl.ingest.source import Source
 from oparl.ingest.store import Batch, BatchStore
 from oparl.ingest.summary import Options, Summary
+from oparl.publisher import NO_PUBLISHER, Publisher
 from oparl.snapshot import Snapshots
 from oparl.urls import UrlBuilder
 
@@ -49,6 +50,7 @@ class Harvester:
         store: ContentStore,
         clock: write.Clock,
         tz: ZoneInfo,
+        publisher: Publisher = NO_PUBLISHER,
         options: Options | None = None,
         progress: Callable[[Summary], None] | None = None,
         render: Callable[[Summary], object] | None = None,
@@ -57,7 +59,7 @@ class Harvester:
         self.clock, self.options, self.progress = clock, options or Options(), progress
         self.summary = Summary(quirks=client.quirks)
         self.convert = Converter(client.quirks, tz)
-        self.snapshots = Snapshots(urls, tz)
+        self.snapshots = Snapshots(urls, tz, publisher)
         # Renders every stale object at the end, told what the run wrote (the CLI's may use every core).
         self.render = render or self._render
 

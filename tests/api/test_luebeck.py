@@ -183,4 +183,5 @@ class TestSeedPapers:
                 "agendaItem",
                 "created",
                 "modified",
+                "oparl-server:calendar",  # the meeting's calendar (oparl/distribution)
             }
