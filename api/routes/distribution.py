@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from api.caching import Validity, etag_for, generations
 from api.deps import IdDep, Served, ServedDep, SessionDep, SettingsDep
+from api.openapi import COMMON, NOT_MODIFIED, OPTIONAL_TOKEN, VALIDATORS, Answers, error
 from api.settings import Settings
 from models import Body, Meeting, OParlObject, Organization, Person
 from oparl.distribution import build
@@ -33,13 +34,14 @@ ICS, ATOM = "text/calendar; charset=utf-8", "application/atom+xml; charset=utf-8
 CALENDAR_TABLES = ("meeting", "organization", "agenda_item", "location", "membership", "body", "system")
 FEED_TABLES = ("paper", "consultation", "organization", "meeting", "agenda_item", "file", "body", "system")
 CATALOGUE_TABLES = ("system", "body", "paper", "meeting", "organization")
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "OParl Error object: no such object"},
-                                              304: {"description": "the client's copy is current"}}  # fmt: skip
 
 
-def _media(kind: str) -> dict[int | str, dict[str, Any]]:
-    return {200: {"content": {kind.split(";")[0]: {"schema": {"type": "string"}}}, "description": "the document"},
-            **NOT_FOUND}  # fmt: skip
+def _media(kind: str, *, bad_parameter: bool = False) -> Answers:
+    """A document's answers: the document (its schema a string of `kind`), 304, 404 and the common ones."""
+    ok = {"description": "the document", "content": {kind.split(";")[0]: {"schema": {"type": "string"}}},
+          "headers": VALIDATORS}  # fmt: skip
+    bad: Answers = {400: error("a bad parameter")} if bad_parameter else {}
+    return {200: ok, **NOT_MODIFIED, **bad, 404: error("no such object, or not shown"), **COMMON}
 
 
 def _cached(
@@ -93,35 +95,65 @@ def _calendar(request: Request, served: Served, session: Session, settings: Sett
     return _cached(request, served, session, CALENDAR_TABLES, window.start.date().isoformat(), ICS, make)
 
 
-@router.get("/body/{object_id}/calendar.ics", responses=_media(ICS), response_class=Response)
+@router.get(
+    "/body/{object_id}/calendar.ics",
+    operation_id="getBodyCalendar",
+    openapi_extra=OPTIONAL_TOKEN,
+    responses=_media(ICS),
+    response_class=Response,
+)
 def body_calendar(request: Request, object_id: IdDep, session: SessionDep, served: ServedDep,
                   settings: SettingsDep) -> Response:  # fmt: skip
     """All meetings of a Body in the calendar window (iCalendar, RFC 5545)."""
     return _calendar(request, served, session, settings, Body, object_id)
 
 
-@router.get("/organization/{object_id}/calendar.ics", responses=_media(ICS), response_class=Response)
+@router.get(
+    "/organization/{object_id}/calendar.ics",
+    operation_id="getOrganizationCalendar",
+    openapi_extra=OPTIONAL_TOKEN,
+    responses=_media(ICS),
+    response_class=Response,
+)
 def organization_calendar(request: Request, object_id: IdDep, session: SessionDep, served: ServedDep,
                           settings: SettingsDep) -> Response:  # fmt: skip
     """The meetings of one Organization (iCalendar)."""
     return _calendar(request, served, session, settings, Organization, object_id)
 
 
-@router.get("/person/{object_id}/calendar.ics", responses=_media(ICS), response_class=Response)
+@router.get(
+    "/person/{object_id}/calendar.ics",
+    operation_id="getPersonCalendar",
+    openapi_extra=OPTIONAL_TOKEN,
+    responses=_media(ICS),
+    response_class=Response,
+)
 def person_calendar(request: Request, object_id: IdDep, session: SessionDep, served: ServedDep,
                     settings: SettingsDep) -> Response:  # fmt: skip
     """The meetings of the organizations a Person is a member of (iCalendar)."""
     return _calendar(request, served, session, settings, Person, object_id)
 
 
-@router.get("/meeting/{object_id}/calendar.ics", responses=_media(ICS), response_class=Response)
+@router.get(
+    "/meeting/{object_id}/calendar.ics",
+    operation_id="getMeetingCalendar",
+    openapi_extra=OPTIONAL_TOKEN,
+    responses=_media(ICS),
+    response_class=Response,
+)
 def meeting_calendar(request: Request, object_id: IdDep, session: SessionDep, served: ServedDep,
                      settings: SettingsDep) -> Response:  # fmt: skip
     """One Meeting as a calendar event (iCalendar)."""
     return _calendar(request, served, session, settings, Meeting, object_id)
 
 
-@router.get("/body/{object_id}/papers.atom", responses=_media(ATOM), response_class=Response)
+@router.get(
+    "/body/{object_id}/papers.atom",
+    operation_id="getBodyPapersFeed",
+    openapi_extra=OPTIONAL_TOKEN,
+    responses=_media(ATOM, bad_parameter=True),
+    response_class=Response,
+)
 def body_papers_feed(
     request: Request, object_id: IdDep, session: SessionDep, served: ServedDep, settings: SettingsDep,
     paper_type: str | None = Query(None, alias="paperType", max_length=200,
@@ -133,7 +165,13 @@ def body_papers_feed(
     return _papers(request, served, session, settings, "Body", object_id, paper_type, title)
 
 
-@router.get("/organization/{object_id}/papers.atom", responses=_media(ATOM), response_class=Response)
+@router.get(
+    "/organization/{object_id}/papers.atom",
+    operation_id="getOrganizationPapersFeed",
+    openapi_extra=OPTIONAL_TOKEN,
+    responses=_media(ATOM),
+    response_class=Response,
+)
 def organization_papers_feed(request: Request, object_id: IdDep, session: SessionDep, served: ServedDep,
                              settings: SettingsDep) -> Response:  # fmt: skip
     """New and changed papers consulted in an Organization (Atom)."""
@@ -155,7 +193,13 @@ def _papers(request: Request, served: Served, session: Session, settings: Settin
     return _cached(request, served, session, FEED_TABLES, "", ATOM, make)
 
 
-@router.get("/organization/{object_id}/agenda.atom", responses=_media(ATOM), response_class=Response)
+@router.get(
+    "/organization/{object_id}/agenda.atom",
+    operation_id="getOrganizationAgendaFeed",
+    openapi_extra=OPTIONAL_TOKEN,
+    responses=_media(ATOM),
+    response_class=Response,
+)
 def organization_agenda_feed(request: Request, object_id: IdDep, session: SessionDep, served: ServedDep,
                              settings: SettingsDep) -> Response:  # fmt: skip
     """The public agenda items of an Organization's upcoming meetings (Atom)."""
@@ -205,37 +249,62 @@ def _self_path(request: Request) -> str:
     return request.url.path
 
 
-CATALOGUE_MEDIA: dict[int | str, dict[str, Any]] = {
+CATALOGUE_MEDIA: Answers = {
     200: {"content": {media: {"schema": {"type": "string"}} for _, media in SERIALISATIONS.values()},
-          "description": "the DCAT-AP.de catalogue"},
-    **NOT_FOUND,
+          "description": "the DCAT-AP.de catalogue", "headers": VALIDATORS},
+    **NOT_MODIFIED,
+    404: error("no such Body, or no such serialisation (ttl, rdf, jsonld)"),
+    **COMMON,
 }  # fmt: skip
-SEE_OTHER: dict[int | str, dict[str, Any]] = {
-    303: {"description": "Location: the serialisation the Accept header asks for"}
+LOCATION = {"Location": {"schema": {"type": "string"}, "description": "the URL with .ttl, .rdf or .jsonld"}}
+SEE_OTHER: Answers = {
+    303: {"description": "See Other: Location names the serialisation Accept asks for", "headers": LOCATION},
+    **COMMON,
 }
+SEE_OTHER_BODY: Answers = {**SEE_OTHER, 404: error("no such Body, or not shown")}
 
 
-@router.get("/catalog", responses=SEE_OTHER, response_class=Response)
+@router.get(
+    "/catalog", operation_id="findCatalog", openapi_extra=OPTIONAL_TOKEN, responses=SEE_OTHER, response_class=Response
+)
 def system_catalogue_iri(request: Request) -> Response:
     """The System's DCAT-AP.de catalogue: redirects to .ttl, .rdf or .jsonld by Accept."""
     return _negotiate(request)
 
 
-@router.get("/catalog.{extension}", responses=CATALOGUE_MEDIA, response_class=Response)
+@router.get(
+    "/catalog.{extension}",
+    operation_id="getCatalog",
+    openapi_extra=OPTIONAL_TOKEN,
+    responses=CATALOGUE_MEDIA,
+    response_class=Response,
+)
 def system_catalogue(request: Request, extension: str, session: SessionDep, served: ServedDep,
                      settings: SettingsDep) -> Response:  # fmt: skip
     """The DCAT-AP.de 3.0 catalogue of every Body: Turtle (.ttl), RDF/XML (.rdf) or JSON-LD (.jsonld)."""
     return _catalogue(request, served, session, settings, None, extension)
 
 
-@router.get("/body/{object_id}/catalog", responses={**SEE_OTHER, **NOT_FOUND}, response_class=Response)
+@router.get(
+    "/body/{object_id}/catalog",
+    operation_id="findBodyCatalog",
+    openapi_extra=OPTIONAL_TOKEN,
+    responses=SEE_OTHER_BODY,
+    response_class=Response,
+)
 def body_catalogue_iri(request: Request, object_id: IdDep, session: SessionDep, served: ServedDep) -> Response:
     """A Body's DCAT-AP.de catalogue: redirects to .ttl, .rdf or .jsonld by Accept."""
     _shown(session, served, Body, object_id)
     return _negotiate(request)
 
 
-@router.get("/body/{object_id}/catalog.{extension}", responses=CATALOGUE_MEDIA, response_class=Response)
+@router.get(
+    "/body/{object_id}/catalog.{extension}",
+    operation_id="getBodyCatalog",
+    openapi_extra=OPTIONAL_TOKEN,
+    responses=CATALOGUE_MEDIA,
+    response_class=Response,
+)
 def body_catalogue(request: Request, object_id: IdDep, extension: str, session: SessionDep, served: ServedDep,
                    settings: SettingsDep) -> Response:  # fmt: skip
     """The DCAT-AP.de 3.0 catalogue of one Body."""
