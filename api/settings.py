@@ -136,8 +136,6 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
-    @field_validator("harvest_allow_networks", "webhook_allow_networks")
-
     @field_validator("license", "publisher_website")
     @classmethod
     def _uri(cls, value: str) -> str:
@@ -145,7 +143,7 @@ class Settings(BaseSettings):
             raise ValueError(f"expected an absolute http(s) URI, got {value!r}")
         return value
 
-    @field_validator("harvest_allow_networks")
+    @field_validator("harvest_allow_networks", "webhook_allow_networks")
     @classmethod
     def _harvest_networks(cls, value: str) -> str:
         parse_networks(value)  # its ValueError names the item
