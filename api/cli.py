@@ -168,6 +168,7 @@ def _uvicorn_options(settings: Settings) -> dict[str, Any]:
 
 DEMO_LICENSE = "http://dcat-ap.de/def/licenses/dl-by-de/2.0"
 DEMO_ATTRIBUTION = "Hansestadt Lübeck (Demodaten des OParl-Servers)"
+DEMO_PAST_DAYS = 10_000
 
 
 def demo(settings: Settings) -> None:
@@ -191,7 +192,9 @@ def demo(settings: Settings) -> None:
             stale.unlink(missing_ok=True)
         # The demo publishes under a licence (the catalogue lists no dataset without one).
         licence = {} if settings.license else {"license": DEMO_LICENSE, "license_attribution": DEMO_ATTRIBUTION}
-        settings = settings.model_copy(update={"database_url": f"sqlite:///{database}", **licence})
+        # The seed meetings are of 2003-2024: the demo's calendars reach back far enough to hold them.
+        window = {} if "OPARL_CALENDAR_PAST_DAYS" in os.environ else {"calendar_past_days": DEMO_PAST_DAYS}
+        settings = settings.model_copy(update={"database_url": f"sqlite:///{database}", **licence, **window})
         migrate(settings)
         load_fixtures(settings, demo_fixtures())
         serve(settings)

@@ -122,7 +122,7 @@ class Settings(BaseSettings):
     contact_name: str = ""
     contact_email: str = ""
     # Meetings the calendars hold: this many days back and ahead of today.
-    calendar_past_days: PositiveInt = 1830  # a legislative term (five years)
+    calendar_past_days: PositiveInt = 365
     calendar_future_days: PositiveInt = 730
     # Entries of an Atom feed (the newest first).
     feed_entries: PositiveInt = 50
