@@ -1,5 +1,5 @@
 """`oparl-server verify-mirror SYSTEM_URL`: this server's mirror of a source against the source's
-completeness manifests (`oparlserver:manifest` on each Body), list by list."""
+completeness manifests (`oparl-server:manifest` on each Body), list by list."""
 
 from __future__ import annotations
 
@@ -60,9 +60,9 @@ def _bodies(client: SourceClient, system_url: str, hosts: frozenset[str]) -> lis
 
 def _compare(client: SourceClient, body: dict[str, Any], mirror: dict[str, Digest], hosts: frozenset[str]) -> int:
     """Prints a line per list; returns how many differ."""
-    body_id, url = body.get("id"), body.get("oparlserver:manifest")
+    body_id, url = body.get("id"), body.get("oparl-server:manifest")
     if not isinstance(url, str):
-        print(f"{body_id}\t-\t-\t-\tno oparlserver:manifest on this Body")
+        print(f"{body_id}\t-\t-\t-\tno oparl-server:manifest on this Body")
         return 1
     try:
         manifest = client.json(url, hosts=hosts)

@@ -47,7 +47,7 @@ class BodyOut(ObjectOut):
     changes: str = Field(alias="kommparl:changes")
     snapshot: str = Field(alias="kommparl:snapshot")
     # Per list the count and digests of the public objects (oparl/manifest.py).
-    manifest: str = Field(alias="oparlserver:manifest")
+    manifest: str = Field(alias="oparl-server:manifest")
 
     calendar: Calendar
     papers_feed: PapersFeed

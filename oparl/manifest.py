@@ -1,4 +1,4 @@
-"""The completeness manifest of a Body (`oparlserver:manifest`): per list, how many public
+"""The completeness manifest of a Body (`oparl-server:manifest`): per list, how many public
 objects it holds and digests of their ids and `modified` values, which a client recomputes from
 its copy to prove it holds every object (README "Completeness manifest" specifies the digests).
 

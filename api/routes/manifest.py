@@ -1,4 +1,4 @@
-"""The completeness manifest of a Body (`oparlserver:manifest`; oparl/manifest.py specifies it)."""
+"""The completeness manifest of a Body (`oparl-server:manifest`; oparl/manifest.py specifies it)."""
 
 from __future__ import annotations
 

@@ -47,7 +47,7 @@ def recomputed(items: list[dict[str, Any]]) -> tuple[int, str, str]:
 
 def test_manifest_equals_what_a_client_recomputes_from_the_lists(client: TestClient, luebeck: None) -> None:
     body = walk(client, "/oparl/v1.1/body")[0]
-    manifest = client.get(body["oparlserver:manifest"].removeprefix(BASE_URL))
+    manifest = client.get(body["oparl-server:manifest"].removeprefix(BASE_URL))
     assert manifest.status_code == 200
     lists = manifest.json()["lists"]
     assert set(lists) == set(LISTS)
@@ -63,7 +63,7 @@ def test_manifest_counts_and_digests_only_public_objects(
 ) -> None:
     pages = crawl(client, {})
     body = walk(client, "/oparl/v1.1/body")[0]
-    manifest_url = body["oparlserver:manifest"]
+    manifest_url = body["oparl-server:manifest"]
     assert manifest_url in pages  # the crawl reached it
     assert SECRET not in pages[manifest_url]
     lists = client.get(manifest_url.removeprefix(BASE_URL)).json()["lists"]
