@@ -78,6 +78,13 @@ class TestCatalogue:
         assert geocoding == {"http://dcat-ap.de/def/politicalGeocoding/municipalityKey/01003000"}
         assert {str(o) for o in graph.objects(None, DCTERMS.license)} == {LICENCE}
 
+    def test_the_kommparl_snapshot_and_feed_are_distributions(self, client: TestClient) -> None:
+        body = body_json(client)
+        graph = self.graph(client, body["oparl-server:catalog"].removesuffix(".ttl"), "ttl")
+        kommparl = {str(graph.value(d, DCAT.accessURL)) for d in graph.subjects(DCTERMS.conformsTo,
+                    URIRef("https://schema.kommparl.de/0.1/"))}  # fmt: skip
+        assert kommparl == {body["kommparl:snapshot"], body["kommparl:changes"]}
+
     def test_byte_stable_with_etag_and_304(self, client: TestClient) -> None:
         for ext in FORMATS:
             first, second = get(client, f"{API}/catalog.{ext}"), get(client, f"{API}/catalog.{ext}")
