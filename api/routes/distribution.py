@@ -265,7 +265,12 @@ SEE_OTHER_BODY: Answers = {**SEE_OTHER, 404: error("no such Body, or not shown")
 
 
 @router.get(
-    "/catalog", operation_id="findCatalog", openapi_extra=OPTIONAL_TOKEN, responses=SEE_OTHER, response_class=Response
+    "/catalog",
+    status_code=303,
+    operation_id="findCatalog",
+    openapi_extra=OPTIONAL_TOKEN,
+    responses=SEE_OTHER,
+    response_class=Response,
 )
 def system_catalogue_iri(request: Request) -> Response:
     """The System's DCAT-AP.de catalogue: redirects to .ttl, .rdf or .jsonld by Accept."""
@@ -287,6 +292,7 @@ def system_catalogue(request: Request, extension: str, session: SessionDep, serv
 
 @router.get(
     "/body/{object_id}/catalog",
+    status_code=303,
     operation_id="findBodyCatalog",
     openapi_extra=OPTIONAL_TOKEN,
     responses=SEE_OTHER_BODY,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import orjson
 from fastapi import APIRouter, Query, Request, Response
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from api.caching import JSON, etag_for, generations, not_modified
 from api.deps import IdDep, NonPublicDep, ServedDep, SessionDep, SettingsDep, UrlsDep
+from api.openapi import BAD_TOKEN, COMMON, NOT_MODIFIED, OPTIONAL_TOKEN, VALIDATORS, Answers, error
 from api.responses import OParlJSONResponse
 from api.snapshot_slots import Lease, Slots
 from oparl.cascade import table_of
@@ -27,7 +28,7 @@ router = APIRouter(prefix=API_PATH, tags=["kommparl"])
 NDJSON = "application/x-ndjson"
 
 
-class EntryOut(BaseModel):
+class ChangeFeedEntry(BaseModel):
     cursor: str
     operation: Literal["upsert", "delete", "redact"]
     type: str
@@ -36,40 +37,47 @@ class EntryOut(BaseModel):
     reason: Literal["deleted", "withdrawn", "nonPublic", "privacy"] | None = None
 
 
-class LinksOut(BaseModel):
+class ChangeFeedLinks(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
     self_: str = Field(alias="self")
     next: str | None = None
 
 
-class FeedPageOut(BaseModel):
-    data: list[EntryOut]
+class ChangeFeedPage(BaseModel):
+    data: list[ChangeFeedEntry]
     cursor: str
-    links: LinksOut
+    links: ChangeFeedLinks
 
 
-ERROR = {"description": "OParl Error object"}
-FEED_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"model": FeedPageOut, "description": "entries after the cursor, oldest first"},
-    304: {"description": "not modified since the ETag sent"},
-    400: {**ERROR, "description": "OParl Error object: a bad cursor (after) or limit"},
-    404: {**ERROR, "description": "OParl Error object: no such Body"},
-    410: {**ERROR, "description": "OParl Error object with kommparl:snapshot: the cursor expired"},
+FEED_RESPONSES: Answers = {
+    200: {"model": ChangeFeedPage, "description": "entries after the cursor, oldest first", "headers": VALIDATORS},
+    **NOT_MODIFIED,
+    400: error("a bad cursor (after) or limit"),
+    **BAD_TOKEN,
+    404: error("no such Body"),
+    410: error("the cursor expired; kommparl:snapshot names the snapshot to start over from"),
+    **COMMON,
 }
-SNAPSHOT_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"content": {NDJSON: {"schema": {"type": "string"}}}, "description": "header, objects, end line"},
-    304: {"description": "not modified since the ETag sent"},
-    404: {**ERROR, "description": "OParl Error object: no such Body"},
-    429: {**ERROR, "description": "OParl Error object: too many snapshots are being built; see Retry-After"},
-}
+SNAPSHOT_RESPONSES: Answers = {
+    200: {"content": {NDJSON: {"schema": {"type": "string"}}}, "description": "header, objects, end line",
+          "headers": VALIDATORS},
+    **NOT_MODIFIED,
+    **BAD_TOKEN,
+    404: error("no such Body"),
+    **COMMON,
+    429: {**COMMON[429], **error("too many snapshots are being built, or too many requests; see Retry-After")},
+}  # fmt: skip
 
 
 class TooManySnapshots(OParlError):
     status_code = 429
 
 
-@router.get("/body/{object_id}/changes", responses=FEED_RESPONSES, response_model=None)
+@router.get(
+    "/body/{object_id}/changes", operation_id="getBodyChanges", openapi_extra=OPTIONAL_TOKEN,
+    responses=FEED_RESPONSES, response_model=None,
+)  # fmt: skip
 def get_changes(
     request: Request, object_id: IdDep, session: SessionDep, settings: SettingsDep, urls: UrlsDep,
     nonpublic: NonPublicDep, served: ServedDep,
@@ -96,7 +104,10 @@ def get_changes(
     return Response(body(), media_type=JSON, headers=headers)
 
 
-@router.get("/body/{object_id}/snapshot", responses=SNAPSHOT_RESPONSES, response_class=StreamingResponse)
+@router.get(
+    "/body/{object_id}/snapshot", operation_id="getBodySnapshot", openapi_extra=OPTIONAL_TOKEN,
+    responses=SNAPSHOT_RESPONSES, response_class=StreamingResponse,
+)  # fmt: skip
 def get_snapshot(
     request: Request, object_id: IdDep, session: SessionDep, settings: SettingsDep, nonpublic: NonPublicDep,
     served: ServedDep,

@@ -2,35 +2,40 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
 from api.deps import IdDep, SessionDep, UrlsDep
+from api.openapi import COMMON, OPTIONAL_TOKEN, Answers, error
 from api.responses import OParlJSONResponse
 from oparl.feed import read
 from oparl.manifest import body_digests, manifest_json
 from oparl.urls import API_PATH
 
 router = APIRouter(prefix=API_PATH, tags=["manifest"])
-ERRORS: dict[int | str, dict[str, Any]] = {404: {"description": "OParl Error object: no such public Body"}}
+ERRORS: Answers = {404: error("no such public Body"), **COMMON}
 
 
-class ListDigestOut(BaseModel):
+class ManifestList(BaseModel):
     url: str
     count: int
     ids: str
     versions: str
 
 
-class ManifestOut(BaseModel):
+class Manifest(BaseModel):
     body: str
     algorithm: str
-    lists: dict[str, ListDigestOut]
+    lists: dict[str, ManifestList]
 
 
-@router.get("/body/{object_id}/manifest", response_model=ManifestOut, responses=ERRORS)
+@router.get(
+    "/body/{object_id}/manifest",
+    operation_id="getBodyManifest",
+    openapi_extra=OPTIONAL_TOKEN,
+    response_model=Manifest,
+    responses=ERRORS,
+)
 def get_manifest(object_id: IdDep, session: SessionDep, urls: UrlsDep) -> Response:
     """Per list of the Body: the count of its public objects and digests of their ids and `modified`."""
     read.require_body(session, object_id, nonpublic=False)

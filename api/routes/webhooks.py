@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from api.auth import Forbidden, Unauthorized, check_token
 from api.deps import SettingsDep, UrlsDep, WriteSessionDep
+from api.openapi import COMMON, TOKEN, Answers, error
 from api.responses import OParlJSONResponse
 from api.threads import in_write_thread
 from models import ApiToken
@@ -20,11 +21,13 @@ from oparl.urls import UrlBuilder
 from oparl.webhooks import subscriptions
 
 router = APIRouter(prefix="/write/v1/webhooks", tags=["webhooks"])
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "no or an invalid token"},
-    403: {"description": "the token lacks the scope webhooks"},
-    404: {"description": "no subscription of this token with this id, or no such public Body"},
-    422: {"description": "OParl Error object: a bad url (not allowed), body or types"},
+ERRORS: Answers = {
+    400: error("a bad parameter, or a body that is no JSON object"),
+    401: error("no token, or an invalid, expired or revoked one"),
+    403: error("the token lacks the scope webhooks"),
+    404: error("no subscription of this token with this id, or no such public Body"),
+    422: error("a bad url (not allowed), body or types"),
+    **COMMON,
 }
 SubscriptionId = Annotated[int, Path(description="the subscription's id", ge=1, le=2**31 - 1)]
 
@@ -33,7 +36,7 @@ class _Out(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
 
-class SubscriptionIn(BaseModel):
+class WebhookSubscriptionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: str = Field(description="the receiver; http(s) on a public address", max_length=2000)
@@ -42,7 +45,7 @@ class SubscriptionIn(BaseModel):
     after: str | None = Field(None, description="a feed cursor to start after; default: from now on")
 
 
-class SubscriptionOut(_Out):
+class WebhookSubscription(_Out):
     id: int
     body: str
     url: str
@@ -56,15 +59,15 @@ class SubscriptionOut(_Out):
     disabled_reason: str | None
 
 
-class CreatedOut(SubscriptionOut):
+class WebhookSubscriptionCreated(WebhookSubscription):
     secret: str = Field(description="the Standard Webhooks signing secret, shown this once")
 
 
-class SubscriptionsOut(_Out):
-    data: list[SubscriptionOut]
+class WebhookSubscriptions(_Out):
+    data: list[WebhookSubscription]
 
 
-class DeliveryOut(_Out):
+class WebhookDelivery(_Out):
     id: int
     at: str
     message_id: str = Field(description="the webhook-id header: the same for every attempt of a batch")
@@ -77,8 +80,8 @@ class DeliveryOut(_Out):
     seconds: float
 
 
-class DeliveriesOut(_Out):
-    data: list[DeliveryOut]
+class WebhookDeliveries(_Out):
+    data: list[WebhookDelivery]
 
 
 async def require_webhooks(request: Request, session: WriteSessionDep) -> ApiToken:
@@ -99,12 +102,19 @@ OwnerDep = Annotated[ApiToken, Depends(require_webhooks)]
 
 
 def _out(row: Any, urls: UrlBuilder) -> dict[str, Any]:
-    return SubscriptionOut.model_validate(subscriptions.as_json(row, urls)).model_dump(by_alias=True)
+    return WebhookSubscription.model_validate(subscriptions.as_json(row, urls)).model_dump(by_alias=True)
 
 
-@router.post("", status_code=201, response_model=CreatedOut, responses=ERRORS)
+@router.post(
+    "",
+    operation_id="createWebhook",
+    openapi_extra=TOKEN,
+    status_code=201,
+    response_model=WebhookSubscriptionCreated,
+    responses=ERRORS,
+)
 async def create(
-    body: SubscriptionIn, request: Request, owner: OwnerDep, session: WriteSessionDep, urls: UrlsDep,
+    body: WebhookSubscriptionRequest, request: Request, owner: OwnerDep, session: WriteSessionDep, urls: UrlsDep,
     settings: SettingsDep,
 ) -> Response:  # fmt: skip
     """Subscribe a receiver to a Body's public change feed; the answer holds the signing secret, once."""
@@ -119,14 +129,20 @@ async def create(
     return await in_write_thread(request, work)
 
 
-@router.get("", response_model=SubscriptionsOut, responses=ERRORS)
+@router.get("", operation_id="listWebhooks", openapi_extra=TOKEN, response_model=WebhookSubscriptions, responses=ERRORS)
 async def list_own(request: Request, owner: OwnerDep, session: WriteSessionDep, urls: UrlsDep) -> Response:
     """The token's subscriptions."""
     rows = await in_write_thread(request, subscriptions.owned, session, owner.id)
     return OParlJSONResponse({"data": [_out(row, urls) for row in rows]})
 
 
-@router.get("/{subscription_id}", response_model=SubscriptionOut, responses=ERRORS)
+@router.get(
+    "/{subscription_id}",
+    operation_id="getWebhook",
+    openapi_extra=TOKEN,
+    response_model=WebhookSubscription,
+    responses=ERRORS,
+)
 async def read_one(
     subscription_id: SubscriptionId, request: Request, owner: OwnerDep, session: WriteSessionDep, urls: UrlsDep
 ) -> Response:
@@ -135,7 +151,13 @@ async def read_one(
     return OParlJSONResponse(_out(row, urls))
 
 
-@router.post("/{subscription_id}/enable", response_model=SubscriptionOut, responses=ERRORS)
+@router.post(
+    "/{subscription_id}/enable",
+    operation_id="enableWebhook",
+    openapi_extra=TOKEN,
+    response_model=WebhookSubscription,
+    responses=ERRORS,
+)
 async def enable(
     subscription_id: SubscriptionId, request: Request, owner: OwnerDep, session: WriteSessionDep, urls: UrlsDep
 ) -> Response:
@@ -149,7 +171,9 @@ async def enable(
     return await in_write_thread(request, work)
 
 
-@router.delete("/{subscription_id}", status_code=204, responses=ERRORS)
+@router.delete(
+    "/{subscription_id}", operation_id="deleteWebhook", openapi_extra=TOKEN, status_code=204, responses=ERRORS
+)
 async def remove(
     subscription_id: SubscriptionId, request: Request, owner: OwnerDep, session: WriteSessionDep
 ) -> Response:
@@ -163,7 +187,13 @@ async def remove(
     return Response(status_code=204)
 
 
-@router.get("/{subscription_id}/deliveries", response_model=DeliveriesOut, responses=ERRORS)
+@router.get(
+    "/{subscription_id}/deliveries",
+    operation_id="listWebhookDeliveries",
+    openapi_extra=TOKEN,
+    response_model=WebhookDeliveries,
+    responses=ERRORS,
+)
 async def deliveries(
     subscription_id: SubscriptionId,
     request: Request,

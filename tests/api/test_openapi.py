@@ -49,7 +49,15 @@ class TestOperations:
             "listOrganizationConsultations",
             "accessFile",
             "downloadFile",
-        }
+            # kommParl 0.1 and the manifest (issue 14)
+            "getBodyChanges", "getBodySnapshot", "getBodyManifest",
+            # calendars, feeds and catalogues (issue 16)
+            *(f"get{t}Calendar" for t in ("Body", "Organization", "Person", "Meeting")),
+            "getBodyPapersFeed", "getOrganizationPapersFeed", "getOrganizationAgendaFeed",
+            "findCatalog", "getCatalog", "findBodyCatalog", "getBodyCatalog",
+            # the write API's webhook subscriptions (issue 14)
+            "listWebhooks", "getWebhook", "listWebhookDeliveries",
+        }  # fmt: skip
         assert operations()["listBodyPapers"][1] == "/oparl/v1.1/body/{object_id}/paper"
         assert operations()["getAgendaItem"][1] == "/oparl/v1.1/agenda-item/{object_id}"
 
@@ -58,6 +66,9 @@ class TestOperations:
         assert writes == {f"{verb}{name}" for verb in ("put", "patch", "delete") for name in TYPES} | {
             "writeBatch",
             "uploadFileContent",
+            "createWebhook",
+            "enableWebhook",
+            "deleteWebhook",
         }
 
     def test_reads_take_a_token_optionally_writes_need_one(self) -> None:
@@ -87,9 +98,11 @@ class TestStatuses:
     def test_every_answer_with_a_body_names_its_schema(self) -> None:
         for _, path, operation in operations().values():
             for status, answer in operation["responses"].items():
-                if status != "304":
-                    (media,) = answer["content"].values()
-                    assert media["schema"] not in ({}, None), (path, status)
+                if status not in ("204", "303", "304"):  # answers without a body
+                    # one media type each, but the catalogue's (Turtle, RDF/XML, JSON-LD)
+                    assert len(answer["content"]) == 1 or "/catalog." in path, (path, status)
+                    for media in answer["content"].values():
+                        assert media["schema"] not in ({}, None), (path, status)
 
 
 class TestComponents:
