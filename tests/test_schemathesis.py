@@ -36,10 +36,11 @@ from api.app import create_app
 from api.auth import create_token
 from api.settings import Settings
 from models.db import alembic_config, make_engine
-from oparl.catalogue import TYPES
+from oparl.catalogue import BODY_LISTS, TYPES
 from oparl.content import ContentStore
 from oparl.errors import ERROR_TYPE
 from oparl.records import read_directory
+from oparl.urls import UrlBuilder
 from tests.conftest import BASE_URL, LUEBECK, _postgres_database, write
 
 # Bounded and repeatable: the same cases on every run, well under a minute per engine.
@@ -68,6 +69,11 @@ class Served:
     known: dict[str, list[dict[str, str]]]  # by operation: path parameters naming stored records and lists
 
 
+# The Body's lists, not its feed, snapshot, manifest, calendar, feeds or catalogue beside them.
+LIST_SEGMENTS = frozenset(url.rsplit("/", 1)[1] for url in (UrlBuilder(BASE_URL).body_list(1, t.name)
+                                                             for t in BODY_LISTS.values()))  # fmt: skip
+
+
 def known_parameters(schema: Any, records: list[Any]) -> dict[str, list[dict[str, str]]]:
     """Path parameters of records that exist, so that cases reach past the 404 of a random id: every
     object and list that the body list and the first page of each of the body's lists link to, and
@@ -80,7 +86,8 @@ def known_parameters(schema: Any, records: list[Any]) -> dict[str, list[dict[str
     first = linked(schema["/oparl/v1.1/body"]["GET"].Case().call().text)
     pages = [
         _list_page(schema, path) for path in first if path.startswith("/oparl/v1.1/body/") and path.count("/") == 5
-    ]
+        and path.rsplit("/", 1)[1] in LIST_SEGMENTS
+    ]  # fmt: skip
     paths = sorted(set(first + [p for text in pages for p in linked(text)]))
     known: dict[str, list[dict[str, str]]] = {}
     for result in schema.get_all_operations():
@@ -90,11 +97,17 @@ def known_parameters(schema: Any, records: list[Any]) -> dict[str, list[dict[str
             found = [{"key": r["key"]} for r in records if TYPES.get(r.get("type", "")) is not None
                      and TYPES[r["type"]].segment == segment]  # fmt: skip
         else:
-            template = re.compile(re.sub(r"\\{[a-z_]+\\}", "(?P<object_id>[0-9]+)", re.escape(operation.path)))
+            template = re.compile(re.sub(r"\\{([a-z_]+)\\}", _group, re.escape(operation.path)))
             found = [m.groupdict() for m in map(template.fullmatch, paths) if m is not None]
         if found:
             known[operation.label] = found
     return known
+
+
+def _group(parameter: re.Match[str]) -> str:
+    """A path parameter as a named group: ids are numbers, others (a catalogue's extension) words."""
+    name = parameter.group(1)
+    return f"(?P<{name}>[0-9]+)" if name.endswith("id") else f"(?P<{name}>[a-z]+)"
 
 
 def _list_page(schema: Any, path: str) -> str:
