@@ -22,6 +22,8 @@ from oparl.webhooks.target import Blocked, check_target
 
 # Types a feed has entries for (the System has none: it is no Body's object).
 FEED_TYPES = tuple(name for name in TYPES if name != "System")
+# How a subscription disabled by an expired cursor says so (it cannot be enabled again).
+EXPIRED = "cursor expired"
 
 
 def parse_body(urls: UrlBuilder, value: object) -> int:
@@ -105,9 +107,6 @@ def enable(session: Session, token_id: int | None, subscription_id: int) -> Webh
     row.active, row.failures, row.next_attempt, row.disabled, row.disabled_reason = True, 0, None, None, None
     session.flush()
     return row
-
-
-EXPIRED = "cursor expired"
 
 
 def deliveries(session: Session, token_id: int | None, subscription_id: int, limit: int = 100) -> list[WebhookDelivery]:
