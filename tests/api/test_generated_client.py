@@ -29,7 +29,11 @@ from tests.conftest import BASE_URL
 pytestmark = pytest.mark.usefixtures("luebeck")
 PACKAGE = "oparl_client"
 # The document names file bytes `*/*` (they come in the File's own type): read as bytes.
-CONFIG = 'post_hooks: []\ncontent_type_overrides:\n  "*/*": application/octet-stream\n'
+# Documents the generator has no parser for come to the client as bytes (Atom feeds, NDJSON snapshots).
+CONFIG = (
+    'post_hooks: []\ncontent_type_overrides:\n  "*/*": application/octet-stream\n'
+    '  "application/atom+xml": application/octet-stream\n  "application/x-ndjson": application/octet-stream\n'
+)
 
 
 def generator() -> str:
