@@ -55,7 +55,8 @@ def lines(
     for oparl_type in IN_BODY:
         for chunk in _objects(session, snapshots, oparl_type, body_id, entitled=entitled, batch=batch):
             count += len(chunk)
-            yield b"\n".join(chunk) + b"\n"
+            chunk.append(b"")  # a trailing newline from the one join: no second copy of the chunk
+            yield b"\n".join(chunk)
     yield orjson.dumps({"type": END, "count": count}) + b"\n"
 
 
