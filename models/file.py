@@ -48,12 +48,15 @@ class File(BodyScoped, Base):
     )
 
     # Back-references (File.meeting/agendaItem/paper): every place this file is attached to.
-    paper_main: Mapped[list[Paper]] = referrers("Paper.main_file_id == File.id")
-    paper_auxiliary: Mapped[list[Paper]] = referrers(paper_auxiliary_file)
+    paper_main: Mapped[list[Paper]] = referrers("Paper.main_file_id == File.id", "Paper.id")
+    paper_auxiliary: Mapped[list[Paper]] = referrers(paper_auxiliary_file, "Paper.id")
     meeting_attached: Mapped[list[Meeting]] = referrers(
         "or_(Meeting.invitation_id == File.id, Meeting.results_protocol_id == File.id, "
-        "Meeting.verbatim_protocol_id == File.id)"
+        "Meeting.verbatim_protocol_id == File.id)",
+        "Meeting.id",
     )
-    meeting_auxiliary: Mapped[list[Meeting]] = referrers(meeting_auxiliary_file)
-    agenda_item_resolution: Mapped[list[AgendaItem]] = referrers("AgendaItem.resolution_file_id == File.id")
-    agenda_item_auxiliary: Mapped[list[AgendaItem]] = referrers(agenda_item_auxiliary_file)
+    meeting_auxiliary: Mapped[list[Meeting]] = referrers(meeting_auxiliary_file, "Meeting.id")
+    agenda_item_resolution: Mapped[list[AgendaItem]] = referrers(
+        "AgendaItem.resolution_file_id == File.id", "AgendaItem.id"
+    )
+    agenda_item_auxiliary: Mapped[list[AgendaItem]] = referrers(agenda_item_auxiliary_file, "AgendaItem.id")

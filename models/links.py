@@ -6,7 +6,7 @@ relationships over them, and the back-references over foreign keys, are read-onl
 `lazy="raise"`: the wire modules load each one eagerly, so a forgotten load fails loudly.
 """
 
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import Column, ForeignKey, Integer, Table
 from sqlalchemy.orm import Relationship, relationship
@@ -32,9 +32,10 @@ def ordered_link(table: Table, **joins: Any) -> Relationship[Any]:
     return relationship(secondary=table, order_by=table.c.position, viewonly=True, lazy="raise", **joins)
 
 
-def referrers(via: str | Table, order_by: str | Literal[False] = False, **joins: Any) -> Relationship[Any]:
+def referrers(via: str | Table, order_by: str, **joins: Any) -> Relationship[Any]:
     """The rows that name this one: by a foreign key (`via` is the join condition) or as owners in
-    a link table (`via` is the table); in `order_by` order, else in the database's.
+    a link table (`via` is the table), in `order_by` order. Required: the database's own order
+    moves with every update on PostgreSQL, and an object must read the same until it is modified.
     """
     how = {"secondary": via} if isinstance(via, Table) else {"primaryjoin": via}
     return relationship(**how, **joins, order_by=order_by, viewonly=True, lazy="raise")

@@ -32,13 +32,15 @@ from oparl.urls import UrlBuilder
 
 Ids = Iterable[int]
 _PACKAGE = Path(__file__).parent
+# The renderings read the mapping too (which rows a relationship loads, in which order).
+_MODELS = _PACKAGE.parent / "models"
 
 
 def _code_hash() -> str:
-    """Digest of the wire-format code: any change to it makes every stored rendering stale."""
+    """Digest of the wire-format code and the mapping: any change to them makes every stored rendering stale."""
     digest = hashlib.sha256()
-    for path in sorted(_PACKAGE.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for path in [*sorted(_PACKAGE.glob("*.py")), *sorted(_MODELS.glob("*.py"))]:
+        digest.update(path.parent.name.encode() + b"/" + path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 

@@ -301,6 +301,19 @@ class TestRelations:
         assert get(client, f"{API}/file/{pdf.id}")["masterFile"] == f"{API}/file/{odt.id}"
         assert get(client, f"{API}/file/{odt.id}")["derivativeFile"] == [f"{API}/file/{pdf.id}"]
 
+    def test_a_files_back_references_are_in_id_order_whatever_the_rows_order(
+        self, client: TestClient, session: Session
+    ) -> None:
+        """PostgreSQL returns rows in the order they were written, and that order moves with every
+        update: a File read twice without a change listed its papers in two orders."""
+        body = make_body(session)
+        file = make_file(session, body)
+        start = file.id * 1000
+        ids = [start + 30, start + 10, start + 20]  # written in this order
+        for paper_id in ids:
+            make_paper(session, body, id=paper_id, main_file_id=file.id)
+        assert get(client, f"{API}/file/{file.id}")["paper"] == [f"{API}/paper/{i}" for i in sorted(ids)]
+
 
 def test_head_answers_like_get_without_a_body(client: TestClient, council: dict[str, Any]) -> None:
     url = f"/oparl/v1.1/paper/{council['Paper'].id}"
