@@ -32,8 +32,8 @@ class FeedState(Base):
 
 class FeedEntry(Base):
     """A change of one object, as the full feed (`entitled`) and the anonymous one (`public`) tell
-    it: `upsert`, `deleted` or `nonPublic` (a delete with that reason), or NULL where that feed
-    leaves it out (oparl.visibility.feed_note)."""
+    it: `upsert`, a delete's reason (`deleted`, `withdrawn`, `nonPublic`; `privacy` is a redact), or
+    NULL where that feed leaves it out (oparl.visibility.FeedNote, feed_note)."""
 
     __tablename__ = "feed_entry"
     __table_args__ = (Index("ix_feed_entry_body_id_position", "body_id", "position"),)

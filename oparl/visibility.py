@@ -17,8 +17,9 @@ and what each place makes of it:
     a list's parent          judged as if not deleted: a deleted Body still lists its objects'
                              tombstones, a hidden one has no lists (404)
     a change feed entry      SHOWN: upsert; TOMBSTONE, if the write deleted, hid (or created) it:
-                             delete (reason deleted, or nonPublic while it is not deleted);
-                             else none (kommParl 0.1: objects never public give no entries)
+                             delete with the deletion's reason (deleted, withdrawn; privacy is
+                             a redact), or nonPublic while it is not deleted; else none
+                             (kommParl 0.1: objects never public give no entries)
 
 Each rule is written twice, side by side: in Python over a loaded row's flags and as the SQL that
 selects the same rows; tests/oparl/test_visibility.py proves the two agree on every combination.
@@ -49,11 +50,18 @@ class Known(Flags, Protocol):
 
 
 class FeedNote(enum.StrEnum):
-    """What a change feed says of an object a write stamped (stored in models.FeedEntry)."""
+    """What a change feed says of an object a write stamped (stored in models.FeedEntry): an
+    upsert, or the reason of a delete (kommParl 0.1's names; `privacy` is the reason of a redact)."""
 
     UPSERT = "upsert"
     DELETED = "deleted"
+    WITHDRAWN = "withdrawn"
     NONPUBLIC = "nonPublic"
+    PRIVACY = "privacy"
+
+
+# Why a writer deletes: gone (the default), withdrawn by its originator, or erased for privacy.
+DELETE_REASONS = (FeedNote.DELETED, FeedNote.WITHDRAWN, FeedNote.PRIVACY)
 
 
 class Seen(enum.Enum):
@@ -101,13 +109,14 @@ def listed_where(model: type[OParlObject], *, entitled: bool, tombstones: bool) 
     return known_where(model, entitled=entitled) if tombstones else shown_where(model, entitled=entitled)
 
 
-def feed_note(row: Known, *, entitled: bool, transition: bool) -> FeedNote | None:
+def feed_note(row: Known, *, entitled: bool, transition: bool, reason: FeedNote = FeedNote.DELETED) -> FeedNote | None:
     """The entry of this client's change feed for a row a write stamped. `transition`: the write
-    created the row or changed whether it is deleted or non-public; without it, a tombstone's new
-    stamp (a hidden object edited) tells a client nothing it may know. (Decided when the entry is
-    written, for both feeds; the reader selects on the stored result, so there is no SQL form.)"""
+    created the row, changed whether it is deleted or non-public, or erased it; without it, a
+    tombstone's new stamp (a hidden object edited) tells a client nothing it may know. `reason`: why
+    the write deleted it. (Decided when the entry is written, for both feeds; the reader selects on
+    the stored result, so there is no SQL form.)"""
     if shown(row, entitled=entitled):
         return FeedNote.UPSERT
     if not transition or seen(row, entitled=entitled) is Seen.ABSENT:
         return None
-    return FeedNote.DELETED if row.deleted else FeedNote.NONPUBLIC
+    return reason if row.deleted else FeedNote.NONPUBLIC

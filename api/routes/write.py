@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Path, Response
+from fastapi import APIRouter, Body, Path, Query, Response
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -32,11 +32,17 @@ from oparl.errors import Forbidden, NotFound, OParlError, RecordError, Unprocess
 from oparl.load.loader import Loader
 from oparl.urls import UrlBuilder
 from oparl.values import KEY, check_strings, shown
-from oparl.visibility import shown_where
+from oparl.visibility import FeedNote, shown_where
 
 router = APIRouter(prefix="/write/v1", tags=["write"])
 KeyPath = Annotated[str, Path(description="the caller's stable key of the record")]
 RecordBody = Annotated[dict[str, Any], Body(description="the object in its OParl JSON shape")]
+Reason = Literal["deleted", "withdrawn", "privacy"]  # oparl.visibility.DELETE_REASONS
+ReasonQuery = Annotated[
+    Reason,
+    Query(description="why: `deleted` (gone), `withdrawn` (withdrawn by its originator) or `privacy` (erased "
+          "for privacy: what the server keeps of it is emptied too, the change feed says `redact`)"),
+]  # fmt: skip
 
 
 class Conflict(OParlError):
@@ -50,6 +56,7 @@ class Operation(BaseModel):
     type: str
     key: str
     record: dict[str, Any] | None = None
+    reason: Reason | None = None  # a delete's, `deleted` when not given
 
 
 class Batch(BaseModel):
@@ -81,8 +88,10 @@ def _apply(loader: Loader, op: Operation) -> OParlObject:
         raise RecordError(Where(path=f"{type_name}.key"), f"at most {KEY} characters, got {len(op.key)}")
     where = Where(type_name, op.key)
     check_strings(op.key, where.at(".key"))  # before a query sees it
+    if op.reason is not None and op.op != "delete":
+        raise RecordError(where.at(".reason"), "only a delete has a reason")
     if op.op == "delete":
-        return loader.delete(type_name, op.key)
+        return loader.delete(type_name, op.key, FeedNote(op.reason or "deleted"))
     record = dict(op.record or {})
     if record.get("key", op.key) != op.key:
         raise RecordError(where.at(".key"), "differs from the key in the address")
@@ -183,8 +192,8 @@ def _writes(type_name: str) -> dict[str, Callable[..., Awaitable[Response]]]:
         op = Operation(op="patch", type=type_name, key=key, record=record)
         return await in_write_thread(ctx.request, _one, ctx, op)
 
-    async def delete(key: KeyPath, ctx: WriteDep) -> Response:
-        op = Operation(op="delete", type=type_name, key=key)
+    async def delete(key: KeyPath, ctx: WriteDep, reason: ReasonQuery = "deleted") -> Response:
+        op = Operation(op="delete", type=type_name, key=key, reason=reason)
         return await in_write_thread(ctx.request, _one, ctx, op)
 
     return {"PUT": put, "PATCH": patch, "DELETE": delete}
@@ -193,7 +202,7 @@ def _writes(type_name: str) -> dict[str, Callable[..., Awaitable[Response]]]:
 WHAT = {
     "PUT": "Create or replace a {}: what the record leaves out is cleared. Sending it again changes nothing.",
     "PATCH": "Change the given properties of an existing {}.",
-    "DELETE": "Delete a {}: it and what is embedded only in it become tombstones.",
+    "DELETE": "Delete a {}: it and what is embedded only in it become tombstones (and are erased with reason privacy).",
 }
 NO_KEY: Answers = {404: error("no live record of this type with this key")}
 ANSWERS = {

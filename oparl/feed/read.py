@@ -129,10 +129,14 @@ def page(
     return FeedPage(entries, cursor.encode(current.epoch, body_id, last), more)
 
 
+# What a client does with an entry; every other note is the reason of a delete.
+OPERATION = {FeedNote.UPSERT: "upsert", FeedNote.PRIVACY: "redact"}
+
+
 def _entry(row: Any, epoch: str, body_id: int, urls: UrlBuilder, tz: dt.tzinfo) -> dict[str, Any]:
     entry = {
         "cursor": cursor.encode(epoch, body_id, row.position),
-        "operation": "upsert" if row.note == FeedNote.UPSERT else "delete",
+        "operation": OPERATION.get(row.note, "delete"),
         "type": SCHEMA_BASE + row.type_name,
         "id": urls.object(row.type_name, row.object_id),
         "modified": date_time(row.modified, tz),

@@ -29,7 +29,7 @@ from models import FeedEntry, FeedState, OParlObject
 from oparl.cascade import chunks
 from oparl.catalogue import TYPES, body_column
 from oparl.load.changelog import ChangeLog
-from oparl.visibility import feed_note
+from oparl.visibility import FeedNote, feed_note
 
 
 class FeedRecorder:
@@ -40,6 +40,10 @@ class FeedRecorder:
         self.created: dict[type[OParlObject], set[int]] = defaultdict(set)
         for obj in log.created:
             self.created[type(obj)].add(obj.id)
+        # Why the write deleted (or erased) a row: each is news for the feeds that knew it.
+        self.reasons: dict[type[OParlObject], dict[int, FeedNote]] = defaultdict(dict)
+        for obj, reason in log.reasons.items():
+            self.reasons[type(obj)][obj.id] = reason
 
     def record(self, moment: dt.datetime) -> None:
         """Appends the entries (taking the feed's lock) the first time; later, after a restamp
@@ -82,20 +86,22 @@ class FeedRecorder:
             ids = closure.get(model)
             if not ids or body is None:
                 continue
-            turned = self.log.changes.visibility.get(model, set()) | created.get(model, set())
+            reasons = self.reasons.get(model, {})
+            turned = self.log.changes.visibility.get(model, set()) | created.get(model, set()) | set(reasons)
             flags = (model.deleted, model.nonpublic, model.ever_public)
             for chunk in chunks(sorted(ids)):
                 query = select(model.id, body.label("body_id"), model.modified, *flags).where(model.id.in_(chunk))
                 for row in self.session.execute(query.order_by(model.id)):
-                    entry = _entry(oparl_type.name, row, row.id in turned, moment)
+                    reason = reasons.get(row.id, FeedNote.DELETED)
+                    entry = _entry(oparl_type.name, row, row.id in turned, reason, moment)
                     if entry is not None:
                         rows.append(entry)
         return rows
 
 
-def _entry(type_name: str, row: Any, transition: bool, moment: dt.datetime) -> dict[str, Any] | None:
-    entitled = feed_note(row, entitled=True, transition=transition)
-    public = feed_note(row, entitled=False, transition=transition)
+def _entry(type_name: str, row: Any, transition: bool, reason: FeedNote, moment: dt.datetime) -> dict[str, Any] | None:
+    entitled = feed_note(row, entitled=True, transition=transition, reason=reason)
+    public = feed_note(row, entitled=False, transition=transition, reason=reason)
     if entitled is None and public is None:
         return None
     return {

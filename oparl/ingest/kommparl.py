@@ -24,6 +24,7 @@ from oparl.feed.snapshot import END, HEADER
 from oparl.ingest.client import Refused, SourceError
 from oparl.ingest.lists import with_query
 from oparl.ingest.store import Batch
+from oparl.visibility import FeedNote
 
 if TYPE_CHECKING:
     from oparl.ingest.harvest import Harvester
@@ -127,7 +128,7 @@ class FeedSync:
                 if item is None:
                     item = {"id": object_id, "type": entry["type"], "deleted": True}
                 self.h.batches.collect(batch, type_name, [self.h.lists.normalise.obj(item, type_name)],
-                                       None if type_name == "Body" else body_id)  # fmt: skip
+                                       None if type_name == "Body" else body_id, reason(entry))  # fmt: skip
             self.h.batches.store_batch(batch, None)
         self.h.batches.store_batch(Batch(), None, feed=(body_id, page["cursor"]))
 
@@ -140,6 +141,15 @@ class FeedSync:
                 self.h.summary.failures.append(str(exc))
             return None
         return answer if isinstance(answer, dict) and not answer.get("deleted") else None
+
+
+def reason(entry: dict[str, Any]) -> FeedNote:
+    """Why the source deleted what an entry names, passed on to this server's own feed: a redact
+    erases the copy (and says redact again), a delete keeps the draft's reason; an unknown one, or a
+    `nonPublic` (hidden there, so gone for a mirror that sees what anonymous clients see), is a deletion."""
+    if entry.get("operation") == "redact":
+        return FeedNote.PRIVACY
+    return FeedNote.WITHDRAWN if entry.get("reason") == FeedNote.WITHDRAWN else FeedNote.DELETED
 
 
 def _lines(path: Path) -> Iterator[bytes]:

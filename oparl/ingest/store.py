@@ -31,6 +31,7 @@ from oparl.ingest.convert import Converter
 from oparl.ingest.summary import Options, Summary
 from oparl.load.loader import Loader
 from oparl.urls import UrlBuilder
+from oparl.visibility import FeedNote
 
 # The property naming the parent of an embedded-only child, e.g. Consultation -> "paper".
 PARENT_FIELDS = {t.name: camel(str(t.parent.child_column).removesuffix("_id")) for t in TYPES.values() if t.parent}
@@ -43,7 +44,7 @@ class Batch:
     a tombstone of its key replaces the tombstone, and a later record an earlier one."""
 
     records: dict[str, dict[str, Any]] = field(default_factory=dict)
-    tombstones: dict[str, str] = field(default_factory=dict)
+    tombstones: dict[str, tuple[str, FeedNote]] = field(default_factory=dict)  # key: type, reason
     pages: int = 0
     items: int = 0
     started: float = field(default_factory=time.monotonic)
@@ -74,15 +75,23 @@ class BatchStore:
         self.written: set[int] = set()
         self.tombstoned: set[str] = set()
 
-    def collect(self, batch: Batch, type_name: str, items: list[dict[str, Any]], body_key: str | None) -> None:
-        """A page's objects into `batch`, as records and tombstones."""
+    def collect(
+        self,
+        batch: Batch,
+        type_name: str,
+        items: list[dict[str, Any]],
+        body_key: str | None,
+        reason: FeedNote = FeedNote.DELETED,
+    ) -> None:
+        """A page's objects into `batch`, as records and tombstones (deleted for `reason`: a
+        change feed's entry tells why, a list's tombstone does not)."""
         for item in items:
             if isinstance(item.get("modified"), str):
                 self.stamps.append(item["modified"])
             key = item["id"]
             if item.get("deleted"):
                 # Kept with its record: stored first, then deleted, as two pages would do it.
-                batch.tombstones[key] = type_name
+                batch.tombstones[key] = (type_name, reason)
                 self.tombstoned.add(key)
             elif (record := self.convert.record(item, body=body_key)) is not None:
                 batch.tombstones.pop(key, None)
@@ -97,7 +106,7 @@ class BatchStore:
 
     def store_batch(self, batch: Batch, cursor: Cursor | None, feed: Cursor | None = None) -> None:
         """`feed`: a Body's URL and its kommParl feed cursor, saved in the batch's transaction."""
-        tombstones = [(type_name, key) for key, type_name in batch.tombstones.items()]
+        tombstones = [(type_name, key, reason) for key, (type_name, reason) in batch.tombstones.items()]
         stored = self.store_records(list(batch.records.values()), tombstones, cursor=cursor, feed=feed)
         self.written.update(fingerprint(r) for r in records(stored) if r.get("type"))
         self.summary.pages += batch.pages
@@ -108,7 +117,7 @@ class BatchStore:
     def store_records(
         self,
         todo: Sequence[dict[str, Any] | None],
-        tombstones: list[tuple[str, str]],
+        tombstones: list[tuple[str, str, FeedNote]],
         *,
         cursor: Cursor | None,
         pending: bool = True,
@@ -123,9 +132,9 @@ class BatchStore:
                 loader = self._loader(session, missing)
                 try:
                     loader.load(kept)
-                    for type_name, key in tombstones:
+                    for type_name, key, reason in tombstones:
                         try:
-                            loader.delete(type_name, key)
+                            loader.delete(type_name, key, reason)
                         except NotFound:
                             pass  # a tombstone for an object this server never had
                 except RecordError as exc:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from models import OParlObject
 from oparl.cascade import Changes, Ids, chunks
 from oparl.catalogue import BACKREF_COLUMNS, target
+from oparl.visibility import FeedNote
 
 
 @dataclass
@@ -37,6 +38,7 @@ class ChangeLog:
         self.before: dict[OParlObject, dict[str, Any]] = {}  # changed attributes' values before the write
         self.relinked: set[OParlObject] = set()  # rows whose ordered links this write replaced
         self.deleted = 0
+        self.reasons: dict[OParlObject, FeedNote] = {}  # why this write deleted (or erased) a row
         self.changed: set[OParlObject] = set()  # known after `finish`: rows whose stored state differs
         self.changes = Changes()
 
@@ -57,11 +59,15 @@ class ChangeLog:
             self.before.setdefault(obj, {}).setdefault(attr, getattr(obj, attr))
             setattr(obj, attr, value)
 
-    def delete(self, obj: OParlObject) -> None:
+    def delete(self, obj: OParlObject, reason: FeedNote = FeedNote.DELETED) -> None:
+        """Deletes `obj`; an erasure (privacy) is news for a row deleted before as well."""
         self.saw(obj)
         if not obj.deleted:
             self.set(obj, "deleted", True)
             self.deleted += 1
+            self.reasons[obj] = reason
+        elif reason is FeedNote.PRIVACY:
+            self.reasons[obj] = reason
 
     def touched(self) -> list[OParlObject]:
         return [*self.created, *self.before]

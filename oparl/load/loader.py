@@ -34,12 +34,14 @@ from oparl.content import ContentStore
 from oparl.errors import NotFound, RecordError, Where
 from oparl.load.changelog import ChangeLog, LoadReport
 from oparl.load.checks import check_complete, stored_content
+from oparl.load.erasure import erase
 from oparl.load.links import Links
 from oparl.load.propagation import Propagation
 from oparl.load.references import References
 from oparl.records import ADDITIVE, FROM_BYTES, Field, classify, mapper, nullable, properties, relationship
 from oparl.urls import UrlBuilder
 from oparl.values import ITEMS, check_strings, convert
+from oparl.visibility import FeedNote
 
 
 @dataclass(frozen=True)
@@ -98,8 +100,9 @@ class Loader:
             self.links.insert()
         self.session.flush()
 
-    def delete(self, type_name: str, key: str) -> OParlObject:
-        """Soft delete, with a tombstone for each object embedded only in this one."""
+    def delete(self, type_name: str, key: str, reason: FeedNote = FeedNote.DELETED) -> OParlObject:
+        """Soft delete, with a tombstone for each object embedded only in this one; `reason`
+        privacy erases them too (oparl/load/erasure.py), also when they were deleted before."""
         model = TYPES[type_name].model
         check_strings(key, Where(type_name, key, ".key"))
         obj = self.session.scalar(select(model).where(model.key == key))
@@ -112,7 +115,9 @@ class Loader:
         doomed += Propagation(self.session, self.log).embedded_only_in(doomed)
         self.refs.forget()  # some of them may have been found alive before
         for gone in doomed:
-            self.log.delete(gone)
+            self.log.delete(gone, reason)
+            if reason is FeedNote.PRIVACY:
+                erase(self.session, self.log, gone)
         self.session.flush()
         return obj
 

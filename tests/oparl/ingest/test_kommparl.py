@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from api.app import create_app
 from api.manifest_commands import verify_mirror
 from api.settings import Settings
-from models import HarvestSource
+from models import HarvestSource, Paper
 from oparl.ingest.client import Politeness, SourceClient
 from tests.conftest import BASE_URL, FakeClock
 from tests.oparl.ingest.test_harvest import MIRROR, SYSTEM, compare, forwarding, harvest, mirror, url_of
@@ -160,24 +160,32 @@ def test_verify_mirror_reports_each_list_and_fails_on_a_difference(
     assert lines[-1] == f"{len(different)} lists differ"
 
 
-def test_a_redact_entry_deletes_the_copy_and_the_mirror_serves_its_own_feed(
+def test_redact_and_withdrawn_entries_delete_the_copy_and_the_mirror_passes_them_on(
     client: TestClient, luebeck: None, mirror: Engine, clock: FakeClock, tmp_path: Path
 ) -> None:
     harvest(mirror, forwarding(client), clock, tmp_path / "files", kommparl=True)
     body = client.get("/oparl/v1.1/body").json()["data"][0]
-    paper = client.get(body["paper"].removeprefix(BASE_URL)).json()["data"][0]
-    redact = {"cursor": "x", "operation": "redact", "type": paper["type"], "id": paper["id"],
-              "modified": paper["modified"], "reason": "privacy"}  # fmt: skip
+    erased, withdrawn = client.get(body["paper"].removeprefix(BASE_URL)).json()["data"][:2]
+    entries = [
+        {"cursor": "x", "operation": "redact", "type": erased["type"], "id": erased["id"],
+         "modified": erased["modified"], "reason": "privacy"},
+        {"cursor": "y", "operation": "delete", "type": withdrawn["type"], "id": withdrawn["id"],
+         "modified": withdrawn["modified"], "reason": "withdrawn"},
+    ]  # fmt: skip
 
     def redacting(request: httpx.Request, kind: str) -> httpx.Response | None:
         if kind != "feed":
             return None
         page = client.get(str(request.url).removeprefix(BASE_URL)).json()
-        return httpx.Response(200, json={**page, "data": [*page["data"], redact]})
+        return httpx.Response(200, json={**page, "data": [*page["data"], *entries]})
 
     clock.advance(60)
     summary = harvest(mirror, forwarding(client, hook=Log(redacting)), clock, tmp_path / "files", kommparl=True)
-    assert summary.deleted["Paper"] == 1
+    assert summary.deleted["Paper"] == 2
+    with Session(mirror) as session:
+        query = select(Paper.key, Paper.name).where(Paper.key.in_([erased["id"], withdrawn["id"]]))
+        names = {row.key: row.name for row in session.execute(query)}
+    assert names == {erased["id"]: None, withdrawn["id"]: withdrawn["name"]}  # only the erasure empties it
     settings = Settings(database_url=url_of(mirror), public_base_url=MIRROR, data_dir=tmp_path / "m")
     with TestClient(create_app(settings)) as mirrored:
         own = mirrored.get("/oparl/v1.1/body").json()["data"][0]
@@ -188,6 +196,10 @@ def test_a_redact_entry_deletes_the_copy_and_the_mirror_serves_its_own_feed(
             feed += page["data"]
             url = page["links"].get("next")
         assert len(feed) > 50  # every object the harvest wrote, through the write path
-        deleted = [e for e in feed if e["operation"] == "delete"]
-        assert [e["type"] for e in deleted][:1] == [paper["type"]]
-        assert mirrored.get(deleted[0]["id"].removeprefix(MIRROR)).json()["deleted"] is True
+        gone = {e["id"]: (e["operation"], e["reason"]) for e in feed if e["type"] == erased["type"] and "reason" in e}
+        assert sorted(gone.values()) == [("delete", "withdrawn"), ("redact", "privacy")]
+        for object_id in gone:
+            assert mirrored.get(object_id.removeprefix(MIRROR)).json()["deleted"] is True
+        # What went with them (their consultations, files only they had) went for the same reason.
+        along = {(e["operation"], e["reason"]) for e in feed if e["type"] != erased["type"] and "reason" in e}
+        assert along == {("delete", "withdrawn"), ("redact", "privacy")}

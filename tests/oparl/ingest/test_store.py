@@ -18,6 +18,7 @@ from oparl.ingest.source import Source, references
 from oparl.ingest.store import Batch, BatchStore, fingerprint, records
 from oparl.ingest.summary import Options, Summary
 from oparl.urls import UrlBuilder
+from oparl.visibility import FeedNote
 from tests.conftest import FakeClock
 
 SOURCE = "https://ris.example.org/oparl"
@@ -81,7 +82,8 @@ def test_a_record_stored_already_is_not_collected_again(run: tuple[Source, Batch
     batches.store_batch(first, None)
     again = Batch()
     batches.collect(again, "Paper", [item, {"id": f"{SOURCE}/paper/2", "deleted": True}], f"{SOURCE}/body/1")
-    assert (again.records, again.tombstones, again.pages, again.items) == ({}, {f"{SOURCE}/paper/2": "Paper"}, 1, 2)
+    tombstone = {f"{SOURCE}/paper/2": ("Paper", FeedNote.DELETED)}
+    assert (again.records, again.tombstones, again.pages, again.items) == ({}, tombstone, 1, 2)
     assert batches.stamps == [stamp, stamp]
     assert (batches.summary.pages, batches.summary.objects) == (1, 1)
 
