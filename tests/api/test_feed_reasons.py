@@ -3,14 +3,16 @@ privacy erasure, which empties what the server keeps of the object and is a `red
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from api.routes.write import Reason
 from models import FileChunk, FileContent, Membership, Paper, Person
+from oparl.visibility import DELETE_REASONS
 from tests.api.kommparl import local, read_feed
 from tests.api.test_nonpublic import SECRET, council  # noqa: F401  (a fixture)
 
@@ -142,3 +144,7 @@ def test_an_unknown_reason_is_400(client: TestClient, feed: str, auth: dict[str,
     assert answer.json()["type"] == "https://schema.oparl.org/1.1/Error"
     vorlage = client.get(local(feed.removesuffix("/changes")) + "/paper").json()["data"]
     assert "deleted" not in next(p for p in vorlage if p["name"] == "Vorlage")  # nothing was deleted
+
+
+def test_the_api_takes_exactly_the_reasons_a_writer_may_give() -> None:
+    assert get_args(Reason) == DELETE_REASONS
