@@ -14,20 +14,29 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import orjson
 
 from oparl.catalogue import BODY_LISTS, SCHEMA_BASE
 from oparl.feed import PROFILE_CHANGES, PROFILE_SNAPSHOT
 from oparl.feed.snapshot import END, HEADER
-from oparl.ingest.client import Refused, SourceError
-from oparl.ingest.lists import with_query
-from oparl.ingest.store import Batch
+from oparl.ingest.client import Refused, SourceClient, SourceError
+from oparl.ingest.lists import ListReader, with_query
+from oparl.ingest.store import Batch, BatchStore
+from oparl.ingest.summary import Options, Summary
 from oparl.visibility import FeedNote
 
-if TYPE_CHECKING:
-    from oparl.ingest.harvest import Harvester
+
+class Harvesting(Protocol):
+    """What a feed sync uses of the harvester running it (oparl/ingest/harvest.py `Harvester`)."""
+
+    options: Options
+    summary: Summary
+    client: SourceClient
+    batches: BatchStore
+    lists: ListReader
+
 
 FEED_LIMIT = "1000"
 MAX_FEED_PAGES = 1_000_000
@@ -39,7 +48,7 @@ def offers(system: dict[str, Any]) -> bool:
 
 
 class FeedSync:
-    def __init__(self, harvester: Harvester) -> None:
+    def __init__(self, harvester: Harvesting) -> None:
         self.h = harvester
         self.feed_only = False  # a Body read from its feed alone: the run saw only what changed
 
