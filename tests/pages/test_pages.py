@@ -292,3 +292,15 @@ class TestPageVisibility:
         assert text(section(meeting, "teilnehmende")) == "Teilnehmende Anna"
         with_token = client.get(pages["Vorlage"].removeprefix(BASE_URL), headers={"Authorization": tokens["insider"]})
         assert with_token.text == paper  # a page is the anonymous view, whoever asks
+
+
+def test_the_readme_links_a_screenshot_of_every_page_type() -> None:
+    root = LUEBECK.parent.parent
+    readme = (root / "README.md").read_text()
+    shots = sorted(p.name for p in (root / "docs" / "pages").glob("*.png"))
+    assert shots == [f"{name}.png" for name in sorted(SCREENSHOTS)]
+    assert [name for name in SCREENSHOTS if f"(docs/pages/{name}.png)" not in readme] == []
+
+
+# One per page type, taken by tests/pages/test_browser.py (OPARL_SCREENSHOTS=docs/pages).
+SCREENSHOTS = ("start", "body", "paper", "meeting", "organization", "person", "list", "not-found")
