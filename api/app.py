@@ -23,6 +23,7 @@ from api.logs import RequestLog
 from api.metrics import Metrics
 from api.middleware import BodyLimit, HeadAsGet
 from api.outage import Outage, Unavailable
+from api.pages.routes import router as pages_router
 from api.ratelimit import RateLimit
 from api.routes import ROUTERS
 from api.settings import Settings
@@ -60,7 +61,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
     app.state.outage = Outage(settings.outage_retry_after)
     app.state.snapshot_slots = make_slots(settings.redis_url, settings.rate_limit_prefix, settings.snapshot_concurrency)
     add_exception_handlers(app)
-    for router in (*ROUTERS, health.router, metrics.router):
+    for router in (*ROUTERS, pages_router, health.router, metrics.router):
         app.include_router(router)
     openapi.install(app)
     _offline_docs(app)

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import allowed_methods, error_response
+from api.pages.policy import PAGE_POLICY, is_page
 from api.responses import SECURITY_HEADERS
 
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
@@ -74,11 +75,14 @@ class Cors(CORSMiddleware):
 
 
 _SECURITY = [(name.lower().encode(), value.encode()) for name, value in SECURITY_HEADERS.items()]
+# The pages (api/pages) get theirs on every answer, a 304 and one from the answer cache too.
+_PAGES = [(b"content-security-policy", PAGE_POLICY.encode()) if n == b"content-security-policy" else (n, v)
+          for n, v in _SECURITY]  # fmt: skip
 
 
 class SecurityHeaders:
     """The security headers on every answer that does not set them itself (file contents and the
-    docs page set their own Content-Security-Policy)."""
+    docs page set their own Content-Security-Policy; the pages get theirs by path)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -88,11 +92,13 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        defaults = _PAGES if is_page(scope["path"]) else _SECURITY
+
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = message.get("headers", [])
                 present = {name.lower() for name, _ in headers}
-                message["headers"] = [*headers, *(h for h in _SECURITY if h[0] not in present)]
+                message["headers"] = [*headers, *(h for h in defaults if h[0] not in present)]
             await send(message)
 
         await self.app(scope, receive, with_headers)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, ForeignKey, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, BodyScoped, ObjectId
@@ -42,3 +42,7 @@ class Meeting(BodyScoped, Base):
     agenda_item: Mapped[list[AgendaItem]] = referrers(
         "AgendaItem.meeting_id == Meeting.id", "(AgendaItem.order, AgendaItem.id)"
     )
+
+
+# A Body's next and last meetings (the Body's page, api/pages): a range of the index, not a sort.
+Index("ix_meeting_body_id_start", Meeting.body_id, Meeting.start, Meeting.id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ForeignKey, Table, Text
+from sqlalchemy import ForeignKey, Index, Table, Text
 from sqlalchemy.orm import Mapped, Relationship, mapped_column, relationship
 
 from models.base import Base, BodyScoped, ObjectId
@@ -63,3 +63,7 @@ class Paper(BodyScoped, Base):
     related_paper_of: Mapped[list[Paper]] = _linked(paper_related_paper, reverse=True)
     subordinated_paper: Mapped[list[Paper]] = _linked(paper_subordinated_paper)
     superordinated_paper: Mapped[list[Paper]] = _linked(paper_subordinated_paper, reverse=True)
+
+
+# A Body's newest papers by date (the Body's page, api/pages): read off the index's end, not sorted.
+Index("ix_paper_body_id_date", Paper.body_id, Paper.date, Paper.id)

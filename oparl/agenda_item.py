@@ -33,7 +33,7 @@ def agenda_item_out(
     urls = render.urls
     consultations = refs(render, "Consultation", item.consultation)
     return AgendaItemOut(
-        **common(item, "AgendaItem", urls.object("AgendaItem", item.id)),
+        **common(item, "AgendaItem", urls),
         # Embedded in its Meeting the back-reference is left out (spec 4).
         meeting=None if embedded else urls.object("Meeting", item.meeting_id),
         number=item.number,

@@ -104,15 +104,16 @@ def dump(model: OParlModel, render: Render) -> dict[str, Any]:
     return model.model_dump(mode="json", by_alias=True, context=render.context())
 
 
-def common(obj: Any, type_name: str, url: str) -> dict[str, Any]:
-    """The shared fields of a live object, as keyword arguments for its wire model."""
+def common(obj: Any, type_name: str, urls: UrlBuilder, url: str | None = None) -> dict[str, Any]:
+    """The shared fields of a live object, as keyword arguments for its wire model. `web` is this
+    server's page where the type has one (a mirror's stored `web` names the source's), else stored."""
     return {
-        "id": url,
+        "id": url or urls.object(type_name, obj.id),
         "type": SCHEMA_BASE + type_name,
         "license": obj.license,
         "keyword": obj.keyword,
         "created": obj.created,
         "modified": obj.modified,
-        "web": obj.web,
+        "web": urls.page(type_name, obj.id) or obj.web,
         "nonpublic": True if obj.nonpublic else None,
     }

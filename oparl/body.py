@@ -60,7 +60,7 @@ def body_out(body: Body, render: Render) -> BodyOut:
     terms = render.visible(body.legislative_term)
     publisher = render.publisher
     return BodyOut(
-        **{**common(body, "Body", urls.object("Body", body.id)), "license": body.license or publisher.license},
+        **{**common(body, "Body", urls), "license": body.license or publisher.license},
         system=urls.system(),
         short_name=body.short_name,
         name=body.name,

@@ -69,6 +69,7 @@ class OParlType:
     position: str | None = None  # the column keeping an embedded child's place in its parent's array
     aliases: Mapping[str, str] = field(default_factory=dict)  # input property -> attribute storing it
     mutual_links: tuple[Table, ...] = ()  # links whose both ends show each other (related papers)
+    page: bool = False  # has an HTML page (api/pages), which is its `web`
 
     @property
     def json_type(self) -> str:
@@ -105,19 +106,19 @@ TYPES: dict[str, OParlType] = {
     t.name: t
     for t in (
         OParlType("System", models.System, "system"),
-        OParlType("Body", models.Body, "body", listed_in=(Listing("System", "body"),)),
+        OParlType("Body", models.Body, "body", listed_in=(Listing("System", "body"),), page=True),
         OParlType("LegislativeTerm", models.LegislativeTerm, "legislative-term",
                   embedded_in=(Embedding("Body", child_column="body_id", array="legislative_term"),)),
-        OParlType("Organization", models.Organization, "organization"),
-        OParlType("Person", models.Person, "person", aliases={"location_object": "location"}),
+        OParlType("Organization", models.Organization, "organization", page=True),
+        OParlType("Person", models.Person, "person", aliases={"location_object": "location"}, page=True),
         OParlType("Membership", models.Membership, "membership",
                   embedded_in=(Embedding("Person", child_column="person_id", array="membership"),),
                   backrefs=(Backref("organization_id", "membership"),)),
-        OParlType("Meeting", models.Meeting, "meeting",
+        OParlType("Meeting", models.Meeting, "meeting", page=True,
                   listed_in=(Listing("Organization", "meeting", link.meeting_organization),)),
         OParlType("AgendaItem", models.AgendaItem, "agenda-item", position="order",
                   embedded_in=(Embedding("Meeting", child_column="meeting_id", array="agenda_item"),)),
-        OParlType("Paper", models.Paper, "paper",
+        OParlType("Paper", models.Paper, "paper", page=True,
                   mutual_links=(link.paper_related_paper, link.paper_subordinated_paper)),
         OParlType("Consultation", models.Consultation, "consultation", position="position",
                   embedded_in=(Embedding("Paper", child_column="paper_id", array="consultation"),),

@@ -21,7 +21,7 @@ class ConsultationOut(ObjectOut):
 def consultation_out(c: Consultation, render: Render, *, embedded: bool = False) -> ConsultationOut:
     urls = render.urls
     return ConsultationOut(
-        **common(c, "Consultation", urls.object("Consultation", c.id)),
+        **common(c, "Consultation", urls),
         # Embedded in its Paper the back-reference is left out (spec 4).
         paper=None if embedded else urls.ref("Paper", c.paper_id),
         agenda_item=render.ref("AgendaItem", c.agenda_item),

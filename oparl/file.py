@@ -48,7 +48,7 @@ def file_out(file: File, render: Render, *, embedded: bool = False) -> FileOut:
             "derivative_file": refs(render, "File", file.derivative_file),
         }
     return FileOut(
-        **common(file, "File", urls.object("File", file.id)),
+        **common(file, "File", urls),
         name=file.name,
         file_name=file.file_name,
         mime_type=file.mime_type,

@@ -18,7 +18,7 @@ class LegislativeTermOut(ObjectOut):
 
 def legislative_term_out(term: LegislativeTerm, render: Render, *, embedded: bool = False) -> LegislativeTermOut:
     return LegislativeTermOut(
-        **common(term, "LegislativeTerm", render.urls.object("LegislativeTerm", term.id)),
+        **common(term, "LegislativeTerm", render.urls),
         # Embedded in its Body the back-reference is left out (spec 4).
         body=None if embedded else render.urls.object("Body", term.body_id),
         name=term.name,

@@ -36,7 +36,7 @@ def location_out(loc: Location, render: Render, *, embedded: bool = False) -> Lo
             "papers": refs(render, "Paper", loc.papers),
         }
     return LocationOut(
-        **common(loc, "Location", render.urls.object("Location", loc.id)),
+        **common(loc, "Location", render.urls),
         description=loc.description,
         geojson=loc.geojson,
         street_address=loc.street_address,

@@ -34,7 +34,7 @@ def meeting_out(meeting: Meeting, render: Render) -> MeetingOut:
     urls = render.urls
     items = render.visible(meeting.agenda_item)
     return MeetingOut(
-        **common(meeting, "Meeting", urls.object("Meeting", meeting.id)),
+        **common(meeting, "Meeting", urls),
         name=meeting.name,
         meeting_state=meeting.meeting_state,
         cancelled=meeting.cancelled,

@@ -23,7 +23,7 @@ class MembershipOut(ObjectOut):
 def membership_out(m: Membership, render: Render, *, embedded: bool = False) -> MembershipOut:
     urls = render.urls
     return MembershipOut(
-        **common(m, "Membership", urls.object("Membership", m.id)),
+        **common(m, "Membership", urls),
         person=None if embedded else urls.object("Person", m.person_id),
         organization=render.ref("Organization", m.organization),
         role=m.role,

@@ -36,7 +36,7 @@ class OrganizationOut(ObjectOut):
 def organization_out(org: Organization, render: Render) -> OrganizationOut:
     urls = render.urls
     return OrganizationOut(
-        **common(org, "Organization", urls.object("Organization", org.id)),
+        **common(org, "Organization", urls),
         body=urls.object("Body", org.body_id),
         name=org.name,
         membership=refs(render, "Membership", org.membership),

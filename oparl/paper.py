@@ -39,7 +39,7 @@ def paper_out(paper: Paper, render: Render) -> PaperOut:
     # paper's own list comes first, in its order; papers that name it follow.
     related = list({p.id: p for p in [*paper.related_paper, *sorted(paper.related_paper_of, key=_by_id)]}.values())
     return PaperOut(
-        **common(paper, "Paper", urls.object("Paper", paper.id)),
+        **common(paper, "Paper", urls),
         body=urls.object("Body", paper.body_id),
         name=paper.name,
         reference=paper.reference,

@@ -36,7 +36,7 @@ def person_out(person: Person, render: Render) -> PersonOut:
     urls = render.urls
     loc = person.location if render.shows(person.location) else None
     return PersonOut(
-        **common(person, "Person", urls.object("Person", person.id)),
+        **common(person, "Person", urls),
         body=urls.object("Body", person.body_id),
         name=person.name,
         family_name=person.family_name,

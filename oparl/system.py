@@ -24,9 +24,9 @@ class SystemOut(ObjectOut):
 
 
 def system_out(system: System, render: Render) -> SystemOut:
-    publisher = render.publisher
+    publisher, urls = render.publisher, render.urls
     return SystemOut(
-        **{**common(system, "System", render.urls.system()), "license": system.license or publisher.license},
+        **{**common(system, "System", urls, urls.system()), "license": system.license or publisher.license},
         oparl_version=SCHEMA_BASE,
         other_oparl_versions=system.other_oparl_versions,
         body=render.urls.bodies(),

@@ -12,7 +12,8 @@ API_PATH = "/oparl/v1.1"
 
 class UrlBuilder:
     def __init__(self, public_base_url: str) -> None:
-        self.api = public_base_url.rstrip("/") + API_PATH
+        self.site = public_base_url.rstrip("/")
+        self.api = self.site + API_PATH
 
     def system(self) -> str:
         return f"{self.api}/system"
@@ -57,6 +58,20 @@ class UrlBuilder:
         """The DCAT-AP.de catalogue of the System (`body_id` None) or of one Body."""
         base = self.api if body_id is None else self.object("Body", body_id)
         return f"{base}/catalog.{extension}"
+
+    # The HTML pages (api/pages), beside the API: `/` lists the Bodies, each type with a page
+    # (the catalogue's `page`) has one per object, which is the object's `web`.
+    def page(self, type_name: str, object_id: int) -> str | None:
+        """The page of an object, None for a type without pages."""
+        t = TYPES[type_name]
+        return f"{self.site}/{t.segment}/{object_id}" if t.page else None
+
+    def start_page(self) -> str:
+        return f"{self.site}/"
+
+    def page_list(self, parent: str, parent_id: int, type_name: str) -> str:
+        """A paged HTML list of a Body's (or an Organization's) objects of a type with pages."""
+        return f"{self.site}/{TYPES[parent].segment}/{parent_id}/{TYPES[type_name].segment}"
 
     def file_access(self, file_id: int) -> str:
         return f"{self.object('File', file_id)}/access"

@@ -184,4 +184,5 @@ class TestSeedPapers:
                 "created",
                 "modified",
                 "oparl-server:calendar",  # the meeting's calendar (oparl/distribution)
+                "web",  # its page (api/pages)
             }

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from typing import Any
+from urllib.parse import urldefrag, urljoin
 
 import pytest
 from fastapi.testclient import TestClient
@@ -128,9 +130,10 @@ def council(client: TestClient, tokens: dict[str, str], clock: FakeClock) -> Non
 
 
 def crawl(client: TestClient, headers: dict[str, str]) -> dict[str, str]:
-    """Every URL reachable from the System, lists walked with several filters: url -> response text."""
+    """Every URL reachable from the System and from `/` (the HTML pages, api/pages, and every link
+    on them), lists walked with several filters: url -> response text."""
     seen: dict[str, str] = {}
-    todo = [f"{BASE_URL}/oparl/v1.1/system"]
+    todo = [f"{BASE_URL}/oparl/v1.1/system", f"{BASE_URL}/"]
     while todo:
         url = todo.pop()
         if url in seen:
@@ -138,6 +141,13 @@ def crawl(client: TestClient, headers: dict[str, str]) -> dict[str, str]:
         response = client.get(url.removeprefix(BASE_URL), headers=headers)
         assert response.status_code in (200, 404, 410), (url, response.status_code)
         seen[url] = response.text
+        if response.headers["content-type"].startswith("text/html"):
+            links = {
+                urldefrag(urljoin(url, html.unescape(href))).url
+                for href in re.findall(r'href="([^"]*)"', response.text)
+            }
+            todo += sorted(link for link in links - set(seen) if link.startswith(f"{BASE_URL}/"))
+            continue
         if not response.headers["content-type"].startswith("application/json"):
             continue
         found = set(re.findall(rf'"({re.escape(BASE_URL)}/[^"]*)"', response.text))
@@ -160,8 +170,14 @@ def test_anonymous_clients_never_see_nonpublic_records(client: TestClient, counc
     names = {t["id"] for page in tombstones for t in (page.get("data") or [page]) if t.get("deleted")}
     # The depublished paper shows as a tombstone; records never published do not exist at all.
     assert len(names) == 1
-    assert all(url.startswith(f"{BASE_URL}/oparl/v1.1/") for url in pages)
     assert sum(1 for text in pages.values() if '"totalElements"' in text) > 50
+    # The pages: `/`, the Body's, its four lists, and the page of every shown Organization (Rat),
+    # Person (Anna), Meeting (Sitzung) and Paper (Vorlage); not the hidden or depublished ones.
+    html_pages = [url.removeprefix(BASE_URL) for url, text in pages.items() if text.startswith("<!DOCTYPE html>")]
+    assert sorted(re.sub(r"/[0-9]+", "/#", p) for p in html_pages if not p.startswith("/oparl/")) == [
+        "/", "/body/#", "/body/#/meeting", "/body/#/organization", "/body/#/paper", "/body/#/person",
+        "/meeting/#", "/organization/#", "/paper/#", "/person/#",
+    ]  # fmt: skip
 
 
 def test_read_nonpublic_tokens_see_everything(client: TestClient, council: None, tokens: dict[str, str]) -> None:

@@ -1,0 +1,1 @@
+"""The HTML pages for people: templates, their reads (oparl/pages) and routes."""

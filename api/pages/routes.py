@@ -1,0 +1,149 @@
+"""The HTML pages: `/` (the Bodies), an object's page at its `web` URL, a Body's paged lists.
+
+They show what an anonymous JSON client is shown, whoever asks (like the calendars: pages get
+shared), and are cached like the API's answers: bytes kept per list generation of the tables the
+page reads (oparl/pages/views.py TABLES), ETag and 304, compressed; a repeat is answered by
+api.caching.CachedAnswers before routing. Not part of the OpenAPI document (they are no API).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request, Response
+from sqlalchemy.orm import Session
+
+from api.caching import Validity, etag_for, generations
+from api.deps import ServedDep, SessionDep, SettingsDep
+from api.pages.render import HTML, PAGES_KEY, STYLESHEET, STYLESHEET_PATH, Formats, html
+from api.settings import Settings
+from oparl.catalogue import TYPES
+from oparl.filters import ListParams
+from oparl.pages import views
+from oparl.visibility import Seen
+
+router = APIRouter(include_in_schema=False)
+CANONICAL_ID = re.compile(r"[1-9][0-9]{0,17}")
+PageId = Annotated[str, Path()]
+LIST_TITLES = {"Paper": "Vorlagen", "Meeting": "Sitzungen", "Organization": "Gremien", "Person": "Personen"}
+BY_LIST_SEGMENT = {TYPES[name].segment: name for name in views.LISTED}
+
+
+def _formats(settings: Settings, served: Any) -> Formats:
+    return Formats(served.snapshots.urls, settings.zone)
+
+
+def _error(formats: Formats, status: int, message: str) -> Response:
+    """A page that is not there (404) or no longer shown (410), as a page."""
+    title = "Nicht gefunden" if status == 404 else "Nicht mehr verfügbar"
+    content = html("error.html", formats, title=title, message=message)
+    return Response(content, status_code=status, media_type=HTML, headers={"Cache-Control": "no-cache"})
+
+
+def _cached(
+    request: Request, served: Any, session: Session, tables: tuple[str, ...], build: Callable[[], bytes],
+    key: str = "",
+) -> Response:  # fmt: skip
+    gens, last_modified = generations(session, tables)
+    etag = etag_for(served.snapshots.key, PAGES_KEY, gens, request.url.path, request.url.query, key)
+    return served.cache.respond(request, etag, last_modified, build, Validity(tables, gens), HTML)  # type: ignore[no-any-return]
+
+
+@router.get("/")
+def start_page(request: Request, session: SessionDep, served: ServedDep, settings: SettingsDep) -> Response:
+    """The Bodies of this server."""
+    formats = _formats(settings, served)
+
+    def build() -> bytes:
+        return html("start.html", formats, view=views.start(session))
+
+    return _cached(request, served, session, views.TABLES["start"], build)
+
+
+def _object_page(type_name: str, template: str, make: Callable[..., views.View]) -> Callable[..., Response]:
+    def object_page(
+        request: Request, object_id: PageId, session: SessionDep, served: ServedDep, settings: SettingsDep
+    ) -> Response:
+        formats = _formats(settings, served)
+        if not CANONICAL_ID.fullmatch(object_id):
+            return _error(formats, 404, "Diese Seite gibt es nicht.")
+        found, obj = views.stored(session, served.snapshots, type_name, int(object_id))
+        if found is Seen.ABSENT:
+            return _error(formats, 404, "Diese Seite gibt es nicht.")
+        if found is Seen.TOMBSTONE:
+            return _error(formats, 410, "Dieser Eintrag wurde gelöscht oder ist nicht mehr öffentlich.")
+
+        def build() -> bytes:
+            return html(template, formats, view=make(session, served.snapshots, obj))
+
+        return _cached(request, served, session, views.TABLES[type_name], build)
+
+    return object_page
+
+
+def _body_page(request: Request, object_id: PageId, session: SessionDep, served: ServedDep,
+               settings: SettingsDep) -> Response:  # fmt: skip
+    """The Body's start page: its newest papers, next and last meetings, committees."""
+    formats = _formats(settings, served)
+    if not CANONICAL_ID.fullmatch(object_id):
+        return _error(formats, 404, "Diese Seite gibt es nicht.")
+    found, obj = views.stored(session, served.snapshots, "Body", int(object_id))
+    if found is not Seen.SHOWN:
+        return _error(formats, 404 if found is Seen.ABSENT else 410, "Diese Körperschaft gibt es hier nicht.")
+    # "Next meetings" counts from today: a page built yesterday is not given today (but it may
+    # be, by this worker's answer cache, until the next write; so may a calendar, api/routes/distribution.py).
+    today = dt.datetime.now(settings.zone).replace(hour=0, minute=0, second=0, microsecond=0)
+
+    def build() -> bytes:
+        return html("body.html", formats, view=views.body(session, served.snapshots, obj, today))
+
+    return _cached(request, served, session, views.TABLES["Body"], build, today.date().isoformat())
+
+
+def _list_page(type_name: str) -> Callable[..., Response]:
+    def list_page(
+        request: Request, object_id: PageId, session: SessionDep, served: ServedDep, settings: SettingsDep
+    ) -> Response:
+        formats = _formats(settings, served)
+        if not CANONICAL_ID.fullmatch(object_id):
+            return _error(formats, 404, "Diese Seite gibt es nicht.")
+        found, body = views.stored(session, served.snapshots, "Body", int(object_id))
+        if found is not Seen.SHOWN:
+            return _error(formats, 404, "Diese Körperschaft gibt es hier nicht.")
+        # The API's cursor paging (limit, after); a bad value is a 400 with an OParl Error.
+        params = ListParams.parse(request.query_params, tz=settings.zone, default_limit=settings.default_page_size,
+                                  max_limit=settings.max_page_size)  # fmt: skip
+
+        def build() -> bytes:
+            rows, more = views.page_of(session, type_name, int(object_id), params.after, params.limit)
+            return html("list.html", formats, body=body, type_name=type_name, title=LIST_TITLES[type_name],
+                        list_property=TYPES[type_name].body_list, rows=rows, more=more, after=params.after,
+                        limit=params.limit)  # fmt: skip
+
+        return _cached(request, served, session, views.TABLES["list"], build)
+
+    return list_page
+
+
+def _register() -> None:
+    pages = {"Paper": views.paper, "Meeting": views.meeting, "Organization": views.organization,
+             "Person": views.person}  # fmt: skip
+    router.add_api_route("/body/{object_id}", _body_page, methods=["GET"])
+    for type_name, make in pages.items():
+        page = _object_page(type_name, f"{TYPES[type_name].segment}.html", make)
+        router.add_api_route(f"/{TYPES[type_name].segment}/{{object_id}}", page, methods=["GET"])
+    for segment, type_name in BY_LIST_SEGMENT.items():
+        router.add_api_route(f"/body/{{object_id}}/{segment}", _list_page(type_name), methods=["GET"])
+
+
+_register()
+
+
+@router.get(STYLESHEET_PATH)
+def stylesheet() -> Response:
+    """The pages' stylesheet: its name carries its digest, so it may be kept for a year."""
+    headers = {"Cache-Control": "public, max-age=31536000, immutable"}
+    return Response(STYLESHEET, media_type="text/css; charset=utf-8", headers=headers)

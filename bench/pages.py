@@ -1,0 +1,116 @@
+"""The HTML pages against the JSON of the same objects: p50/p99 with wrk, cached and first-build.
+
+    .venv/bin/python bench/pages.py --db postgresql+psycopg://postgres@127.0.0.1:5432/oparl_bench_100000_seed2 \\
+        --base http://127.0.0.1:8791 --duration 10
+
+The database is a synthetic set made with `oparl-server generate` (rendered with the same
+OPARL_PUBLIC_BASE_URL as `--base`, so the stored renderings are current). It serves it with one
+worker (access log off) and measures with `wrk -t2 -c16`: a Paper's page and JSON, the Body's page
+and JSON, each once on one URL (answered from the answer cache after the first request) and once
+on distinct URLs never asked before (first-build: distinct papers, or the Body with `?v=<n>`, which
+the routes ignore but the answer cache keys on). Papers for the two first-build runs come from
+disjoint halves of a shuffled id list, so neither warms the other's rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, text
+
+BIN = Path(sys.executable).parent
+LUA = """
+local paths = {}
+function init(args)
+  for line in io.lines("%s") do paths[#paths + 1] = line end
+  counter = 0
+end
+function setup(thread)
+  thread:set("tid", threads_started or 0)
+  threads_started = (threads_started or 0) + 1
+end
+function request()
+  counter = counter + 1
+  return wrk.format("GET", paths[((counter * 2 + tid) %% #paths) + 1])
+end
+"""
+
+
+def wrk(base: str, paths: list[str], *, duration: int, connections: int, warm: bool) -> tuple[float, float, float]:
+    """requests/s, p50 ms, p99 ms over `paths` (each thread takes every other one)."""
+    listing = Path(tempfile.mkstemp(suffix=".txt")[1])
+    listing.write_text("\n".join(paths) + "\n")
+    script = Path(tempfile.mkstemp(suffix=".lua")[1])
+    script.write_text(LUA % listing)
+    command = ["wrk", "-t2", f"-c{connections}", "--latency", "-s", str(script), base]
+    if warm:
+        subprocess.run([*command[:3], "-d2s", *command[3:]], check=True, capture_output=True)
+    out = subprocess.run([*command[:3], f"-d{duration}s", *command[3:]], check=True, capture_output=True, text=True)
+    found = out.stdout
+    if "Non-2xx" in found:
+        raise SystemExit(f"non-2xx answers:\n{found}")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", found).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"\s50%\s+(\S+)", found).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"\s99%\s+(\S+)", found).group(1))  # type: ignore[union-attr]
+    return rps, p50, p99
+
+
+def _ms(value: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--base", default="http://127.0.0.1:8791")
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    args = parser.parse_args()
+    with create_engine(args.db).connect() as connection:
+        ids = list(connection.scalars(text("select id from paper where body_id = 1 and not deleted and not nonpublic")))
+    random.Random(2).shuffle(ids)
+    half = len(ids) // 2
+    port = args.base.rsplit(":", 1)[1]
+    env = {**os.environ, "OPARL_DATABASE_URL": args.db, "OPARL_PUBLIC_BASE_URL": args.base, "OPARL_PORT": port,
+           "OPARL_ACCESS_LOG": "false", "OPARL_WORKERS": "1", "OPARL_RATE_LIMIT": "", "OPARL_RATE_LIMIT_TOKEN": ""}  # fmt: skip
+    server = subprocess.Popen([str(BIN / "oparl-server"), "serve"], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(f"{args.base}/oparl/v1.1/system", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        paper = ids[0]
+        runs = {
+            "Paper JSON, cached": ([f"/oparl/v1.1/paper/{paper}"], True),
+            "Paper page, cached": ([f"/paper/{paper}"], True),
+            "Body JSON, cached": (["/oparl/v1.1/body/1"], True),
+            "Body page, cached": (["/body/1"], True),
+            "Paper JSON, first-build": ([f"/oparl/v1.1/paper/{i}" for i in ids[1:half]], False),
+            "Paper page, first-build": ([f"/paper/{i}" for i in ids[half:]], False),
+            "Body JSON, first-build": ([f"/oparl/v1.1/body/1?v={n}" for n in range(200_000)], False),
+            "Body page, first-build": ([f"/body/1?v={n}" for n in range(200_000)], False),
+        }
+        print("| what | requests/s | p50 ms | p99 ms |\n|---|---|---|---|")
+        for name, (paths, warm) in runs.items():
+            rps, p50, p99 = wrk(args.base, paths, duration=args.duration, connections=args.connections, warm=warm)
+            print(f"| {name} | {rps:,.0f} | {p50:.2f} | {p99:.2f} |", flush=True)
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+if __name__ == "__main__":
+    main()
