@@ -4,6 +4,7 @@ ranking, filters, paging, the index kept in step with writes, and bad input."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -99,3 +100,96 @@ def test_the_test_set(
     assert len(hits) == len(set(hits))  # no hit twice across pages
     assert must <= set(hits), must - set(hits)
     assert must_not.isdisjoint(hits), must_not & set(hits)
+
+
+def test_an_exact_reference_ranks_first_then_title_hits_then_text_hits(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    page = search(client, {"q": "VO/2023/11779", "limit": "100"})
+    matches = [hit["oparl-server:match"] for hit in page["data"]]
+    assert keys[page["data"][0]["id"]] == P11779
+    assert matches[0] == "reference"
+    assert matches == sorted(matches, key=["reference", "title", "text"].index)
+    assert "text" in matches  # the documents that name it in their text, after those with it in the name
+    page = search(client, {"q": "Sozialplanung", "limit": "100"})
+    ranked = [(keys[hit["id"]], hit["oparl-server:match"]) for hit in page["data"]]
+    assert (F11778_01, "text") in ranked  # "Strategischen Sozialplanung" in the Bericht's text
+    assert ranked.index((F11778_01, "text")) > ranked.index((P11779, "title"))
+
+
+def test_each_hit_is_the_object_as_served_with_score_and_snippet(client: TestClient, keys: dict[str, str]) -> None:
+    (hit,) = search(client, {"q": "Quartiersmanagement"})["data"]
+    served = client.get(hit["id"].removeprefix(BASE_URL)).json()
+    extra = {k: hit.pop(k) for k in ("oparl-server:score", "oparl-server:match", "oparl-server:snippet")}
+    assert hit == served
+    assert extra["oparl-server:match"] == "text"
+    assert extra["oparl-server:score"] > 0
+    assert "des <mark>Quartiersmanagements</mark> empfohlen" in extra["oparl-server:snippet"]
+
+
+def test_pages_follow_the_cursor_without_gaps_or_repeats(client: TestClient, keys: dict[str, str]) -> None:
+    everything = found(client, keys, q="Sozial")
+    walked: list[str] = []
+    page = search(client, {"q": "Sozial", "limit": "3"})
+    assert page["pagination"] == {"elementsPerPage": 3}
+    assert page["links"]["first"] == page["links"]["self"]
+    while True:
+        walked += [keys[hit["id"]] for hit in page["data"]]
+        if "next" not in page["links"]:
+            break
+        assert "limit=3" in page["links"]["next"] and "q=Sozial" in page["links"]["next"]
+        page = client.get(page["links"]["next"].removeprefix(BASE_URL)).json()
+    assert walked == everything
+    assert len(everything) > 10
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({}, "ungültige Parameter"),  # FastAPI's check of the required parameter (debug: query.q)
+        ({"q": "   "}, "Der Parameter q fehlt"),
+        ({"q": "\x00"}, "Steuerzeichen"),
+        ({"q": "a\x00b"}, "Steuerzeichen"),
+        ({"q": "x" * 10_240}, "zu lang"),
+        ({"q": "!!! --- ()"}, "kein Wort"),
+        ({"q": '"'}, "kein Wort"),
+        ({"q": '""" *'}, "kein Wort"),
+        ({"q": " ".join(f"w{i}" for i in range(13))}, "zu viele Wörter"),
+        ({"q": "Armut", "type": "Tombstone"}, "keinen durchsuchten Typ"),
+        ({"q": "Armut", "organization": "https://elsewhere.example.org/person/3"}, "keine Kennung"),
+        ({"q": "Armut", "person": "Anna"}, "keine Kennung"),
+        ({"q": "Armut", "date_since": "gestern"}, "kein Datum"),
+        ({"q": "Armut", "limit": "0"}, "mindestens 1"),
+        ({"q": "Armut", "after": "3_x_1"}, "kein Cursor"),
+        ({"q": "Armut", "after": "1_nan_1"}, "kein Cursor"),
+    ],
+)
+def test_bad_input_is_a_400_with_an_oparl_error(
+    client: TestClient, keys: dict[str, str], params: dict[str, str], message: str
+) -> None:
+    body = client.get("/oparl/v1.1/body").json()["data"][0]
+    response = client.get(body["oparl-server:search"].removeprefix(BASE_URL), params=params)
+    assert response.status_code == 400, response.text
+    assert response.json()["type"] == "https://schema.oparl.org/1.1/Error"
+    assert message in response.json()["message"]
+
+
+@pytest.mark.parametrize(
+    "q",
+    ['Armut"', '"Armut', "Armut OR", "NOT Armut", "Armut AND (", "NEAR(Armut Sozial)", "title:Armut",
+     "{title}: Armut", "Armut^2", "'Armut'", "Armut:*", "Armut & !Sozial", "Armut <-> Sozial", "-Armut", "Armut*"],
+)  # fmt: skip
+def test_engine_syntax_in_q_is_plain_text(client: TestClient, keys: dict[str, str], q: str) -> None:
+    hits = found(client, keys, q=q)
+    words = [w for w in ("armut", "sozial") if w in q.lower()]
+    plain = found(client, keys, q=" ".join(words))
+    if re.search(r"[a-z0-9]", re.sub("armut|sozial", "", q.lower())):
+        assert set(hits) <= set(plain)  # operator words are searched as words: they can only narrow it down
+    else:
+        assert hits == plain != []  # punctuation separates words and means nothing else
+
+
+def test_an_unknown_or_hidden_body_is_a_404(client: TestClient, keys: dict[str, str]) -> None:
+    response = client.get("/oparl/v1.1/body/999999/search", params={"q": "Armut"})
+    assert response.status_code == 404
+    assert response.json()["type"] == "https://schema.oparl.org/1.1/Error"
