@@ -137,7 +137,8 @@ def test_pages_follow_the_cursor_without_gaps_or_repeats(client: TestClient, key
         walked += [keys[hit["id"]] for hit in page["data"]]
         if "next" not in page["links"]:
             break
-        assert "limit=3" in page["links"]["next"] and "q=Sozial" in page["links"]["next"]
+        assert "limit=3" in page["links"]["next"]
+        assert "q=Sozial" in page["links"]["next"]
         page = client.get(page["links"]["next"].removeprefix(BASE_URL)).json()
     assert walked == everything
     assert len(everything) > 10
