@@ -16,7 +16,7 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import OParlObject
+from models import OParlObject, Organization, Person
 from oparl.base import Render
 from oparl.catalogue import TYPES
 from oparl.registry import KINDS
@@ -52,6 +52,17 @@ def _objects(session: Session, hits: list[Hit], render: Render, snapshots: Snaps
     return found
 
 
+def _hidden_filter(session: Session, params: SearchParams, render: Render) -> bool:
+    """Whether a filter names an Organization or Person this client is not shown: the answer is then
+    empty, as for an id that does not exist, so a filter never tells what links to a hidden object."""
+    for model, object_id in ((Organization, params.organization), (Person, params.person)):
+        if object_id is not None:
+            shown = select(model.id).where(model.id == object_id, *shown_where(model, entitled=render.nonpublic))
+            if session.execute(shown).first() is None:
+                return True
+    return False
+
+
 def search_page(
     session: Session, body_id: int, params: SearchParams, *, render: Render, snapshots: Snapshots, list_url: str
 ) -> dict[str, Any]:
@@ -63,7 +74,11 @@ def search_page(
         date_since=params.date_since,
         date_until=params.date_until,
     )
-    hits = list(search(session, params.query, filters, params.after, params.limit + 1))
+    hits = (
+        []
+        if _hidden_filter(session, params, render)
+        else list(search(session, params.query, filters, params.after, params.limit + 1))
+    )
     more = len(hits) > params.limit
     hits = hits[: params.limit]
     objects = _objects(session, hits, render, snapshots)
