@@ -13,8 +13,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
-import Stemmer
 import pytest
+import Stemmer
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -55,7 +55,7 @@ def test_a_word_from_paper_names_finds_every_paper_named_with_a_form_of_it(tmp_p
                               clock=utcnow, tz=ZoneInfo("Europe/Berlin"), options=Options(files=False))  # fmt: skip
         assert harvester.run(PREFIX + "system").failures == []
         with make_sessionmaker(engine)() as session:
-            named = {i: n for i, n in session.execute(select(Paper.id, Paper.name).where(Paper.deleted.is_(False)))}
+            named = dict(session.execute(select(Paper.id, Paper.name).where(Paper.deleted.is_(False))).tuples().all())
         url = engine.url.render_as_string(hide_password=False)
         app = create_app(Settings(database_url=url, public_base_url=BASE, data_dir=tmp_path / "data"))
         with TestClient(app) as web:
