@@ -176,7 +176,7 @@ def fuzz(
     headers: dict[str, str],
     known: dict[str, list[dict[str, str]]],
     only: str | None = None,
-    budget: Any = None,
+    budget: settings | None = None,
 ) -> list[str]:
     """Every operation (or the one whose operationId is `only`, with the `budget` settings), valid and
     invalid inputs: what failed, one line per operation."""
