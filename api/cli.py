@@ -20,7 +20,17 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from api import auth, logs, metrics
-from api.commands import Refused, bulk_gc, demo_fixtures, generate, load_fixtures, migrate, render, where
+from api.commands import (
+    Refused,
+    bulk_gc,
+    demo_fixtures,
+    generate,
+    load_fixtures,
+    migrate,
+    render,
+    search_index,
+    where,
+)
 from api.manifest_commands import add_command as add_verify_command
 from api.manifest_commands import verify_mirror
 from api.progress import Progress
@@ -317,6 +327,7 @@ def _bulk_commands(commands: Any) -> None:
     gen.add_argument("--jobs", type=_counted(1), help="rendering processes (default: one per core)")
     rend = commands.add_parser("render", help="store renderings of objects that have none or a stale one")
     rend.add_argument("--jobs", type=_counted(1), help="processes (default: one per core)")
+    commands.add_parser("search-index", help="make the full-text search index anew (after a restore or an upgrade)")
 
 
 def _token_commands(commands: Any) -> None:
@@ -343,7 +354,7 @@ def _token_commands(commands: Any) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command in ("harvest", "generate", "render"):
+    if args.command in ("harvest", "generate", "render", "search-index"):
         bulk_gc()
     try:
         settings = _settings(args)
@@ -379,6 +390,8 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         generate(settings, args)
     elif args.command == "render":
         render(settings, args.jobs)
+    elif args.command == "search-index":
+        search_index(settings)
     elif args.command == "migrate":
         migrate(settings)
         print(f"migrated {where(settings)}")

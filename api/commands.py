@@ -23,6 +23,7 @@ from oparl import write
 from oparl.content import ContentStore, import_directory, missing_contents
 from oparl.load.loader import Loader
 from oparl.records import read_directory
+from oparl.search.index import rebuild
 from oparl.urls import UrlBuilder
 
 
@@ -109,6 +110,21 @@ def generate(settings: Settings, args: argparse.Namespace) -> None:
                 print(f"  {table}: {rows}")
         if not args.no_render:
             render(settings, args.jobs)
+        search_index(settings)  # the bulk insert bypasses the write path, which keeps the index
+    finally:
+        engine.dispose()
+
+
+def search_index(settings: Settings) -> None:
+    """Makes the search index anew from the stored objects (oparl/search/index.py)."""
+    engine = make_engine(url=settings.database_url)
+    try:
+        check_schema(engine)
+        started = time.monotonic()
+        with make_sessionmaker(engine)() as session, Progress("search-index", "objects", sys.stderr) as progress:
+            done = rebuild(session, progress=lambda _type, count: progress.update(count))
+        took = time.monotonic() - started
+        print(f"indexed {done} objects in {took:.1f} s ({done / max(took, 1e-9):,.0f}/s)", flush=True)
     finally:
         engine.dispose()
 

@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from oparl.base import SCHEMA_BASE, TombstoneOut
 from oparl.catalogue import TYPES
 from oparl.registry import KINDS
+from oparl.search.documents import SOURCES
 
 REF = "#/components/schemas/"
 Answers = dict[int | str, dict[str, Any]]
@@ -39,6 +40,12 @@ SECURITY_SCHEMES = {
 
 class ListPagination(BaseModel):
     total_elements: int = Field(alias="totalElements")
+    elements_per_page: int = Field(alias="elementsPerPage")
+
+
+class SearchPagination(BaseModel):
+    """A search page has no count (oparl/search/page.py): counting every hit costs what ranking them does."""
+
     elements_per_page: int = Field(alias="elementsPerPage")
 
 
@@ -80,7 +87,15 @@ class BatchResult(BaseModel):
 
 
 # Answers that are no OParl objects, as components named by class (a new JSON route adds its models here).
-ANSWER_MODELS: tuple[type[BaseModel], ...] = (ListPagination, ListLinks, Error, BatchError, WriteResult, BatchResult)
+ANSWER_MODELS: tuple[type[BaseModel], ...] = (
+    ListPagination,
+    SearchPagination,
+    ListLinks,
+    Error,
+    BatchError,
+    WriteResult,
+    BatchResult,
+)
 
 
 def wire_model(type_name: str) -> type[BaseModel]:
@@ -112,6 +127,7 @@ def components() -> dict[str, Any]:
     for t in TYPES.values():
         if t.listed_in or t.body_list:
             found[f"{t.name}List"] = _list_page(t.name)
+    found["SearchResultList"] = _search_page()
     return found
 
 
@@ -183,6 +199,29 @@ def _list_page(type_name: str) -> dict[str, Any]:
         "properties": {
             "data": {"type": "array", "items": maybe_deleted(type_name)},
             "pagination": {"$ref": REF + "ListPagination"},
+            "links": {"$ref": REF + "ListLinks"},
+        },
+        "required": ["data", "pagination", "links"],
+    }
+
+
+SEARCHED_TYPES = tuple(SOURCES)
+
+
+def _search_page() -> dict[str, Any]:
+    hit = {
+        "oparl-server:score": {"type": "number", "description": "the engine's score, higher is better"},
+        "oparl-server:match": {"type": "string", "enum": ["reference", "title", "text"]},
+        "oparl-server:snippet": {"type": "string", "description": "HTML: the text escaped, hits in <mark>"},
+    }
+    items = [{"allOf": [{"$ref": REF + name}, {"type": "object", "properties": hit}]} for name in SEARCHED_TYPES]
+    return {
+        "type": "object",
+        "description": "One page of search hits, best first: each the object as served at its id, with its score, "
+        "why it matched and a snippet (prefixed keys).",
+        "properties": {
+            "data": {"type": "array", "items": {"anyOf": items}},
+            "pagination": {"$ref": REF + "SearchPagination"},
             "links": {"$ref": REF + "ListLinks"},
         },
         "required": ["data", "pagination", "links"],

@@ -17,6 +17,7 @@ from models.membership import Membership
 from models.organization import Organization
 from models.paper import Paper
 from models.person import Person
+from models.search import SearchEntry
 from models.system import System
 from models.token import ApiToken
 from models.webhook import WebhookDelivery, WebhookLease, WebhookSubscription
@@ -45,6 +46,7 @@ __all__ = [
     "Organization",
     "Paper",
     "Person",
+    "SearchEntry",
     "System",
     "WebhookDelivery",
     "WebhookLease",

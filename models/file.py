@@ -28,6 +28,9 @@ class File(BodyScoped, Base):
     sha1_checksum: Mapped[str | None] = mapped_column(String(40))
     sha512_checksum: Mapped[str | None] = mapped_column(String(128))
     text: Mapped[str | None] = mapped_column(Text)
+    # How `text` came about when the server extracted it from the bytes (oparl/text/extract.py):
+    # extracted, empty, encrypted, broken, limit, unsupported; None when a writer gave it, or none.
+    text_state: Mapped[str | None] = mapped_column(String(16))
     # True when this server holds the bytes; accessUrl/downloadUrl then point at this server.
     stored: Mapped[bool] = mapped_column(Boolean, default=False)
     # Where the bytes live when this server does not hold them.

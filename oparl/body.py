@@ -48,6 +48,8 @@ class BodyOut(ObjectOut):
     snapshot: str = Field(alias="kommparl:snapshot")
     # Per list the count and digests of the public objects (oparl/manifest.py).
     manifest: str = Field(alias="oparl-server:manifest")
+    # The Body's full-text search (oparl/search): `?q=` and filters, an OParl list page of hits.
+    search: str = Field(alias="oparl-server:search")
 
     calendar: Calendar
     papers_feed: PapersFeed
@@ -81,6 +83,7 @@ def body_out(body: Body, render: Render) -> BodyOut:
         changes=urls.feed(body.id),
         snapshot=urls.snapshot(body.id),
         manifest=manifest_url(urls, body.id),
+        search=urls.search(body.id),
         **lists,
         calendar=urls.calendar("Body", body.id),
         papers_feed=urls.papers_feed("Body", body.id),

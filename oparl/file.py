@@ -56,7 +56,9 @@ def file_out(file: File, render: Render, *, embedded: bool = False) -> FileOut:
         size=file.size,
         sha1_checksum=file.sha1_checksum,
         sha512_checksum=file.sha512_checksum,
-        text=file.text,
+        # The document text only at the File's own URL (and in the file list): a Paper or Meeting
+        # embeds its files, and their texts would make every paper list page megabytes.
+        text=None if embedded else file.text,
         access_url=urls.file_access(file.id) if file.stored else file.access_url or urls.file_access(file.id),
         download_url=urls.file_download(file.id) if file.stored else file.download_url,
         external_service_url=file.external_service_url,

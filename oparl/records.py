@@ -18,9 +18,13 @@ from oparl.errors import RecordError, Where
 
 # File metadata that the server derives from bytes it holds; given values count only for files it does not.
 FROM_BYTES = frozenset({"mime_type", "size", "sha1_checksum", "sha512_checksum"})
+# A File's text is served at its own URL only (oparl/file.py), never in the copies embedded in a
+# Paper or Meeting: a record that leaves it out (such a copy, harvested) keeps the stored text;
+# `"text": null` clears it.
+KEPT_IF_ABSENT = frozenset({"text"})
 INTERNAL = frozenset(
     {"id", "key", "created", "modified", "deleted", "stored", "position", "nonpublic", "restricted", "revision",
-     "rendered", "rendered_key"}
+     "rendered", "rendered_key", "text_state"}
 )  # fmt: skip
 # Paper-to-paper links can be written from either end; a record that leaves them out keeps them,
 # so two records describing one link never undo each other.

@@ -41,6 +41,10 @@ class UrlBuilder:
         """A Body's snapshot (kommParl 0.1, `kommparl:snapshot`)."""
         return f"{self.object('Body', body_id)}/snapshot"
 
+    def search(self, body_id: int) -> str:
+        """A Body's full-text search (`oparl-server:search`, oparl/search)."""
+        return f"{self.object('Body', body_id)}/search"
+
     # Calendars, feeds and catalogues (oparl/distribution): beside the objects they are built from.
     def calendar(self, type_name: str, object_id: int) -> str:
         """The ICS calendar of a Body's, an Organization's, a Person's meetings, or of one Meeting."""

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from oparl.feed.record import FeedRecorder
 from oparl.load.changelog import LoadReport
 from oparl.load.loader import Loader
+from oparl.search import index as search_index
 from oparl.snapshot import Snapshots
 
 Clock = Callable[[], dt.datetime]
@@ -49,6 +50,8 @@ def commit(
     (the write audit adds its rows there), before the stamping races the clock."""
     moment = stamp_for(clock())
     report = loader.finish(moment)
+    # The search index follows every object whose output changed, in this transaction (oparl/search).
+    search_index.refresh(session, loader.log.changes.closure)
     if finished is not None:
         finished()
     feed = FeedRecorder(session, loader.log)

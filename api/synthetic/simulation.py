@@ -31,6 +31,7 @@ from api.synthetic.shape import (
     Size,
     local,
 )
+from api.synthetic.texts import document_text
 from oparl.content import Stored
 
 
@@ -101,9 +102,9 @@ class Simulation:
         invited = start - dt.timedelta(days=14)
         held = start < LAST_CHANGE
         modified = self._later(start, 10) if held else invited
-        files = [self._file(invited, f"Einladung {number}. Sitzung")]
+        files = [self._file(invited, f"Einladung {number}. Sitzung", f"{number}. Sitzung")]
         if held:
-            files.append(self._file(self._later(start, 20), f"Niederschrift {number}. Sitzung"))
+            files.append(self._file(self._later(start, 20), f"Niederschrift {number}. Sitzung", f"{number}. Sitzung"))
         meeting = self.rows.add(
             "meeting",
             invited,
@@ -185,8 +186,8 @@ class Simulation:
         name = f"{self.rng.choice(VERBS)} {self.rng.choice(TOPICS)} {self.rng.choice(PLACES)}"
         modified = self._later(created, 120)
         kind = self.rng.choice(PAPER_TYPES)
-        files = [self._file(created, "Vorlage")] if self.rng.random() > 1 / 6 else []
-        files += [self._file(created, f"Anlage {n + 1}") for n in range(self.rng.randint(0, 4) if files else 0)]
+        files = [self._file(created, "Vorlage", name)] if self.rng.random() > 1 / 6 else []
+        files += [self._file(created, f"Anlage {n + 1}", name) for n in range(self.rng.randint(0, 4) if files else 0)]
         paper = self.rows.add(
             "paper",
             created,
@@ -218,13 +219,15 @@ class Simulation:
         empty = dict.fromkeys(("name", "reference", "date", "paper_type", "main_file_id"))
         self.rows.add("paper", when, self._later(when, 30), deleted=True, **empty)
 
-    def _file(self, created: dt.datetime, name: str) -> int:
+    def _file(self, created: dt.datetime, name: str, subject: str) -> int:
         content = self.rng.choice(self.contents)
+        file_id = self.rows.next_id("file")
         row = self.rows.add(
             "file",
             created,
             name=name,
-            file_name=f"{name.lower().replace(' ', '-').replace('.', '')}-{self.rows.next_id('file')}.pdf",
+            file_name=f"{name.lower().replace(' ', '-').replace('.', '')}-{file_id}.pdf",
+            text=document_text(self.rows.seed, file_id, name, subject, PLACES),
             mime_type=content.mime_type,
             date=created.date(),
             size=content.size,

@@ -38,7 +38,19 @@ from oparl.load.erasure import erase
 from oparl.load.links import Links
 from oparl.load.propagation import Propagation
 from oparl.load.references import References
-from oparl.records import ADDITIVE, FROM_BYTES, Field, classify, mapper, nullable, properties, relationship
+from oparl.records import (
+    ADDITIVE,
+    FROM_BYTES,
+    KEPT_IF_ABSENT,
+    Field,
+    classify,
+    mapper,
+    nullable,
+    properties,
+    relationship,
+)
+from oparl.text.extract import Extracted
+from oparl.text.files import texts_of
 from oparl.urls import UrlBuilder
 from oparl.values import ITEMS, check_strings, convert
 from oparl.visibility import FeedNote
@@ -80,6 +92,8 @@ class Loader:
         )
         self.links = Links(session, self.log, self.refs)
         self.unsaved: dict[str, list[OParlObject]] = defaultdict(list)  # new rows to add at the next flush
+        # The text of the bytes of each `content` (a path, or the upload's Stored), extracted before the write.
+        self.texts: dict[Any, Extracted] = {}
 
     # -- entry points ---------------------------------------------------------------------------
 
@@ -89,6 +103,7 @@ class Loader:
         for index, record in enumerate(records):  # before any query sees a string of them
             places.append(self._where(record, index))
             check_strings(record, places[-1])
+        self.texts.update(texts_of(records, self.base_dir))
         self.refs.prefetch(records)
         pending: list[_Pending] = []
         with self.session.no_autoflush:  # rows are written at explicit flushes, once complete
@@ -177,7 +192,7 @@ class Loader:
         model = type(obj)
         for name in properties(model.__name__):
             field, attr = classify(model, name)
-            if name in record or attr in owned or attr in ADDITIVE:
+            if name in record or attr in owned or attr in ADDITIVE or attr in KEPT_IF_ABSENT:
                 continue
             if field is Field.NONPUBLIC:
                 self.log.set(obj, "restricted", False)
@@ -233,7 +248,11 @@ class Loader:
             from_bytes = attr in FROM_BYTES and ("content" in record or getattr(obj, "stored", False))
             return [] if from_bytes else [(attr, convert(mapper(model).columns[attr].type, value, where, attr))]
         if field is Field.CONTENT:
-            return stored_content(self.session, self.store, self.base_dir, obj, value, where)
+            found = stored_content(self.session, self.store, self.base_dir, obj, value, where)
+            extracted = self.texts.get(value)
+            if extracted is not None and "text" not in record:  # a text the record gives wins
+                found += [("text", extracted.text), ("text_state", extracted.state)]
+            return found
         if field is Field.ONE and not nullable(model, f"{attr}_id"):
             # A required reference (the Body, an item's Meeting) must exist before the row is written.
             return [(f"{attr}_id", self.refs.resolve(value, target(model, f"{attr}_id").model, where))]

@@ -57,6 +57,8 @@ class TestOperations:
             "findCatalog", "getCatalog", "findBodyCatalog", "getBodyCatalog",
             # the write API's webhook subscriptions (issue 14)
             "listWebhooks", "getWebhook", "listWebhookDeliveries",
+            # full-text search (issue 15)
+            "searchBody",
         }  # fmt: skip
         assert operations()["listBodyPapers"][1] == "/oparl/v1.1/body/{object_id}/paper"
         assert operations()["getAgendaItem"][1] == "/oparl/v1.1/agenda-item/{object_id}"

@@ -12,7 +12,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = 'a1b2c3d40008'
-down_revision: Union[str, Sequence[str], None] = 'a1b2c3d40006'
+down_revision: Union[str, Sequence[str], None] = 'a1b2c3d40007'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -1,0 +1,72 @@
+"""The query language of `q`: words, "quoted phrases" and prefix*; nothing else has a meaning.
+
+Every word goes through the analysis (oparl.search.analysis) and only its terms reach an engine,
+as quoted lexemes the engine's own syntax cannot misread: an FTS5 or tsquery operator, a quote or
+a parenthesis in `q` is a separator like a space. A word whose term has at least `PREFIX_FROM`
+letters matches as a prefix, since German builds compounds by appending: "Sozialplan" finds
+"Sozialplanungsmodell"; `word*` makes a shorter one a prefix as well. Numbers match whole.
+A clause's terms must all be found (AND); a phrase's in a row.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from oparl.errors import BadRequest
+from oparl.search.analysis import reference_key, term, words
+
+MAX_QUERY = 500  # characters; a longer `q` is refused
+MAX_CLAUSES = 12  # words and phrases
+MAX_PHRASE = 12  # words in one phrase
+PREFIX_FROM = 4
+_PART = re.compile(r'"([^"]*)"?|([^\s"]+)')
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class Clause:
+    terms: tuple[str, ...]  # one word's term, or a phrase's terms in order
+    prefix: bool  # the last term matches as a prefix
+
+
+@dataclass(frozen=True)
+class Query:
+    clauses: tuple[Clause, ...]
+    reference: str | None  # the whole `q` as a reference key: an exact hit ranks first
+
+    @property
+    def terms(self) -> frozenset[str]:
+        return frozenset(t for clause in self.clauses for t in clause.terms)
+
+
+def parse(q: str) -> Query:
+    """`q` as clauses; refuses (400) what cannot be a search, never passes syntax to an engine."""
+    if _CONTROL.search(q):
+        raise BadRequest("Der Parameter q darf keine Steuerzeichen enthalten.")
+    if len(q) > MAX_QUERY:
+        raise BadRequest(f"Der Parameter q ist zu lang: höchstens {MAX_QUERY} Zeichen, nicht {len(q)}.")
+    clauses: list[Clause] = []
+    for match in _PART.finditer(q):
+        phrase, bare = match.groups()
+        clauses.extend(_clauses(phrase, quoted=True) if phrase is not None else _clauses(bare, quoted=False))
+    if not clauses:
+        raise BadRequest("Der Parameter q enthält kein Wort, nach dem gesucht werden kann.")
+    if len(clauses) > MAX_CLAUSES:
+        raise BadRequest(f"Der Parameter q hat zu viele Wörter: höchstens {MAX_CLAUSES}.")
+    return Query(tuple(dict.fromkeys(clauses)), reference_key(q))
+
+
+def _clauses(text: str, *, quoted: bool) -> list[Clause]:
+    found = [term(word) for _s, _e, word in words(text)]
+    if not found:
+        return []
+    if quoted:
+        return [Clause(tuple(found[:MAX_PHRASE]), prefix=False)]
+    # A bare part such as "VO/2023/11779" or "Sozial-Plan*" holds several words: each its own clause.
+    starred = text.endswith("*")
+    return [Clause((t,), prefix=_prefix(t, starred and i == len(found) - 1)) for i, t in enumerate(found)]
+
+
+def _prefix(found: str, starred: bool) -> bool:
+    return not found.isdigit() and (starred or len(found) >= PREFIX_FROM)

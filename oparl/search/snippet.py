@@ -1,0 +1,64 @@
+"""The highlighted snippet of a hit, made only for the hits of the page being served.
+
+Taken from the object as the client is served it (its name, reference, text), so it shows nothing
+the object does not. HTML: the text escaped, each word whose term a clause asks for in `<mark>`.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable
+from typing import Any
+
+from oparl.search.analysis import term, words
+from oparl.search.query import Query
+
+# The properties a snippet may come from, best first (a File's text is its document text).
+FIELDS = ("name", "reference", "shortName", "familyName", "givenName", "number", "fileName", "resolutionText", "text")
+WIDTH = 160  # characters of context around the first hit
+
+
+def _matches(query: Query) -> tuple[frozenset[str], tuple[str, ...]]:
+    exact = {t for c in query.clauses for t in c.terms[:-1]} | {c.terms[-1] for c in query.clauses if not c.prefix}
+    prefixes = tuple(c.terms[-1] for c in query.clauses if c.prefix)
+    return frozenset(exact), prefixes
+
+
+def _hits(value: str, exact: frozenset[str], prefixes: tuple[str, ...]) -> list[tuple[int, int]]:
+    found = []
+    for start, end, word in words(value):
+        found_term = term(word)
+        if found_term in exact or found_term.startswith(prefixes):
+            found.append((start, end))
+    return found
+
+
+def _marked(value: str, spans: Iterable[tuple[int, int]], start: int, stop: int) -> str:
+    out, at = [], start
+    for s, e in spans:
+        if s < start or e > stop:
+            continue
+        out += [html.escape(value[at:s]), "<mark>", html.escape(value[s:e]), "</mark>"]
+        at = e
+    out.append(html.escape(value[at:stop]))
+    return ("…" if start > 0 else "") + "".join(out) + ("…" if stop < len(value) else "")
+
+
+def snippet(obj: dict[str, Any], query: Query) -> str | None:
+    """The first field holding a hit, cut around the first hit; None when no served field holds one."""
+    exact, prefixes = _matches(query)
+    for name in FIELDS:
+        value = obj.get(name)
+        if not isinstance(value, str) or not value:
+            continue
+        spans = _hits(value, exact, prefixes)
+        if spans:
+            first = spans[0][0]
+            start = max(0, first - WIDTH // 3)
+            stop = min(len(value), start + WIDTH)
+            # Whole words at the edges.
+            start = value.rfind(" ", 0, start) + 1 if start > 0 else 0
+            space = value.find(" ", stop)
+            stop = len(value) if space == -1 else space
+            return _marked(value, spans, start, stop)
+    return None
