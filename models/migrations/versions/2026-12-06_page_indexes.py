@@ -1,7 +1,7 @@
 """Indexes for the Body's page: its newest papers by date, its next and last meetings
 
 Revision ID: a1b2c3d40008
-Revises: a1b2c3d40006
+Revises: a1b2c3d40007
 Create Date: 2026-12-06 21:45:00
 
 """
