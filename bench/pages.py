@@ -8,8 +8,13 @@ OPARL_PUBLIC_BASE_URL as `--base`, so the stored renderings are current). It ser
 worker (access log off) and measures with `wrk -t2 -c16`: a Paper's page and JSON, the Body's page
 and JSON, each once on one URL (answered from the answer cache after the first request) and once
 on distinct URLs never asked before (first-build: distinct papers, or the Body with `?v=<n>`, which
-the routes ignore but the answer cache keys on). Papers for the two first-build runs come from
-disjoint halves of a shuffled id list, so neither warms the other's rows.
+the routes ignore but the answer cache keys on). The first-build runs alternate JSON and page for
+`--rounds` rounds (the machine's load moves within minutes); every run has papers of its own, from
+disjoint slices of a shuffled id list, so none warms another's rows.
+
+`--render N` first stores the renderings of the Body and of N papers drawn by a fixed seed (on a
+shared, loaded machine rendering all 1.3 million objects of the 100k set took hours); the runs
+then use only papers with a current stored rendering, the state a served database is in.
 """
 
 from __future__ import annotations
@@ -26,6 +31,10 @@ from pathlib import Path
 
 import httpx
 from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+from api.settings import Settings
+from models import Body, Paper
 
 BIN = Path(sys.executable).parent
 LUA = """
@@ -69,20 +78,47 @@ def _ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
+def render(db: str, base: str, count: int) -> None:
+    """Stores the current renderings of the Body and of `count` papers drawn by a fixed seed."""
+    snapshots = Settings(database_url=db, public_base_url=base).snapshots
+    engine = create_engine(db)
+    with Session(engine) as session:
+        ids = sorted(session.scalars(text("select id from paper where body_id = 1 order by id")))
+        chosen = sorted(random.Random(2).sample(ids, min(count, len(ids))))
+        snapshots.refresh(session, {Body: {1}})
+        session.commit()
+        started = time.monotonic()
+        for start in range(0, len(chosen), 500):
+            snapshots.refresh(session, {Paper: set(chosen[start : start + 500])})
+            session.commit()
+            print(f"rendered {start + 500} papers, {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+
+
+def _report(name: str, round_no: str, figures: tuple[float, float, float]) -> None:
+    rps, p50, p99 = figures
+    print(f"| {name} | {round_no} | {rps:,.0f} | {p50:.2f} | {p99:.2f} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", required=True)
     parser.add_argument("--base", default="http://127.0.0.1:8791")
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=3, help="first-build rounds, JSON and page alternating")
+    parser.add_argument("--render", type=int, default=0, help="first store the renderings of this many papers")
     args = parser.parse_args()
+    if args.render:
+        render(args.db, args.base, args.render)
+    key = Settings(database_url=args.db, public_base_url=args.base).snapshots.key
+    shown = "body_id = 1 and not deleted and not nonpublic and rendered_key = :key order by id"
     with create_engine(args.db).connect() as connection:
-        ids = list(connection.scalars(text("select id from paper where body_id = 1 and not deleted and not nonpublic")))
+        ids = list(connection.scalars(text(f"select id from paper where {shown}"), {"key": key}))
     random.Random(2).shuffle(ids)
-    half = len(ids) // 2
     port = args.base.rsplit(":", 1)[1]
     env = {**os.environ, "OPARL_DATABASE_URL": args.db, "OPARL_PUBLIC_BASE_URL": args.base, "OPARL_PORT": port,
-           "OPARL_ACCESS_LOG": "false", "OPARL_WORKERS": "1", "OPARL_RATE_LIMIT": "", "OPARL_RATE_LIMIT_TOKEN": ""}  # fmt: skip
+           "OPARL_ACCESS_LOG": "false", "OPARL_WORKERS": "1", "OPARL_RATE_LIMIT": "",
+           "OPARL_RATE_LIMIT_TOKEN": ""}  # fmt: skip
     server = subprocess.Popen([str(BIN / "oparl-server"), "serve"], env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)  # fmt: skip
     try:
@@ -93,20 +129,32 @@ def main() -> None:
             except httpx.HTTPError:
                 time.sleep(0.1)
         paper = ids[0]
-        runs = {
-            "Paper JSON, cached": ([f"/oparl/v1.1/paper/{paper}"], True),
-            "Paper page, cached": ([f"/paper/{paper}"], True),
-            "Body JSON, cached": (["/oparl/v1.1/body/1"], True),
-            "Body page, cached": (["/body/1"], True),
-            "Paper JSON, first-build": ([f"/oparl/v1.1/paper/{i}" for i in ids[1:half]], False),
-            "Paper page, first-build": ([f"/paper/{i}" for i in ids[half:]], False),
-            "Body JSON, first-build": ([f"/oparl/v1.1/body/1?v={n}" for n in range(200_000)], False),
-            "Body page, first-build": ([f"/body/1?v={n}" for n in range(200_000)], False),
+        cached = {
+            "Paper JSON, cached": [f"/oparl/v1.1/paper/{paper}"],
+            "Paper page, cached": [f"/paper/{paper}"],
+            "Body JSON, cached": ["/oparl/v1.1/body/1"],
+            "Body page, cached": ["/body/1"],
         }
-        print("| what | requests/s | p50 ms | p99 ms |\n|---|---|---|---|")
-        for name, (paths, warm) in runs.items():
-            rps, p50, p99 = wrk(args.base, paths, duration=args.duration, connections=args.connections, warm=warm)
-            print(f"| {name} | {rps:,.0f} | {p50:.2f} | {p99:.2f} |", flush=True)
+        print("| what | round | requests/s | p50 ms | p99 ms |\n|---|---|---|---|---|")
+        for name, paths in cached.items():
+            _report(name, "", wrk(args.base, paths, duration=args.duration, connections=args.connections, warm=True))
+        # First-build, JSON and page alternating, each round on papers (and Body URLs) of its own.
+        share = len(ids) // (2 * args.rounds)
+        for n in range(args.rounds):
+            json_ids, page_ids = (
+                ids[2 * n * share : (2 * n + 1) * share],
+                ids[(2 * n + 1) * share : (2 * n + 2) * share],
+            )
+            bodies = range(n * 100_000, (n + 1) * 100_000)
+            first = {
+                "Paper JSON, first-build": [f"/oparl/v1.1/paper/{i}" for i in json_ids],
+                "Paper page, first-build": [f"/paper/{i}" for i in page_ids],
+                "Body JSON, first-build": [f"/oparl/v1.1/body/1?v={v}" for v in bodies],
+                "Body page, first-build": [f"/body/1?v={v}" for v in bodies],
+            }
+            for name, paths in first.items():
+                figures = wrk(args.base, paths, duration=args.duration, connections=args.connections, warm=False)
+                _report(name, str(n + 1), figures)
     finally:
         server.terminate()
         server.wait(30)

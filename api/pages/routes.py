@@ -22,14 +22,14 @@ from api.pages.render import HTML, PAGES_KEY, STYLESHEET, STYLESHEET_PATH, Forma
 from api.settings import Settings
 from oparl.catalogue import TYPES
 from oparl.filters import ListParams
-from oparl.pages import views
+from oparl.pages import statements, views
 from oparl.visibility import Seen
 
 router = APIRouter(include_in_schema=False)
 CANONICAL_ID = re.compile(r"[1-9][0-9]{0,17}")
 PageId = Annotated[str, Path()]
 LIST_TITLES = {"Paper": "Vorlagen", "Meeting": "Sitzungen", "Organization": "Gremien", "Person": "Personen"}
-BY_LIST_SEGMENT = {TYPES[name].segment: name for name in views.LISTED}
+BY_LIST_SEGMENT = {TYPES[name].segment: name for name in statements.LISTED}
 
 
 def _formats(settings: Settings, served: Any) -> Formats:

@@ -9,13 +9,14 @@ part selects only rows an anonymous client is shown (oparl/visibility.py), joine
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    CompoundSelect,
     Date,
     Select,
     Text,
@@ -101,14 +102,14 @@ def agenda_items(where: Where = ()) -> Select[Any]:
                 detail=AgendaItem.number, extra=AgendaItem.result)  # fmt: skip
 
 
-def consulted_papers(consultation_ids: Iterable[int]) -> Select[Any]:
-    """The paper each consultation belongs to, where both are shown (a meeting's agenda)."""
+def consulted_papers(where: Where) -> Select[Any]:
+    """The paper of each consultation in `where`, where both are shown (a meeting's agenda)."""
     joined = and_(Paper.id == Consultation.paper_id, *shown(Paper))
-    return part("Consultation", Consultation, [Consultation.id.in_(list(consultation_ids))],
-                link=Paper.id, title=Paper.reference, detail=Paper.name).join(Paper, joined)  # fmt: skip
+    return part("Consultation", Consultation, where, link=Paper.id, title=Paper.reference,
+                detail=Paper.name).join(Paper, joined)  # fmt: skip
 
 
-def members(organization_id: int) -> Select[Any]:
+def members(organization_id: Any) -> Select[Any]:
     """The organization's memberships with their persons, where both are shown."""
     joined = and_(Person.id == Membership.person_id, *shown(Person))
     return part("Membership", Membership, [Membership.organization_id == organization_id], link=Person.id,
@@ -116,26 +117,22 @@ def members(organization_id: int) -> Select[Any]:
                 until=Membership.end_date).join(Person, joined)  # fmt: skip
 
 
-def by_id(select_of: Any, ids: Iterable[int], model: type[OParlObject]) -> Select[Any] | None:
-    """The labels of the objects `ids` (None when there are none, so no empty part is sent)."""
-    wanted = sorted(set(ids))
-    return select_of([model.id.in_(wanted)]) if wanted else None
-
-
-def ordered(query: Select[Any], *order: Any, limit: int) -> Select[Any]:
+def ordered(query: Select[Any], *order: Any, limit: Any) -> Select[Any]:
     """The first `limit` rows of a part in `order`, numbered so that the union keeps that order."""
     return query.add_columns(func.row_number().over(order_by=order).label("row_no")).order_by(*order).limit(limit)
 
 
-def read(session: Session, parts: Iterable[Select[Any] | None]) -> list[Label]:
-    """Every part's rows, parts in the order given, each in its own order: one statement."""
-    given = [p for p in parts if p is not None]
-    if not given:
-        return []
+def union(*parts: Select[Any]) -> CompoundSelect[Any]:
+    """The parts as one statement. Built once per page type with bound parameters (building it
+    costs more than running it), so that each page is one execution of a prepared construct."""
     # Each part in a subquery of its own keeps its ORDER BY and LIMIT inside the union (SQLite
     # refuses them on a compound's members); `part_no` and `row_no` restore the order given.
-    numbered = [_numbered(p, i) for i, p in enumerate(given)]
-    rows = sorted(session.execute(union_all(*numbered)).all(), key=lambda r: (r.part_no, r.row_no, r.id))
+    return union_all(*(_numbered(p, i) for i, p in enumerate(parts)))
+
+
+def read(session: Session, statement: CompoundSelect[Any], **params: Any) -> list[Label]:
+    """Every part's rows, parts in the order given, each in its own order."""
+    rows = sorted(session.execute(statement, params).all(), key=lambda r: (r.part_no, r.row_no, r.id))
     return [Label(r.tag, r.id, r.link, r.title, r.detail, r.extra, r.at, r.day, r.until) for r in rows]
 
 

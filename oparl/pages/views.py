@@ -2,15 +2,15 @@
 
 An object's page is read in two statements after the list generations: its stored rendering (the
 JSON its URL serves anonymously, oparl/snapshot.py) and one UNION ALL of the labels it names
-(oparl/pages/labels.py). So a page shows exactly what an anonymous JSON client is shown, and costs
-about what the JSON does. `TABLES` names the tables each page reads: its cached bytes hold while
-their list generations do (api/caching.py).
+(oparl/pages/labels.py; built once per page type, oparl/pages/statements.py). So a page shows
+exactly what an anonymous JSON client is shown, and costs about what the JSON does. `TABLES`
+names the tables each page reads: its cached bytes hold while their list generations do
+(api/caching.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,9 +18,9 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import AgendaItem, Body, Meeting, Membership, Organization, Paper, Person, System
-from oparl.distribution.sources import meetings_of_organization, papers_of_organization
+from models import System
 from oparl.pages import labels as lb
+from oparl.pages import statements
 from oparl.pages.labels import Label
 from oparl.registry import KINDS
 from oparl.snapshot import Snapshots
@@ -36,7 +36,6 @@ TABLES: dict[str, tuple[str, ...]] = {
     "Person": ("person", "membership", "organization", "location", "body"),
     "list": ("body", "paper", "meeting", "organization", "person"),
 }  # fmt: skip
-RECENT, COMMITTEES, MEMBERS = 10, 100, 500
 
 
 @dataclass
@@ -69,29 +68,18 @@ def id_of(url: str) -> int:
     return int(url.rsplit("/", 1)[1])
 
 
-def _ids(urls: Iterable[str | None]) -> list[int]:
-    return [id_of(u) for u in urls if u]
-
-
-def _keyed(snapshots: Snapshots, found: Iterable[Label]) -> dict[str, Label]:
+def _keyed(snapshots: Snapshots, found: list[Label]) -> dict[str, Label]:
     """Labels by the API URL of the object they name (a joined row by its own type's URL)."""
     return {snapshots.urls.object(label.tag, label.id): label for label in found}
 
 
+def _by_tag(found: list[Label], *tags: str) -> dict[str, list[Label]]:
+    return {tag: [x for x in found if x.tag == tag] for tag in tags}
+
+
 def paper(session: Session, snapshots: Snapshots, obj: dict[str, Any]) -> View:
+    view = View(obj, _keyed(snapshots, lb.read(session, statements.paper(), object_id=id_of(obj["id"]))))
     steps = obj.get("consultation", [])
-    organizations = [o for c in steps for o in c.get("organization", [])]
-    organizations += obj.get("underDirectionOf", []) + obj.get("originatorOrganization", [])
-    papers = obj.get("relatedPaper", []) + obj.get("superordinatedPaper", []) + obj.get("subordinatedPaper", [])
-    found = lb.read(session, [
-        lb.by_id(lb.meetings, _ids(c.get("meeting") for c in steps), Meeting),
-        lb.by_id(lb.agenda_items, _ids(c.get("agendaItem") for c in steps), AgendaItem),
-        lb.by_id(lb.organizations, _ids(organizations), Organization),
-        lb.by_id(lb.persons, _ids(obj.get("originatorPerson", [])), Person),
-        lb.by_id(lb.papers, _ids(papers), Paper),
-        lb.by_id(lb.bodies, _ids([obj.get("body")]), Body),
-    ])  # fmt: skip
-    view = View(obj, _keyed(snapshots, found))
     view.steps = sorted(steps, key=lambda step: _when(view.labels.get(step.get("meeting", ""))))
     main = [("Vorlage", obj["mainFile"])] if "mainFile" in obj else []
     view.files = main + [("Anlage", f) for f in obj.get("auxiliaryFile", [])]
@@ -105,14 +93,7 @@ def _when(meeting: Label | None) -> tuple[bool, dt.datetime]:
 
 
 def meeting(session: Session, snapshots: Snapshots, obj: dict[str, Any]) -> View:
-    items = obj.get("agendaItem", [])
-    found = lb.read(session, [
-        lb.consulted_papers(_ids(i.get("consultation") for i in items)) if items else None,
-        lb.by_id(lb.organizations, _ids(obj.get("organization", [])), Organization),
-        lb.by_id(lb.persons, _ids(obj.get("participant", [])), Person),
-        lb.bodies([Body.id == select(Meeting.body_id).where(Meeting.id == id_of(obj["id"])).scalar_subquery()]),
-    ])  # fmt: skip
-    view = View(obj, _keyed(snapshots, found))
+    view = View(obj, _keyed(snapshots, lb.read(session, statements.meeting(), object_id=id_of(obj["id"]))))
     named = (
         ("invitation", "Einladung"),
         ("resultsProtocol", "Ergebnisprotokoll"),
@@ -124,43 +105,18 @@ def meeting(session: Session, snapshots: Snapshots, obj: dict[str, Any]) -> View
 
 
 def organization(session: Session, snapshots: Snapshots, obj: dict[str, Any]) -> View:
-    own = id_of(obj["id"])
-    found = lb.read(session, [
-        lb.ordered(lb.members(own), Membership.start_date.asc().nulls_first(), Membership.id, limit=MEMBERS),
-        lb.ordered(lb.meetings([meetings_of_organization(own)]), Meeting.start.desc().nulls_last(),
-                   Meeting.id.desc(), limit=RECENT),
-        lb.ordered(lb.papers([papers_of_organization(own)]), Paper.date.desc().nulls_last(), Paper.id.desc(),
-                   limit=RECENT),
-        lb.by_id(lb.organizations, _ids([obj.get("subOrganizationOf")]), Organization),
-        lb.by_id(lb.bodies, _ids([obj.get("body")]), Body),
-    ])  # fmt: skip
+    found = lb.read(session, statements.organization(), object_id=id_of(obj["id"]))
     view = View(obj, _keyed(snapshots, [x for x in found if x.tag in ("Organization", "Body")]))
     view.lists = _by_tag(found, "Membership", "Meeting", "Paper")
     return view
 
 
 def person(session: Session, snapshots: Snapshots, obj: dict[str, Any]) -> View:
-    memberships = obj.get("membership", [])
-    organizations = [m.get("organization") for m in memberships] + [m.get("onBehalfOf") for m in memberships]
-    found = lb.read(session, [
-        lb.by_id(lb.organizations, _ids(organizations), Organization),
-        lb.by_id(lb.bodies, _ids([obj.get("body")]), Body),
-    ])  # fmt: skip
-    return View(obj, _keyed(snapshots, found))
+    return View(obj, _keyed(snapshots, lb.read(session, statements.person(), object_id=id_of(obj["id"]))))
 
 
 def body(session: Session, snapshots: Snapshots, obj: dict[str, Any], now: dt.datetime) -> View:
-    own = id_of(obj["id"])
-    found = lb.read(session, [
-        lb.ordered(lb.papers([Paper.body_id == own, Paper.date.is_not(None)]), Paper.date.desc(), Paper.id.desc(),
-                   limit=RECENT),
-        lb.ordered(lb.meetings([Meeting.body_id == own, Meeting.start >= now]), Meeting.start, Meeting.id,
-                   limit=RECENT),
-        lb.ordered(lb.meetings([Meeting.body_id == own, Meeting.start < now]), Meeting.start.desc(),
-                   Meeting.id.desc(), limit=RECENT // 2),
-        lb.ordered(lb.organizations([Organization.body_id == own]), Organization.name, Organization.id,
-                   limit=COMMITTEES),
-    ])  # fmt: skip
+    found = lb.read(session, statements.body(), object_id=id_of(obj["id"]), now=now)
     view = View(obj)
     view.lists = _by_tag(found, "Paper", "Organization")
     view.lists["upcoming"] = [x for x in found if x.tag == "Meeting" and x.at is not None and x.at >= now]
@@ -170,24 +126,11 @@ def body(session: Session, snapshots: Snapshots, obj: dict[str, Any], now: dt.da
 
 def start(session: Session) -> View:
     system = session.execute(select(System.name).order_by(System.id).limit(1)).first()
-    found = lb.read(session, [lb.ordered(lb.bodies(), Body.name, Body.id, limit=1000)])
+    found = lb.read(session, statements.start())
     return View({"name": system.name if system else None}, lists={"Body": found})
-
-
-def _by_tag(found: list[Label], *tags: str) -> dict[str, list[Label]]:
-    return {tag: [x for x in found if x.tag == tag] for tag in tags}
-
-
-# The paged lists (api/pages): a Body's objects of a type with pages, by id like the API's lists.
-LISTED: dict[str, Any] = {"Paper": lb.papers, "Meeting": lb.meetings, "Organization": lb.organizations,
-                          "Person": lb.persons}  # fmt: skip
 
 
 def page_of(session: Session, type_name: str, body_id: int, after: int | None, limit: int) -> tuple[list[Label], bool]:
     """One page of the Body's shown objects after the cursor; and whether more follow."""
-    model = KINDS[type_name].model
-    where = [model.body_id == body_id]  # type: ignore[attr-defined]
-    if after is not None:
-        where.append(model.id > after)
-    found = lb.read(session, [lb.ordered(LISTED[type_name](where), model.id, limit=limit + 1)])
+    found = lb.read(session, statements.listed(type_name), object_id=body_id, after=after or 0, limit=limit + 1)
     return found[:limit], len(found) > limit

@@ -199,7 +199,8 @@ class TestFeeds:
         references = {e.title.split(":")[0] for e in papers.entries}
         assert {"VO/2023/11779", "VO/2023/11778-01"} <= references
         entry = next(e for e in papers.entries if e.title.startswith("VO/2023/11779:"))
-        assert entry.id == entry.link
+        # The entry's link is the paper's page (its `web`, api/pages); its id the OParl URL.
+        assert entry.link == entry.id.replace("/oparl/v1.1/", "/")
         assert entry.id.startswith(f"{API}/paper/")
         assert "23.02.2023 Bürgerschaft der Hansestadt Lübeck – zur Entscheidung" in entry.summary
         assert "Dateien:" in entry.summary
