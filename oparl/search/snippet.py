@@ -44,8 +44,9 @@ def _marked(value: str, spans: Iterable[tuple[int, int]], start: int, stop: int)
     return ("…" if start > 0 else "") + "".join(out) + ("…" if stop < len(value) else "")
 
 
-def snippet(obj: dict[str, Any], query: Query) -> str | None:
-    """The first field holding a hit, cut around the first hit; None when no served field holds one."""
+def snippet(obj: dict[str, Any], query: Query) -> tuple[str | None, float]:
+    """The first field holding a hit, cut around the first hit (None when no served field holds
+    one), and how densely that field holds the words: hits per word, in [0, 1)."""
     exact, prefixes = _matches(query)
     for name in FIELDS:
         value = obj.get(name)
@@ -53,6 +54,7 @@ def snippet(obj: dict[str, Any], query: Query) -> str | None:
             continue
         spans = _hits(value, exact, prefixes)
         if spans:
+            density = len(spans) / (sum(1 for _ in words(value)) + 1)
             first = spans[0][0]
             start = max(0, first - WIDTH // 3)
             stop = min(len(value), start + WIDTH)
@@ -60,5 +62,5 @@ def snippet(obj: dict[str, Any], query: Query) -> str | None:
             start = value.rfind(" ", 0, start) + 1 if start > 0 else 0
             space = value.find(" ", stop)
             stop = len(value) if space == -1 else space
-            return _marked(value, spans, start, stop)
-    return None
+            return _marked(value, spans, start, stop), density
+    return None, 0.0
