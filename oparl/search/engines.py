@@ -90,17 +90,31 @@ def _union(branches: list[str], limit_sql: str) -> str:
 # -- SQLite FTS5 -------------------------------------------------------------------------------------
 
 
-def _fts5_clause(clause: Clause) -> str:
-    return '"' + " ".join(clause.terms) + '"' + ("*" if clause.prefix else "")
+def _fts5_clause(clause: Clause, *, title: bool) -> str:
+    prefix = clause.prefix if title else clause.starred
+    return '"' + " ".join(clause.terms) + '"' + ("*" if prefix else "")
+
+
+def _title_like(query: Query, params: dict[str, Any]) -> str:
+    """The title tier's condition on the row's own title terms (space-separated), for the text tier to
+    leave those rows out: a LIKE per clause on a short string, where a NOT in FTS5 would read every
+    posting of the title terms and a MATCH per row would expand each prefix again. (Terms hold no
+    `%` or `_`; they are lower case on both sides.)"""
+    parts = []
+    for n, clause in enumerate(query.clauses):
+        params[f"like{n}"] = "% " + " ".join(clause.terms) + ("%" if clause.prefix else " %")
+        parts.append(f"(' ' || e.title || ' ') LIKE :like{n}")
+    return " AND ".join(parts)
 
 
 def _sqlite(query: Query, filters: Filters, after: Cursor | None, limit: int) -> tuple[str, dict[str, Any]]:
-    words = " AND ".join(_fts5_clause(c) for c in query.clauses)
+    titled = " AND ".join(_fts5_clause(c, title=True) for c in query.clauses)
+    words = " AND ".join(_fts5_clause(c, title=False) for c in query.clauses)
     facets = "".join(f" AND facets : ({' OR '.join(group)})" for group in filters.any_of)
     params: dict[str, Any] = {
         "all": f"{{title body}} : ({words}){facets}",
-        "title": f"({words}){facets}",
-        "text": f"({{title body}} : ({words}){facets}) NOT (title : ({words}))",
+        "title": f"({titled}){facets}",
+        "text": f"{{title body}} : ({words}){facets}",
         "ref": query.reference or "",
         "limit": limit,
         "a_row": after.row if after else 0,
@@ -117,9 +131,10 @@ def _sqlite(query: Query, filters: Filters, after: Cursor | None, limit: int) ->
         )
     for tier, table, match in ((2, "search_title_fts", ":title"), (1, "search_fts", ":text")):
         if (keyset := _keyset(tier, after, "f.rowid")) is not None:
+            not_title = f" AND NOT ({_title_like(query, params)})" if tier == 1 else ""
             branches.append(
                 f"SELECT f.rowid AS id, {tier} AS tier {hits.format(table=table)} {match} AND {where} AND {keyset} "
-                "AND (e.ref_key IS NULL OR e.ref_key <> :ref) ORDER BY f.rowid DESC"
+                f"AND (e.ref_key IS NULL OR e.ref_key <> :ref){not_title} ORDER BY f.rowid DESC"
             )
     sql = f"""
         SELECT hit.id, e.type_name, e.object_id, hit.tier
@@ -131,16 +146,17 @@ def _sqlite(query: Query, filters: Filters, after: Cursor | None, limit: int) ->
 # -- PostgreSQL ---------------------------------------------------------------------------------------
 
 
-def _tsquery_clause(clause: Clause) -> str:
+def _tsquery_clause(clause: Clause, *, title: bool) -> str:
     parts = [f"'{t}'" for t in clause.terms]
-    if clause.prefix:
+    if clause.prefix if title else clause.starred:
         parts[-1] += ":*"
     return "(" + " <-> ".join(parts) + ")"
 
 
 def _postgresql(query: Query, filters: Filters, after: Cursor | None, limit: int) -> tuple[str, dict[str, Any]]:
     params: dict[str, Any] = {
-        "words": " & ".join(_tsquery_clause(c) for c in query.clauses),
+        "words": " & ".join(_tsquery_clause(c, title=False) for c in query.clauses),
+        "titled": " & ".join(_tsquery_clause(c, title=True) for c in query.clauses),
         "facets": " & ".join("(" + " | ".join(f"'{t}'" for t in group) + ")" for group in filters.any_of) or "",
         "ref": query.reference or "",
         "limit": limit,
@@ -149,14 +165,14 @@ def _postgresql(query: Query, filters: Filters, after: Cursor | None, limit: int
     where = _where(filters, params)
     if filters.any_of:
         where += " AND e.facet @@ to_tsquery('simple', :facets)"
-    q = "to_tsquery('simple', :words)"
+    q, tq = "to_tsquery('simple', :words)", "to_tsquery('simple', :titled)"
     branches = []
     if (keyset := _keyset(3, after, "e.id")) is not None and query.reference:
         branches.append(
             f"SELECT e.id, 3 AS tier FROM search_entry AS e WHERE e.ref_key = :ref AND {where} AND {keyset} "
             f"AND e.doc @@ {q} ORDER BY e.id DESC"
         )
-    for tier, match in ((2, f"e.title_doc @@ {q}"), (1, f"e.doc @@ {q} AND NOT e.title_doc @@ {q}")):
+    for tier, match in ((2, f"e.title_doc @@ {tq}"), (1, f"e.doc @@ {q} AND NOT e.title_doc @@ {tq}")):
         if (keyset := _keyset(tier, after, "e.id")) is not None:
             branches.append(
                 f"SELECT e.id, {tier} AS tier FROM search_entry AS e WHERE {match} AND {where} AND {keyset} "
