@@ -95,20 +95,23 @@ def statement(session: Session, q: str) -> object:
     return search(session, parse_search({"q": q}).query, Filters(body_id=1, entitled=False), None, 21)
 
 
-def load(engine: Engine, run: Run, mix: list[str], clients: int, seconds: float) -> list[float]:
-    """Latencies (ms) of `run` over `mix`, `clients` threads at once for `seconds`."""
-    latencies: list[float] = []
+KINDS = ("one word", "two words", "prefix*", "reference")
+
+
+def load(engine: Engine, run: Run, mix: list[str], clients: int, seconds: float) -> list[tuple[int, float]]:
+    """(kind of query, latency in ms) of `run` over `mix`, `clients` threads at once for `seconds`."""
+    latencies: list[tuple[int, float]] = []
     lock, stop = threading.Lock(), time.monotonic() + seconds
 
     def client(offset: int) -> None:
-        mine: list[float] = []
+        mine: list[tuple[int, float]] = []
         with Session(engine) as session:
             n = offset
             while time.monotonic() < stop:
                 q = mix[n % len(mix)]
                 started = time.perf_counter()
                 run(session, q)
-                mine.append((time.perf_counter() - started) * 1000)
+                mine.append((n % len(mix) % 4, (time.perf_counter() - started) * 1000))
                 session.rollback()  # a fresh snapshot per query, as a request gets
                 n += clients
         with lock:
@@ -219,7 +222,7 @@ def main() -> None:
     if args.profile:
         profile(engine, settings, mix)
         return
-    runs: dict[str, list[float]] = {"search": [], "page": [], "like": []}
+    runs: dict[str, list[tuple[int, float]]] = {"search": [], "page": [], "like": []}
     for _round in range(2):
         for name, run in (("search", statement), ("like", like), ("page", make_page(settings))):
             runs[name] += load(engine, run, mix, args.clients, args.seconds / 2)
@@ -228,8 +231,10 @@ def main() -> None:
         "prefix, reference)\n"
     )
     print("| kind | queries/s | p50 ms | p99 ms |\n|---|---|---|---|")
-    for name, ms in runs.items():
-        print(figures(name, ms, args.seconds))
+    for name, timed in runs.items():
+        print(figures(name, [ms for _k, ms in timed], args.seconds))
+        for k, kind in enumerate(KINDS):
+            print(figures(f"{name}: {kind}", [ms for n, ms in timed if n == k], args.seconds))
     if args.api:
         server = serve(settings.database_url, args.port)
         try:
@@ -239,7 +244,7 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=30)
-    ratio = statistics.median(runs["like"]) / statistics.median(runs["search"])
+    ratio = statistics.median(ms for _k, ms in runs["like"]) / statistics.median(ms for _k, ms in runs["search"])
     print(f"\nsubstring match p50 / search statement p50: {ratio:.1f}x")
     engine.dispose()
 

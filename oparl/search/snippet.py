@@ -17,6 +17,7 @@ from oparl.search.query import Query
 FIELDS = ("name", "reference", "shortName", "familyName", "givenName", "number", "fileName", "resolutionText", "text")
 TEXT_FIELDS = frozenset({"resolutionText", "text"})  # document text: words match whole (oparl.search.query)
 WIDTH = 160  # characters of context around the first hit
+LOOK = 20_000  # characters of a field searched for a hit: a long document's first hit is early enough
 
 
 def _matches(query: Query, *, title: bool) -> tuple[frozenset[str], tuple[str, ...]]:
@@ -52,6 +53,7 @@ def snippet(obj: dict[str, Any], query: Query) -> tuple[str | None, float]:
         value = obj.get(name)
         if not isinstance(value, str) or not value:
             continue
+        value = value[:LOOK]
         spans = _hits(value, *_matches(query, title=name not in TEXT_FIELDS))
         if spans:
             density = len(spans) / (sum(1 for _ in words(value)) + 1)
