@@ -210,7 +210,11 @@ SEARCHED_TYPES = tuple(SOURCES)
 
 def _search_page() -> dict[str, Any]:
     hit = {
-        "oparl-server:score": {"type": "number", "description": "the engine's score, higher is better"},
+        "oparl-server:score": {
+            "type": "number",
+            "description": "3 and more: the exact reference, 2: a title hit, 1: a text hit; the fraction: how "
+            "densely the snippet's field holds the words",
+        },
         "oparl-server:match": {"type": "string", "enum": ["reference", "title", "text"]},
         "oparl-server:snippet": {"type": "string", "description": "HTML: the text escaped, hits in <mark>"},
     }

@@ -26,9 +26,10 @@ from api.openapi import BODY_ERRORS, TOKEN, error, write_answers
 from api.responses import OParlJSONResponse
 from api.routes.write import KeyPath, _atomic, _commit, _result
 from models import File
-from oparl.content import CHUNK_SIZE, ContentStore
+from oparl.content import CHUNK_SIZE, ContentStore, sniff_mime
 from oparl.errors import BadRequest, NotFound, OParlError, Unprocessable
 from oparl.load.loader import Loader
+from oparl.text.extract import MAX_BYTES, Extracted, extract
 
 router = APIRouter(prefix="/write/v1", tags=["write"])
 PATH = re.compile(r"/write/v1/file/.+/content")
@@ -111,8 +112,17 @@ def _file_name(request: Request) -> str | None:
     return name or None
 
 
+def _text(spool: IO[bytes], file_name: str | None) -> Extracted:
+    """The text of the uploaded bytes, extracted before the write's first statement (oparl/text)."""
+    spool.seek(0)
+    data = spool.read(MAX_BYTES + 1)
+    spool.seek(0)
+    return Extracted(None, "limit") if len(data) > MAX_BYTES else extract(data, sniff_mime(data, file_name))
+
+
 def _store(ctx: WriteContext, key: str, spool: IO[bytes], body: str | None, non_public: bool | None) -> Response:
     session = ctx.session
+    extracted = _text(spool, _file_name(ctx.request))
     row = session.execute(select(File.file_name, File.deleted).where(File.key == key)).first()
     live = row is not None and not row.deleted
     if not live and body is None:
@@ -128,6 +138,7 @@ def _store(ctx: WriteContext, key: str, spool: IO[bytes], body: str | None, non_
     loader = Loader(session, urls=ctx.urls, store=ContentStore())
     with _atomic(session):
         record["content"] = loader.store.put(session, spool, file_name or (row.file_name if row else None))
+        loader.texts[record["content"]] = extracted
         # A live File keeps what the upload does not name; a new (or deleted) one is just this.
         loader.load([record], replace=not live)
         obj = session.scalar(select(File).where(File.key == key))

@@ -1,9 +1,16 @@
 """One statement per engine that returns a page of hits, ranked and limited in the database.
 
-Ranking: tier 3 an exact reference (the whole `q` equals a Paper's reference), 2 every clause found
-in the title, 1 found with the document text; within a tier the engine's score (FTS5's bm25 with
-the title weighted tenfold, PostgreSQL's ts_rank; lower sorts first, so ts_rank is negated), then
-the row. Paged by a keyset over (tier, score, row), so a page never costs a count or an offset.
+Ranking: tier 3 an exact reference (the whole `q` equals a Paper's reference), tier 2 every clause
+found in the title, tier 1 found with the document text; within a tier the most recently indexed
+first (an object is indexed again whenever it changes). Each tier is a branch that walks the
+engine's index in row order and stops at the page's end (FTS5 streams a MATCH by rowid; PostgreSQL
+reads the GIN bitmap or walks the primary key backwards, as its planner finds cheaper), so a page
+costs about the same for a word in every document as for a rare one. No engine score: FTS5's
+bm25 needs each phrase's document frequency, a pass over every hit, even for the rows of one page,
+and ordering by it (or by ts_rank) scores every hit before the first page is known (bench/RESULTS.md,
+issue 15: tens of times slower for common words). The served score is the tier and how densely the
+page's own text holds the words (oparl.search.snippet), the same on both engines. Paged by a keyset
+over (tier, row).
 """
 
 from __future__ import annotations
@@ -21,7 +28,6 @@ from oparl.search.query import Clause, Query
 @dataclass(frozen=True)
 class Cursor:
     tier: int
-    score: float
     row: int
 
 
@@ -41,92 +47,141 @@ class Hit:
     type_name: str
     object_id: int
     tier: int
-    score: float
 
     @property
     def cursor(self) -> Cursor:
-        return Cursor(self.tier, self.score, self.row)
+        return Cursor(self.tier, self.row)
 
 
-def _facets(filters: Filters) -> list[tuple[str, ...]]:
-    groups: list[tuple[str, ...]] = [(f"b{filters.body_id}",)]
+def _where(filters: Filters, params: dict[str, Any]) -> str:
+    """The filters on the index row `e` (the Body, public, type, dates)."""
+    where = ["e.body_id = :body"]
+    params["body"] = filters.body_id
     if not filters.entitled:
-        groups.append(("p",))
+        where.append("e.public = :public")
+        params["public"] = True
     if filters.types:
-        groups.append(tuple(f"t{t.lower()}" for t in filters.types))
-    return [*groups, *filters.any_of]
+        names = {f"type{n}": name for n, name in enumerate(filters.types)}
+        where.append(f"e.type_name IN ({', '.join(':' + k for k in names)})")
+        params |= names
+    if filters.date_since is not None:
+        where.append("e.date >= :date_since")
+        params["date_since"] = filters.date_since
+    if filters.date_until is not None:
+        where.append("e.date <= :date_until")
+        params["date_until"] = filters.date_until
+    return " AND ".join(where)
 
 
-def _fts5_clause(clause: Clause) -> str:
-    quoted = '"' + " ".join(clause.terms) + '"'
-    return quoted + ("*" if clause.prefix else "")
+def _keyset(tier: int, after: Cursor | None, column: str) -> str | None:
+    """The branch of `tier` after the cursor: all of it, the rows before the cursor's, or none (None)."""
+    if after is None or after.tier > tier:
+        return "1 = 1"
+    if after.tier == tier:
+        return f"{column} < :a_row"
+    return None
 
 
-def _tsquery_clause(clause: Clause) -> str:
+def _union(branches: list[str], limit_sql: str) -> str:
+    kept = [f"SELECT * FROM ({b} {limit_sql}) AS t{n}" for n, b in enumerate(branches)]
+    return " UNION ALL ".join(kept) or "SELECT NULL AS id, 0 AS tier WHERE 1 = 0"
+
+
+# -- SQLite FTS5 -------------------------------------------------------------------------------------
+
+
+def _fts5_clause(clause: Clause, *, title: bool) -> str:
+    prefix = clause.prefix if title else clause.starred
+    return '"' + " ".join(clause.terms) + '"' + ("*" if prefix else "")
+
+
+def _title_like(query: Query, params: dict[str, Any]) -> str:
+    """The title tier's condition on the row's own title terms (space-separated), for the text tier to
+    leave those rows out: a LIKE per clause on a short string, where a NOT in FTS5 would read every
+    posting of the title terms and a MATCH per row would expand each prefix again. (Terms hold no
+    `%` or `_`; they are lower case on both sides.)"""
+    parts = []
+    for n, clause in enumerate(query.clauses):
+        params[f"like{n}"] = "% " + " ".join(clause.terms) + ("%" if clause.prefix else " %")
+        parts.append(f"(' ' || e.title || ' ') LIKE :like{n}")
+    return " AND ".join(parts)
+
+
+def _sqlite(query: Query, filters: Filters, after: Cursor | None, limit: int) -> tuple[str, dict[str, Any]]:
+    titled = " AND ".join(_fts5_clause(c, title=True) for c in query.clauses)
+    words = " AND ".join(_fts5_clause(c, title=False) for c in query.clauses)
+    facets = "".join(f" AND facets : ({' OR '.join(group)})" for group in filters.any_of)
+    params: dict[str, Any] = {
+        "all": f"{{title body}} : ({words}){facets}",
+        "title": f"({titled}){facets}",
+        "text": f"{{title body}} : ({words}){facets}",
+        "ref": query.reference or "",
+        "limit": limit,
+        "a_row": after.row if after else 0,
+    }
+    where = _where(filters, params)
+    hits = "FROM {table} AS f JOIN search_entry AS e ON e.id = f.rowid WHERE {table} MATCH"
+    branches = []
+    if (keyset := _keyset(3, after, "e.id")) is not None and query.reference:
+        branches.append(
+            # From the reference's b-tree: the one or two rows it names, each checked against the words.
+            f"SELECT e.id, 3 AS tier FROM search_entry AS e WHERE e.ref_key = :ref AND {where} "
+            f"AND {keyset} AND EXISTS (SELECT 1 FROM search_fts WHERE search_fts MATCH :all AND rowid = e.id) "
+            "ORDER BY e.id DESC"
+        )
+    for tier, table, match in ((2, "search_title_fts", ":title"), (1, "search_fts", ":text")):
+        if (keyset := _keyset(tier, after, "f.rowid")) is not None:
+            not_title = f" AND NOT ({_title_like(query, params)})" if tier == 1 else ""
+            branches.append(
+                f"SELECT f.rowid AS id, {tier} AS tier {hits.format(table=table)} {match} AND {where} AND {keyset} "
+                f"AND (e.ref_key IS NULL OR e.ref_key <> :ref){not_title} ORDER BY f.rowid DESC"
+            )
+    sql = f"""
+        SELECT hit.id, e.type_name, e.object_id, hit.tier
+        FROM ({_union(branches, "LIMIT :limit")}) AS hit JOIN search_entry AS e ON e.id = hit.id
+        ORDER BY hit.tier DESC, hit.id DESC LIMIT :limit"""
+    return sql, params
+
+
+# -- PostgreSQL ---------------------------------------------------------------------------------------
+
+
+def _tsquery_clause(clause: Clause, *, title: bool) -> str:
     parts = [f"'{t}'" for t in clause.terms]
-    if clause.prefix:
+    if clause.prefix if title else clause.starred:
         parts[-1] += ":*"
     return "(" + " <-> ".join(parts) + ")"
 
 
-def _rest(filters: Filters, after: Cursor | None, params: dict[str, Any]) -> str:
-    """The date filters and the keyset, over the columns `tier`, `score`, `id` and `date` of `hit`."""
-    where = []
-    if filters.date_since is not None:
-        where.append("hit.date >= :date_since")
-        params["date_since"] = filters.date_since
-    if filters.date_until is not None:
-        where.append("hit.date <= :date_until")
-        params["date_until"] = filters.date_until
-    if after is not None:
-        where.append("(hit.tier < :a_tier OR (hit.tier = :a_tier AND (hit.score > :a_score "
-                     "OR (hit.score = :a_score AND hit.id > :a_row))))")  # fmt: skip
-        params |= {"a_tier": after.tier, "a_score": after.score, "a_row": after.row}
-    return " AND ".join(where) or "1 = 1"
-
-
-def _sqlite(query: Query, filters: Filters, after: Cursor | None, limit: int) -> tuple[str, dict[str, Any]]:
-    words = " AND ".join(_fts5_clause(c) for c in query.clauses)
-    facets = " AND ".join("(" + " OR ".join(group) + ")" for group in _facets(filters))
-    params: dict[str, Any] = {
-        "match": f"{{title body}} : ({words}) AND facets : ({facets})",
-        "title_match": f"title : ({words}) AND facets : ({facets})",
-        "ref": query.reference,
-        "limit": limit,
-    }
-    rest = _rest(filters, after, params)
-    sql = f"""
-        SELECT hit.id, hit.type_name, hit.object_id, hit.tier, hit.score FROM (
-            SELECT e.id, e.type_name, e.object_id, e.date, f.rank AS score,
-                   CASE WHEN e.ref_key = :ref THEN 3
-                        WHEN e.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :title_match) THEN 2
-                        ELSE 1 END AS tier
-            FROM search_fts AS f JOIN search_entry AS e ON e.id = f.rowid
-            WHERE search_fts MATCH :match
-        ) AS hit WHERE {rest}
-        ORDER BY hit.tier DESC, hit.score, hit.id LIMIT :limit"""
-    return sql, params
-
-
 def _postgresql(query: Query, filters: Filters, after: Cursor | None, limit: int) -> tuple[str, dict[str, Any]]:
-    facets = " & ".join("(" + " | ".join(f"'{t}'" for t in group) + ")" for group in _facets(filters))
     params: dict[str, Any] = {
-        "words": " & ".join(_tsquery_clause(c) for c in query.clauses),
-        "facets": facets,
-        "ref": query.reference,
+        "words": " & ".join(_tsquery_clause(c, title=False) for c in query.clauses),
+        "titled": " & ".join(_tsquery_clause(c, title=True) for c in query.clauses),
+        "facets": " & ".join("(" + " | ".join(f"'{t}'" for t in group) + ")" for group in filters.any_of) or "",
+        "ref": query.reference or "",
         "limit": limit,
+        "a_row": after.row if after else 0,
     }
-    rest = _rest(filters, after, params)
+    where = _where(filters, params)
+    if filters.any_of:
+        where += " AND e.facet @@ to_tsquery('simple', :facets)"
+    q, tq = "to_tsquery('simple', :words)", "to_tsquery('simple', :titled)"
+    branches = []
+    if (keyset := _keyset(3, after, "e.id")) is not None and query.reference:
+        branches.append(
+            f"SELECT e.id, 3 AS tier FROM search_entry AS e WHERE e.ref_key = :ref AND {where} AND {keyset} "
+            f"AND e.doc @@ {q} ORDER BY e.id DESC"
+        )
+    for tier, match in ((2, f"e.title_doc @@ {tq}"), (1, f"e.doc @@ {q} AND NOT e.title_doc @@ {tq}")):
+        if (keyset := _keyset(tier, after, "e.id")) is not None:
+            branches.append(
+                f"SELECT e.id, {tier} AS tier FROM search_entry AS e WHERE {match} AND {where} AND {keyset} "
+                "AND e.ref_key IS DISTINCT FROM :ref ORDER BY e.id DESC"
+            )
     sql = f"""
-        WITH q AS (SELECT to_tsquery('simple', :words) AS words, to_tsquery('simple', :facets) AS facets)
-        SELECT hit.id, hit.type_name, hit.object_id, hit.tier, hit.score FROM (
-            SELECT e.id, e.type_name, e.object_id, e.date,
-                   -ts_rank(e.doc, q.words)::float8 AS score,
-                   CASE WHEN e.ref_key = :ref THEN 3 WHEN e.title_doc @@ q.words THEN 2 ELSE 1 END AS tier
-            FROM search_entry AS e, q
-            WHERE e.doc @@ q.words AND e.facet @@ q.facets
-        ) AS hit WHERE {rest}
-        ORDER BY hit.tier DESC, hit.score, hit.id LIMIT :limit"""
+        SELECT hit.id, e.type_name, e.object_id, hit.tier
+        FROM ({_union(branches, "LIMIT :limit")}) AS hit JOIN search_entry AS e ON e.id = hit.id
+        ORDER BY hit.tier DESC, hit.id DESC LIMIT :limit"""
     return sql, params
 
 
@@ -134,4 +189,4 @@ def search(session: Session, query: Query, filters: Filters, after: Cursor | Non
     """Up to `limit` hits after `after`, best first."""
     build = _postgresql if session.get_bind().dialect.name == "postgresql" else _sqlite
     sql, params = build(query, filters, after, limit)
-    return [Hit(*row) for row in session.execute(text(sql), params)]
+    return [Hit(row.id, row.type_name, row.object_id, row.tier) for row in session.execute(text(sql), params)]

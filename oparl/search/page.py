@@ -87,9 +87,10 @@ def search_page(
         obj = objects.get((hit.type_name, hit.object_id))
         if obj is None:
             continue
-        obj[PREFIX + "score"] = round(abs(hit.score), 6)
+        found, density = snippet(obj, params.query)
+        # The tier, and within it how densely the served text holds the words (oparl.search.engines).
+        obj[PREFIX + "score"] = round(hit.tier + density, 4)
         obj[PREFIX + "match"] = MATCH[hit.tier]
-        found = snippet(obj, params.query)
         if found is not None:
             obj[PREFIX + "snippet"] = found
         data.append(obj)

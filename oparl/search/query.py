@@ -2,10 +2,16 @@
 
 Every word goes through the analysis (oparl.search.analysis) and only its terms reach an engine,
 as quoted lexemes the engine's own syntax cannot misread: an FTS5 or tsquery operator, a quote or
-a parenthesis in `q` is a separator like a space. A word whose term has at least `PREFIX_FROM`
-letters matches as a prefix, since German builds compounds by appending: "Sozialplan" finds
-"Sozialplanungsmodell"; `word*` makes a shorter one a prefix as well. Numbers match whole.
-A clause's terms must all be found (AND); a phrase's in a row.
+a parenthesis in `q` is a separator like a space. In titles a word whose term has at least
+`PREFIX_FROM` letters matches as a prefix, since German builds compounds by appending:
+"Sozialplan" finds "Sozialplanungsmodell". In document text a word matches its own term (its
+inflections, by the stemmer); there `word*` asks for a prefix, and makes a short word one in titles
+too. Numbers match whole. A clause's terms must all be found (AND); a phrase's in a row.
+
+Why not prefixes in document text as well: both engines read every posting of every term a prefix
+covers before they return the first row (FTS5 merges their doclists, GIN a partial match), and a
+common word's postings in the text of every file made a page ten times slower (bench/RESULTS.md,
+issue 15); a whole term's postings are read in row order only as far as the page needs.
 """
 
 from __future__ import annotations
@@ -27,7 +33,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 @dataclass(frozen=True)
 class Clause:
     terms: tuple[str, ...]  # one word's term, or a phrase's terms in order
-    prefix: bool  # the last term matches as a prefix
+    prefix: bool  # the last term matches as a prefix in titles
+    starred: bool = False  # ... and in document text (the word ended with *)
 
 
 @dataclass(frozen=True)
@@ -65,7 +72,8 @@ def _clauses(text: str, *, quoted: bool) -> list[Clause]:
         return [Clause(tuple(found[:MAX_PHRASE]), prefix=False)]
     # A bare part such as "VO/2023/11779" or "Sozial-Plan*" holds several words: each its own clause.
     starred = text.endswith("*")
-    return [Clause((t,), prefix=_prefix(t, starred and i == len(found) - 1)) for i, t in enumerate(found)]
+    last = len(found) - 1
+    return [Clause((t,), _prefix(t, starred and i == last), starred and i == last) for i, t in enumerate(found)]
 
 
 def _prefix(found: str, starred: bool) -> bool:

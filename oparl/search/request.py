@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,7 +15,7 @@ from oparl.search.engines import Cursor
 from oparl.search.query import Query, parse
 
 SCHEMA_PREFIX = "https://schema.oparl.org/1.1/"
-_CURSOR = re.compile(r"^([123])_(-?[0-9.e+-]{1,30})_([0-9]{1,18})$")
+_CURSOR = re.compile(r"^([123])_([0-9]{1,18})$")
 _ID_AT_END = re.compile(r"/([0-9]{1,18})/?$")
 
 
@@ -35,23 +34,14 @@ class SearchParams:
 
 
 def encode_cursor(cursor: Cursor) -> str:
-    return f"{cursor.tier}_{cursor.score!r}_{cursor.row}"
+    return f"{cursor.tier}_{cursor.row}"
 
 
 def _cursor(raw: str) -> Cursor:
-    match = _CURSOR.match(raw)
-    score = _float(match.group(2)) if match else None
-    if match is None or score is None:
+    match = _CURSOR.match(raw.strip())
+    if match is None:
         raise BadRequest(f"Der Parameter after ist kein Cursor dieser Suche: {raw[:100]!r}.")
-    return Cursor(int(match.group(1)), score, int(match.group(3)))
-
-
-def _float(raw: str) -> float | None:
-    try:
-        value = float(raw)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
+    return Cursor(int(match.group(1)), int(match.group(2)))
 
 
 def _types(raw: str) -> tuple[str, ...]:

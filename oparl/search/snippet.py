@@ -15,13 +15,15 @@ from oparl.search.query import Query
 
 # The properties a snippet may come from, best first (a File's text is its document text).
 FIELDS = ("name", "reference", "shortName", "familyName", "givenName", "number", "fileName", "resolutionText", "text")
+TEXT_FIELDS = frozenset({"resolutionText", "text"})  # document text: words match whole (oparl.search.query)
 WIDTH = 160  # characters of context around the first hit
+LOOK = 20_000  # characters of a field searched for a hit: a long document's first hit is early enough
 
 
-def _matches(query: Query) -> tuple[frozenset[str], tuple[str, ...]]:
-    exact = {t for c in query.clauses for t in c.terms[:-1]} | {c.terms[-1] for c in query.clauses if not c.prefix}
-    prefixes = tuple(c.terms[-1] for c in query.clauses if c.prefix)
-    return frozenset(exact), prefixes
+def _matches(query: Query, *, title: bool) -> tuple[frozenset[str], tuple[str, ...]]:
+    prefixed = [c for c in query.clauses if (c.prefix if title else c.starred)]
+    exact = {t for c in query.clauses for t in c.terms} - {c.terms[-1] for c in prefixed}
+    return frozenset(exact), tuple(c.terms[-1] for c in prefixed)
 
 
 def _hits(value: str, exact: frozenset[str], prefixes: tuple[str, ...]) -> list[tuple[int, int]]:
@@ -44,15 +46,17 @@ def _marked(value: str, spans: Iterable[tuple[int, int]], start: int, stop: int)
     return ("…" if start > 0 else "") + "".join(out) + ("…" if stop < len(value) else "")
 
 
-def snippet(obj: dict[str, Any], query: Query) -> str | None:
-    """The first field holding a hit, cut around the first hit; None when no served field holds one."""
-    exact, prefixes = _matches(query)
+def snippet(obj: dict[str, Any], query: Query) -> tuple[str | None, float]:
+    """The first field holding a hit, cut around the first hit (None when no served field holds
+    one), and how densely that field holds the words: hits per word, in [0, 1)."""
     for name in FIELDS:
         value = obj.get(name)
         if not isinstance(value, str) or not value:
             continue
-        spans = _hits(value, exact, prefixes)
+        value = value[:LOOK]
+        spans = _hits(value, *_matches(query, title=name not in TEXT_FIELDS))
         if spans:
+            density = len(spans) / (sum(1 for _ in words(value)) + 1)
             first = spans[0][0]
             start = max(0, first - WIDTH // 3)
             stop = min(len(value), start + WIDTH)
@@ -60,5 +64,5 @@ def snippet(obj: dict[str, Any], query: Query) -> str | None:
             start = value.rfind(" ", 0, start) + 1 if start > 0 else 0
             space = value.find(" ", stop)
             stop = len(value) if space == -1 else space
-            return _marked(value, spans, start, stop)
-    return None
+            return _marked(value, spans, start, stop), density
+    return None, 0.0

@@ -27,17 +27,25 @@ OBJECT_ID = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
 SQLITE = [
     "CREATE VIRTUAL TABLE search_fts USING fts5(title, body, facets, content='search_entry', "
     "content_rowid='id', tokenize='ascii', columnsize=1, detail=full)",
-    # bm25 weights per column: a title counts ten times a body; the filter tokens count nothing.
-    "INSERT INTO search_fts(search_fts, rank) VALUES ('rank', 'bm25(10.0, 1.0, 0.0)')",
+    # The titles alone again: a title hit is rare among a common word's hits, and FTS5 finds rows
+    # of one column by reading all of the word's rows; this small index reads title rows only.
+    "CREATE VIRTUAL TABLE search_title_fts USING fts5(title, facets, content='search_entry', "
+    "content_rowid='id', tokenize='ascii', columnsize=0, detail=full)",
     "CREATE TRIGGER search_entry_ai AFTER INSERT ON search_entry BEGIN "
-    "INSERT INTO search_fts(rowid, title, body, facets) VALUES (new.id, new.title, new.body, new.facets); END",
+    "INSERT INTO search_fts(rowid, title, body, facets) VALUES (new.id, new.title, new.body, new.facets); "
+    "INSERT INTO search_title_fts(rowid, title, facets) VALUES (new.id, new.title, new.facets); END",
     "CREATE TRIGGER search_entry_ad AFTER DELETE ON search_entry BEGIN "
     "INSERT INTO search_fts(search_fts, rowid, title, body, facets) "
-    "VALUES ('delete', old.id, old.title, old.body, old.facets); END",
+    "VALUES ('delete', old.id, old.title, old.body, old.facets); "
+    "INSERT INTO search_title_fts(search_title_fts, rowid, title, facets) "
+    "VALUES ('delete', old.id, old.title, old.facets); END",
     "CREATE TRIGGER search_entry_au AFTER UPDATE ON search_entry BEGIN "
     "INSERT INTO search_fts(search_fts, rowid, title, body, facets) "
     "VALUES ('delete', old.id, old.title, old.body, old.facets); "
-    "INSERT INTO search_fts(rowid, title, body, facets) VALUES (new.id, new.title, new.body, new.facets); END",
+    "INSERT INTO search_title_fts(search_title_fts, rowid, title, facets) "
+    "VALUES ('delete', old.id, old.title, old.facets); "
+    "INSERT INTO search_fts(rowid, title, body, facets) VALUES (new.id, new.title, new.body, new.facets); "
+    "INSERT INTO search_title_fts(rowid, title, facets) VALUES (new.id, new.title, new.facets); END",
 ]
 # PostgreSQL: tsvectors generated from the terms with the 'simple' configuration (no stemming, no
 # stop words of its own); `doc` is what a query must match, `facet` what the filters ask.
@@ -50,6 +58,8 @@ POSTGRES = [
     "(to_tsvector('simple', facets)) STORED",
     "CREATE INDEX ix_search_entry_doc ON search_entry USING gin (doc)",
     "CREATE INDEX ix_search_entry_facet ON search_entry USING gin (facet)",
+    # A title hit is rare among a common word's hits: its own small index finds them.
+    "CREATE INDEX ix_search_entry_title_doc ON search_entry USING gin (title_doc)",
 ]
 
 
@@ -78,6 +88,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == 'sqlite':
         op.execute("DROP TABLE IF EXISTS search_fts")
+        op.execute("DROP TABLE IF EXISTS search_title_fts")
     op.drop_index('ix_search_entry_body_id_ref_key', table_name='search_entry')
     op.drop_index('ix_search_entry_type_name_object_id', table_name='search_entry')
     op.drop_table('search_entry')  # its triggers and generated columns go with it

@@ -55,7 +55,8 @@ def test_a_word_from_paper_names_finds_every_paper_named_with_a_form_of_it(tmp_p
                               clock=utcnow, tz=ZoneInfo("Europe/Berlin"), options=Options(files=False))  # fmt: skip
         assert harvester.run(PREFIX + "system").failures == []
         with make_sessionmaker(engine)() as session:
-            named = dict(session.execute(select(Paper.id, Paper.name).where(Paper.deleted.is_(False))).tuples().all())
+            live = select(Paper.id, Paper.name).where(Paper.deleted.is_(False))
+            named = {row.id: row.name for row in session.execute(live)}
         url = engine.url.render_as_string(hide_password=False)
         app = create_app(Settings(database_url=url, public_base_url=BASE, data_dir=tmp_path / "data"))
         with TestClient(app) as web:
