@@ -94,6 +94,12 @@ def generations(connection: Connection | Session, tables: Sequence[str]) -> tupl
     return values, max(stamps, default=None)
 
 
+def count_key(generations: tuple[int, ...], list_url: str, canonical: dict[str, str]) -> tuple[object, ...]:
+    """What a list's totalElements is kept under: its generations and filters (not its limit, so
+    every page size and cursor of a list shares one count)."""
+    return generations, list_url, tuple(sorted((k, v) for k, v in canonical.items() if k != "limit"))
+
+
 @dataclass(frozen=True)
 class Validity:
     """What a cached answer was built from: the list generations of the tables it shows."""

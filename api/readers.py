@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import psycopg
+from anyio import to_thread
 from sqlalchemy import Dialect, Engine, Select
 from sqlalchemy.orm import Session
 
@@ -61,7 +62,9 @@ class Compiled:
 class Reader(Protocol):
     dialect: Dialect
 
-    async def rows(self, statement: Compiled, values: dict[str, Any]) -> list[Row]: ...
+    async def rows(self, statement: Compiled, values: dict[str, Any], *, heavy: bool = False) -> list[Row]:
+        """The statement's rows; `heavy`: it may take long (a count's scan)."""
+        ...
 
     def close(self) -> None: ...
 
@@ -73,7 +76,9 @@ class SqliteReader:
         self.engine, self.dialect = engine, engine.dialect
         self.connection: Any = None
 
-    async def rows(self, statement: Compiled, values: dict[str, Any]) -> list[Row]:
+    async def rows(self, statement: Compiled, values: dict[str, Any], *, heavy: bool = False) -> list[Row]:
+        if heavy:  # not on the event loop: in a thread, on a pooled connection
+            return await to_thread.run_sync(self._pooled, statement, values)
         for attempt in (1, 2):  # a connection lost since the last read: once more on a new one
             try:
                 if self.connection is None:
@@ -87,6 +92,15 @@ class SqliteReader:
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
+
+    def _pooled(self, statement: Compiled, values: dict[str, Any]) -> list[Row]:
+        connection = self.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(statement.sql, statement.parameters(values))
+            return list(cursor.fetchall())
+        finally:
+            connection.close()
 
     def close(self) -> None:
         if self.connection is not None:
@@ -106,7 +120,7 @@ class PostgresReader:
         self.freed: asyncio.Condition | None = None
         self.epoch = 0  # moved by close(): connections of an earlier epoch are not reused
 
-    async def rows(self, statement: Compiled, values: dict[str, Any]) -> list[Row]:
+    async def rows(self, statement: Compiled, values: dict[str, Any], *, heavy: bool = False) -> list[Row]:
         parameters = statement.parameters(values)
         for attempt in (1, 2):  # a dropped connection is found here, not by a ping before each use
             connection, epoch = await self._take(), self.epoch
@@ -185,7 +199,7 @@ class SessionReader:
         bind = session.get_bind()
         self.dialect = bind.dialect
 
-    async def rows(self, statement: Compiled, values: dict[str, Any]) -> list[Row]:
+    async def rows(self, statement: Compiled, values: dict[str, Any], *, heavy: bool = False) -> list[Row]:
         result = self.session.connection().exec_driver_sql(statement.sql, statement.parameters(values))
         return [tuple(row) for row in result]
 

@@ -11,6 +11,7 @@ holds its answers byte for byte against the routes'.
 
 from __future__ import annotations
 
+import asyncio
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,10 +24,10 @@ from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, or_, sel
 from starlette.datastructures import QueryParams
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.caching import PublicCache, Validity, etag_for
+from api.caching import PublicCache, Validity, count_key, etag_for
 from api.deps import CANONICAL_ID
 from api.outage import Outage, is_outage
-from api.readers import Compiled, Reader
+from api.readers import Compiled, Reader, Row
 from api.settings import Settings
 from models import ListGeneration, OParlObject
 from oparl.cascade import table_of
@@ -84,11 +85,9 @@ def object_statement(kind: Kind) -> Select[Any]:
     return select(_generation(table_of(model).name), *columns).where(model.id == bindparam("id"))
 
 
-def page_statement(
-    request: ListRequest, filters: tuple[str, ...], *, after: bool, tombstones: bool, counted: bool
-) -> Select[Any]:
-    """Rows id, rendered, rendered_key, then the generations, the latest stamp, the parent's
-    nonpublic flag and the list's count (the last three where asked for) in every row."""
+def page_statement(request: ListRequest, filters: tuple[str, ...], *, after: bool, tombstones: bool) -> Select[Any]:
+    """Rows id, rendered, rendered_key, then the generations, the latest stamp and the parent's
+    nonpublic flag (where there is a parent) in every row."""
     model = request.kind.model
     where = _where(request, filters, tombstones=tombstones)
     tables = _tables(request)
@@ -96,8 +95,6 @@ def page_statement(
     if request.parent is not None:
         parent = request.parent
         extra.append(select(parent.nonpublic).where(parent.id == bindparam("parent")).scalar_subquery())
-    if counted:
-        extra.append(_count(request, filters, tombstones=tombstones))
     seek = [model.id > bindparam("after")] if after else []
     statement = select(model.id, model.rendered, model.rendered_key, *extra).where(*where, *seek)
     return statement.order_by(model.id).limit(bindparam("limit", type_=Integer))
@@ -119,6 +116,10 @@ def _where(request: ListRequest, filters: tuple[str, ...], *, tombstones: bool) 
         column, compare = BOUNDS[name]
         where.append(compare(getattr(model, column), bindparam(name, type_=getattr(model, column).type)))
     return where
+
+
+def _only(values: dict[str, Any], statement: Compiled) -> dict[str, Any]:
+    return {name: value for name, value in values.items() if name in statement.binds}
 
 
 def _scope(request: ListRequest) -> list[ColumnElement[bool]]:
@@ -144,7 +145,7 @@ class StoredReads:
         self.app = app
         self.compiled: dict[object, Compiled] = {}
         self.routes: dict[str, APIRoute] = {}
-        self.last_generations: dict[tuple[str, ...], tuple[int, ...]] = {}
+        self.counting: dict[tuple[object, ...], asyncio.Future[list[Row]]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET" and scope["path"].startswith(PREFIX):
@@ -202,39 +203,29 @@ class StoredReads:
         snapshots: Snapshots = scope["app"].state.snapshots
         tables = _tables(request)
         filters = tuple(name for name in DATE_FILTERS if getattr(params, name) is not None)
-        tombstones = params.modified_since is not None
-        first_url = with_query(request.url, params.canonical)
-        guess = self.last_generations.get(tables)
-        counted = guess is None or cache.counts.get((guess, first_url)) is None
-        shape = ("page", request.kind.type_name, request.parent, filters, params.after is not None, tombstones, counted)
+        tombstones, after = params.modified_since is not None, params.after is not None
+        shape = (request.kind.type_name, request.parent, filters, tombstones)
         statement = self._compiled(
-            shape,
+            ("page", *shape, after),
             reader,
-            lambda: page_statement(request, filters, after=params.after is not None, tombstones=tombstones,
-                                   counted=counted),
-        )  # fmt: skip
+            lambda: page_statement(request, filters, after=after, tombstones=tombstones),
+        )
         values: dict[str, Any] = {name: getattr(params, name) for name in filters}
         values.update(limit=params.limit + 1, after=params.after, parent=request.parent_id)
-        rows = await reader.rows(statement, {k: v for k, v in values.items() if k in statement.binds})
+        rows = await reader.rows(statement, _only(values, statement))
         if not rows or any(row[2] != snapshots.key for row in rows):
             return None
-        head = statement.head(rows[0])[3:]
+        head = list(statement.head(rows[0])[3:])
         generations, last_modified = tuple(head[: len(tables)]), head[len(tables)]
-        more = list(head[len(tables) + 1 :])
         if request.parent is not None:
-            parent_nonpublic, *more = more
+            parent_nonpublic = head[len(tables) + 1]
             if parent_nonpublic is None or not public(Flags(False, parent_nonpublic, True), entitled=False):
                 return None
-        self.last_generations[tables] = generations
-        total = more[0] if counted else cache.counts.get((generations, first_url))
-        if total is None:  # the generations moved since the guess: counted on its own
-            counter = self._compiled(
-                ("count", *shape[1:4], tombstones),
-                reader,
-                lambda: count_statement(request, filters, tombstones=tombstones),
-            )
-            total = (await reader.rows(counter, {k: v for k, v in values.items() if k in counter.binds}))[0][0]
-        cache.counts.put((generations, first_url), total)
+        counter = self._compiled(
+            ("count", *shape), reader, lambda: count_statement(request, filters, tombstones=tombstones)
+        )
+        total = await self._count(cache, reader, count_key(generations, request.url, params.canonical), counter,
+                                  _only(values, counter))  # fmt: skip
         self._route(scope, request.template)
         page_url = with_query(request.url, {**params.canonical, "after": str(params.after or "")})
         etag = etag_for(snapshots.key, generations, page_url)
@@ -246,6 +237,22 @@ class StoredReads:
             return b'{"data":[' + b",".join(row[1] for row in shown) + b"]," + tail[1:]
 
         return cache.respond(Request(scope), etag, last_modified, body, Validity(tables, generations))
+
+    async def _count(
+        self, cache: PublicCache, reader: Reader, key: tuple[object, ...], counter: Compiled, values: dict[str, Any]
+    ) -> int:
+        """The list's count, kept per generation; requests that need the same one wait for one
+        statement (a count may take a scan: on SQLite it runs off the event loop)."""
+        total = cache.counts.get(key)
+        if total is not None:
+            return total
+        running = self.counting.get(key)
+        if running is None:
+            running = self.counting[key] = asyncio.ensure_future(reader.rows(counter, values, heavy=True))
+            running.add_done_callback(lambda _: self.counting.pop(key, None))
+        total = int((await asyncio.shield(running))[0][0])
+        cache.counts.put(key, total)
+        return total
 
     def _compiled(self, shape: object, reader: Reader, make: Callable[[], Select[Any]]) -> Compiled:
         key = (shape, reader.dialect.name)

@@ -27,7 +27,7 @@ SINCE = "2000-01-01T00:00:00%2B01:00"
 class NoRows(SessionReader):
     """Finds nothing: every request goes to the routes."""
 
-    async def rows(self, statement: Compiled, values: dict[str, Any]) -> list[Row]:
+    async def rows(self, statement: Compiled, values: dict[str, Any], *, heavy: bool = False) -> list[Row]:
         return []
 
 
