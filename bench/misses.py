@@ -258,6 +258,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--urls", type=int, default=60_000, help="distinct URLs drawn per workload and round")
     parser.add_argument("--walk-pages", type=int, default=20, help="pages per list and walk; 0: every page")
+    parser.add_argument("--after-copy", action="store_true", help="serve the after side bench/after_copy.py's copy")
     args = parser.parse_args()
     sides = {"before": args.before, "after": args.after} if args.before else {"after": args.after}
     for code in sides.values():
@@ -276,7 +277,8 @@ def main() -> None:
                 urls = Urls(dataset, args.seed * 1000 + round_, args.urls)
                 order = list(sides) if round_ % 2 == 0 else list(reversed(sides))
                 for side in order:
-                    for name, value in measure(args, sides[side].resolve(), dataset, workers, urls).items():
+                    served = Copy(db, args.papers, args.seed) if side == "after" and args.after_copy else dataset
+                    for name, value in measure(args, sides[side].resolve(), served, workers, urls).items():
                         results.setdefault(name, {}).setdefault(side, []).append(value)
             report(f"{db}, {args.papers:,} papers, {workers} worker(s), {args.connections} connections", results)
 
