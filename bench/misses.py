@@ -41,6 +41,7 @@ from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from after_copy import Copy
+
 from bench import BASE, Dataset
 
 PORT = 8117  # the renderings name BASE (port 8100); this server listens here, links are rewritten
