@@ -25,6 +25,7 @@ from api.middleware import BodyLimit, HeadAsGet
 from api.outage import Outage, Unavailable
 from api.ratelimit import RateLimit
 from api.readers import make_reader
+from api.render_check import warn_if_stale
 from api.routes import ROUTERS
 from api.settings import Settings
 from api.snapshot_slots import make_slots
@@ -84,6 +85,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
         stored_reader = app.state.stored_reader = make_reader(engine, settings.threads)
         try:
             check_schema(engine)
+            warn_if_stale(engine, settings.snapshots)
             app.state.sessionmaker = make_sessionmaker(engine)
             app.state.write_sessionmaker = make_sessionmaker(engine.execution_options(sqlite_immediate=True))
             tuning.settle()
