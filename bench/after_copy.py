@@ -85,21 +85,24 @@ def main() -> None:
     parser.add_argument("--db", default="sqlite,postgresql")
     parser.add_argument("--papers", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--reuse", action="store_true", help="re-key an earlier copy instead of copying again")
     args = parser.parse_args()
     before, after = args.before.resolve(), args.after.resolve()
     for db in args.db.split(","):
         source, target = Dataset(db, args.papers, args.seed), Copy(db, args.papers, args.seed)
         old, new = key_of(before, source), key_of(after, source)
         print(f"{db}: copying; renderings keyed {old} (before), {new} (after)", flush=True)
-        copy(source, target)
+        if not (args.reuse and target.folder.exists()):
+            copy(source, target)
         cli(after, target, "migrate")
         engine = create_engine(target.url)
         with engine.begin() as connection:  # a sample left to the after checkout, the rest re-keyed
             for table in TABLES:
                 sample = f"select id from {table} order by id limit {SAMPLE}"
                 connection.execute(text(f"update {table} set rendered_key = null where id in ({sample})"))
-                update = text(f"update {table} set rendered_key = :new where rendered_key = :old")
-                connection.execute(update, {"new": new, "old": old})
+                # Every other row was rendered by the before checkout (the copy of a rendered set).
+                update = text(f"update {table} set rendered_key = :new where rendered_key is not null")
+                connection.execute(update, {"new": new})
         cli(after, target, "render")  # renders the sample only: everything else holds the after key now
         with engine.connect() as connection, create_engine(source.url).connect() as original:
             for table in TABLES:
