@@ -282,6 +282,7 @@ def main() -> None:
                     served = Copy(db, args.papers, args.seed) if side == "after" and args.after_copy else dataset
                     for name, value in measure(args, sides[side].resolve(), served, workers, urls).items():
                         results.setdefault(name, {}).setdefault(side, []).append(value)
+                        print(f"<!-- {db} {workers}w round {round_ + 1} {side}: {name} = {value:,.1f} -->", flush=True)
             report(f"{db}, {args.papers:,} papers, {workers} worker(s), {args.connections} connections", results)
 
 
@@ -297,7 +298,8 @@ def report(title: str, results: dict[str, dict[str, list[float]]]) -> None:
         )
         ratio = ""
         if len(sides) == 2:
-            ratio = f" {statistics.median(by_side['after']) / statistics.median(by_side['before']):.2f} |"
+            before = statistics.median(by_side["before"])
+            ratio = f" {statistics.median(by_side['after']) / before:.2f} |" if before else " - |"
         print(f"| {name} | {cells} |{ratio}")
     print(flush=True)
 
