@@ -25,9 +25,12 @@ from api.middleware import BodyLimit, HeadAsGet
 from api.outage import Outage, Unavailable
 from api.pages.routes import router as pages_router
 from api.ratelimit import RateLimit
+from api.readers import make_reader
+from api.render_check import warn_if_stale
 from api.routes import ROUTERS
 from api.settings import Settings
 from api.snapshot_slots import make_slots
+from api.stored_reads import StoredReads
 from api.threads import Threads
 from api.timeouts import BodyReadTimeout
 from models import utcnow
@@ -79,8 +82,11 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
         _watch(engine, app.state.outage)
         app.state.threads = Threads(settings.threads, settings.write_threads)
         reader = app.state.read_generations = GenerationReader(engine)  # for CachedAnswers; tests replace it
+        # For StoredReads: as many connections as reader threads (tests replace it as well).
+        stored_reader = app.state.stored_reader = make_reader(engine, settings.threads)
         try:
             check_schema(engine)
+            warn_if_stale(engine, settings.snapshots)
             app.state.sessionmaker = make_sessionmaker(engine)
             app.state.write_sessionmaker = make_sessionmaker(engine.execution_options(sqlite_immediate=True))
             tuning.settle()
@@ -91,6 +97,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
                 delivery.stop()
         finally:
             reader.close()
+            stored_reader.close()
             engine.dispose()
 
     return lifespan
@@ -98,6 +105,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
 
 def _middleware(app: FastAPI, settings: Settings) -> None:
     """Added inside out: the last one added sees a request first."""
+    app.add_middleware(StoredReads)
     app.add_middleware(CachedAnswers)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(BodyReadTimeout, seconds=settings.body_read_timeout)

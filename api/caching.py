@@ -32,6 +32,8 @@ from models import ListGeneration
 JSON = "application/json; charset=utf-8"
 # Below this, compressing costs more than it saves.
 MIN_COMPRESS = 1024
+# From this size on, answers are compressed at the lowest level.
+BIG_ANSWER = 256 * 1024
 V = TypeVar("V")
 
 
@@ -49,6 +51,10 @@ class Lru(Generic[V]):
             if value is not None:
                 self.items.move_to_end(key)
             return value
+
+    def holds(self, key: object) -> bool:
+        with self.lock:
+            return key in self.items
 
     def put(self, key: object, value: V) -> None:
         with self.lock:
@@ -86,6 +92,12 @@ def generations(connection: Connection | Session, tables: Sequence[str]) -> tupl
     values = tuple(rows[t].value if t in rows else -1 for t in tables)
     stamps = [rows[t].modified for t in tables if t in rows and rows[t].modified is not None]
     return values, max(stamps, default=None)
+
+
+def count_key(generations: tuple[int, ...], list_url: str, canonical: dict[str, str]) -> tuple[object, ...]:
+    """What a list's totalElements is kept under: its generations and filters (not its limit, so
+    every page size and cursor of a list shares one count)."""
+    return generations, list_url, tuple(sorted((k, v) for k, v in canonical.items() if k != "limit"))
 
 
 @dataclass(frozen=True)
@@ -176,6 +188,14 @@ class PublicCache:
     def entry_for(self, scope: Scope) -> Entry | None:
         return self.entries.get(_entry_key(scope))
 
+    def could_answer(self, scope: Scope, entry: Entry) -> bool:
+        """Whether `answer_cached` could answer without the routes, should the generations hold:
+        the bytes are still here, or the client revalidates (a 304 needs none). Otherwise the
+        generations are not worth reading: the routes read them again anyway."""
+        if (self.documents if entry.document else self.pages).holds(entry.etag):
+            return True
+        return any(name in (b"if-none-match", b"if-modified-since") for name, _ in scope["headers"])
+
     def answer_cached(self, scope: Scope, entry: Entry, current: tuple[int, ...]) -> Response | None:
         """The answer to an anonymous GET from this worker's cache, if the list generations it was
         built at are `current` still; None otherwise."""
@@ -203,7 +223,13 @@ class PublicCache:
         key = (etag, encoding)
         packed = self.compressed.get(key)
         if packed is None:
-            packed = brotli.compress(body, quality=4) if encoding == "br" else gzip.compress(body, 5, mtime=0)
+            # A big answer (a harvester's page of 1000) is mostly built once and sent once: the
+            # lowest level costs a third of the time for a tenth more bytes (bench/RESULTS.md, issue 18).
+            quick = len(body) >= BIG_ANSWER
+            if encoding == "br":
+                packed = brotli.compress(body, quality=1 if quick else 4)
+            else:
+                packed = gzip.compress(body, 1 if quick else 5, mtime=0)
             self.compressed.put(key, packed)
         return packed
 
@@ -228,7 +254,7 @@ class CachedAnswers:
             outage: Outage = state.outage
             # While the database is down, the routes answer (503, in a thread): a cached answer is
             # not given, since nothing can tell whether it still holds (or still may be shown).
-            if entry is not None and not outage.down:
+            if entry is not None and not outage.down and cache.could_answer(scope, entry):
                 try:
                     current = state.read_generations(entry.validity.tables)
                     outage.succeeded()

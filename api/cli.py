@@ -34,6 +34,7 @@ from api.commands import (
 from api.manifest_commands import add_command as add_verify_command
 from api.manifest_commands import verify_mirror
 from api.progress import Progress
+from api.render_check import stale_warning
 from api.served import create_served_app
 from api.settings import Settings, SettingsError, load_settings
 from api.token_commands import audit, token
@@ -152,8 +153,12 @@ def serve(settings: Settings) -> None:
     engine = make_engine(url=settings.database_url)
     try:
         check_schema(engine)  # say so before uvicorn buries it in a start-up traceback
+        with engine.connect() as connection:
+            stale = stale_warning(connection, settings.snapshots)
     finally:
         engine.dispose()
+    if stale is not None:
+        print(f"oparl-server: warning: {stale}", file=sys.stderr, flush=True)
     print(f"OParl System: {settings.public_base_url}/oparl/v1.1/system", flush=True)
     print(f"API docs:     {settings.public_base_url}/docs", flush=True)
     if settings.workers > 1:  # each worker builds its app from the same OPARL_* environment

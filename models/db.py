@@ -50,8 +50,9 @@ def make_engine(*, url: str, echo: bool = False, pool_size: int = 5, create: boo
     if url.startswith("sqlite"):
         # Routes run in FastAPI's thread pool; each request still uses one connection at a time.
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
-    else:
-        kwargs["pool_pre_ping"] = True
+    # No ping per checkout (a round trip for every request): a connection the database dropped
+    # fails its first statement, the request answers 503 (api/outage.py) and SQLAlchemy replaces
+    # every connection of the pool; the anonymous reads (api/readers.py) retry once instead.
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -27,6 +27,7 @@ from api.app import create_app
 from api.auth import create_token, revoke_token
 from api.caching import generations
 from api.deps import get_session, get_write_session
+from api.readers import SessionReader
 from api.settings import Settings
 from models import utcnow
 from models.db import alembic_config, make_engine
@@ -167,6 +168,7 @@ def client(settings: Settings, session: Session, clock: FakeClock) -> Iterator[T
     app.dependency_overrides[get_write_session] = lambda: session
     with TestClient(app, base_url="http://testserver") as test_client:
         app.state.read_generations = lambda tables: generations(session, tables)[0]
+        app.state.stored_reader = SessionReader(session)
         yield test_client
 
 

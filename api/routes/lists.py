@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from api.caching import Validity, etag_for, generations
+from api.caching import Validity, count_key, etag_for, generations
 from api.deps import IdDep, ListParamsDep, ListRenderDep, Served, ServedDep, SessionDep
 from api.openapi import OPTIONAL_TOKEN, list_answers
 from api.responses import oparl_response
@@ -59,11 +59,11 @@ def _page(
 
     def body() -> bytes:
         where = list_where(kind.model, scope, params, nonpublic=False)
-        count_key = (gens, with_query(list_url, params.canonical))
-        total = cache.counts.get(count_key)
+        counted = count_key(gens, list_url, params.canonical)
+        total = cache.counts.get(counted)
         if total is None:
             total = count(session, kind.model, where)
-            cache.counts.put(count_key, total)
+            cache.counts.put(counted, total)
         return rendered_page(session, kind, where, params, snapshots=snapshots, list_url=list_url, total=total)
 
     return cache.respond(request, etag, last_modified, body, Validity(tables, gens))

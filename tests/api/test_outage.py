@@ -44,6 +44,7 @@ class Switch:
         event.listen(self.app.state.engine, "do_connect", self._refuse)
         self.app.state.engine.dispose()
         self.app.state.read_generations.close()
+        self.app.state.stored_reader.close()
 
     def on(self) -> None:
         event.remove(self.app.state.engine, "do_connect", self._refuse)

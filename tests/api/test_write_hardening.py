@@ -22,6 +22,7 @@ from api.app import create_app
 from api.auth import create_token
 from api.caching import generations
 from api.deps import get_session, get_write_session
+from api.readers import SessionReader
 from api.settings import Settings
 from models import utcnow
 from oparl import write
@@ -51,6 +52,7 @@ def quiet_client(settings: Settings, session: Session, clock: FakeClock) -> Iter
     app.dependency_overrides[get_write_session] = lambda: session
     with TestClient(app, base_url="http://testserver", raise_server_exceptions=False) as test_client:
         app.state.read_generations = lambda tables: generations(session, tables)[0]
+        app.state.stored_reader = SessionReader(session)
         yield test_client
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from api.app import create_app
 from api.caching import generations
 from api.deps import get_session, get_write_session
+from api.readers import SessionReader
 from api.settings import Settings
 
 MakeClient = Callable[..., TestClient]
@@ -31,6 +32,7 @@ def make_client(settings: Settings, session: Session) -> Iterator[MakeClient]:
                 TestClient(app, base_url="http://testserver", client=client, raise_server_exceptions=False)
             )
             app.state.read_generations = lambda tables: generations(session, tables)[0]
+            app.state.stored_reader = SessionReader(session)
             return test_client
 
         yield make

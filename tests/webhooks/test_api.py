@@ -14,6 +14,7 @@ from api.app import create_app
 from api.auth import create_token
 from api.caching import generations
 from api.deps import get_session, get_write_session
+from api.readers import SessionReader
 from api.settings import Settings
 from models import Body
 from tests.conftest import BASE_URL, Database, FakeClock
@@ -28,6 +29,7 @@ def api(database: Database, data_dir: Path, session: Session, clock: FakeClock, 
     app.dependency_overrides[get_write_session] = lambda: session
     with TestClient(app, base_url="http://testserver") as test_client:
         app.state.read_generations = lambda tables: generations(session, tables)[0]
+        app.state.stored_reader = SessionReader(session)
         yield test_client
 
 

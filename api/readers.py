@@ -1,0 +1,213 @@
+"""Plain database reads for the event loop: a statement compiled once, run on a connection of its own.
+
+The cache-missing anonymous reads (api/stored_reads.py) need one statement each and no ORM: an
+ORM Session, the pool's ping and the thread hop cost more than the statement. On PostgreSQL they
+run on psycopg's async connections (the event loop serves other requests meanwhile); on SQLite on
+one plain connection, blocking the loop for the statement (a thread hop costs more than a read).
+Every connection is in autocommit: each statement sees every commit before it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import psycopg
+from anyio import to_thread
+from sqlalchemy import Dialect, Engine, Select
+from sqlalchemy.orm import Session
+
+Row = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A SELECT in the driver's own SQL, with what turns named values into its parameters and its
+    first row's values into Python ones (the columns' types: SQLite's datetimes are text)."""
+
+    sql: str
+    names: tuple[str, ...] | None  # positional drivers: the order of the parameters
+    binds: Mapping[str, Callable[[Any], Any] | None]
+    fixed: dict[str, Any]  # the values written into the statement (literals)
+    results: tuple[Callable[[Any], Any] | None, ...]
+
+    @classmethod
+    def of(cls, statement: Select[Any], dialect: Dialect) -> Compiled:
+        compiled = statement.compile(dialect=dialect)
+        binds = {name: bind.type.dialect_impl(dialect).bind_processor(dialect) for name, bind in compiled.binds.items()}
+        fixed = {name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required}
+        results = tuple(
+            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in statement.selected_columns
+        )
+        names = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
+        return cls(compiled.string, names, binds, fixed, results)
+
+    def parameters(self, values: dict[str, Any]) -> Sequence[Any] | dict[str, Any]:
+        converted = {}
+        for name, value in {**self.fixed, **values}.items():
+            process = self.binds.get(name)
+            converted[name] = value if process is None else process(value)
+        return converted if self.names is None else tuple(converted[name] for name in self.names)
+
+    def head(self, row: Row) -> Row:
+        """A row with every column converted (the others are used as the driver gives them)."""
+        return tuple(
+            v if process is None or v is None else process(v) for v, process in zip(row, self.results, strict=True)
+        )
+
+
+class Reader(Protocol):
+    dialect: Dialect
+
+    async def rows(self, statement: Compiled, values: dict[str, Any], *, heavy: bool = False) -> list[Row]:
+        """The statement's rows; `heavy`: it may take long (a count's scan)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class SqliteReader:
+    """One plain connection, taken from the engine (its pragmas applied) and kept outside the pool."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine, self.dialect = engine, engine.dialect
+        self.connection: Any = None
+
+    async def rows(self, statement: Compiled, values: dict[str, Any], *, heavy: bool = False) -> list[Row]:
+        if heavy:  # not on the event loop: in a thread, on a pooled connection
+            return await to_thread.run_sync(self._pooled, statement, values)
+        for attempt in (1, 2):  # a connection lost since the last read: once more on a new one
+            try:
+                if self.connection is None:
+                    pooled = self.engine.raw_connection()
+                    self.connection = pooled.driver_connection
+                    pooled.detach()
+                cursor = self.connection.execute(statement.sql, statement.parameters(values))
+                return list(cursor.fetchall())
+            except Exception:
+                self.close()
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _pooled(self, statement: Compiled, values: dict[str, Any]) -> list[Row]:
+        connection = self.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(statement.sql, statement.parameters(values))
+            return list(cursor.fetchall())
+        finally:
+            connection.close()
+
+    def close(self) -> None:
+        if self.connection is not None:
+            with contextlib.suppress(Exception):
+                self.connection.close()
+            self.connection = None
+
+
+class PostgresReader:
+    """Up to `size` async psycopg connections, opened on demand with the engine's connect
+    arguments and hooks (its connect timeout), reused last-in first-out."""
+
+    def __init__(self, engine: Engine, size: int) -> None:
+        self.engine, self.dialect, self.size = engine, engine.dialect, size
+        self.idle: list[psycopg.AsyncConnection[Any]] = []
+        self.opened = 0
+        self.freed: asyncio.Condition | None = None
+        self.epoch = 0  # moved by close(): connections of an earlier epoch are not reused
+
+    async def rows(self, statement: Compiled, values: dict[str, Any], *, heavy: bool = False) -> list[Row]:
+        parameters = statement.parameters(values)
+        for attempt in (1, 2):  # a dropped connection is found here, not by a ping before each use
+            connection, epoch = await self._take(), self.epoch
+            try:
+                cursor = await connection.execute(statement.sql, parameters)
+                rows = await cursor.fetchall()
+            except psycopg.OperationalError:
+                await self._drop(connection)
+                if attempt == 2:
+                    raise
+                continue
+            except BaseException:
+                await self._drop(connection)
+                raise
+            await self._give(connection, epoch)
+            return rows
+        raise AssertionError("unreachable")
+
+    async def _take(self) -> psycopg.AsyncConnection[Any]:
+        if self.freed is None:
+            self.freed = asyncio.Condition()
+        async with self.freed:
+            while not self.idle and self.opened >= self.size:
+                await self.freed.wait()
+            if self.idle:
+                return self.idle.pop()
+            self.opened += 1
+        try:
+            return await self._connect()
+        except BaseException:
+            await self._release_slot()
+            raise
+
+    async def _connect(self) -> psycopg.AsyncConnection[Any]:
+        args, params = self.dialect.create_connect_args(self.engine.url)
+        for hook in self.dialect.dispatch.do_connect:  # the engine's own (the connect timeout)
+            hook(self.dialect, None, args, params)
+        return await psycopg.AsyncConnection.connect(*args, autocommit=True, **params)
+
+    async def _give(self, connection: psycopg.AsyncConnection[Any], epoch: int) -> None:
+        if epoch != self.epoch or connection.closed:
+            await self._drop(connection)
+            return
+        assert self.freed is not None
+        async with self.freed:
+            self.idle.append(connection)
+            self.freed.notify()
+
+    async def _drop(self, connection: psycopg.AsyncConnection[Any]) -> None:
+        with contextlib.suppress(Exception):
+            await connection.close()
+        await self._release_slot()
+
+    async def _release_slot(self) -> None:
+        assert self.freed is not None
+        async with self.freed:
+            self.opened -= 1
+            self.freed.notify()
+
+    def close(self) -> None:
+        """Closes the idle connections (those in use are closed when given back); callable from
+        any thread, as the engine's dispose is."""
+        self.epoch += 1
+        idle, self.idle = self.idle, []
+        self.opened -= len(idle)
+        for connection in idle:
+            with contextlib.suppress(Exception):
+                connection.pgconn.finish()
+
+
+class SessionReader:
+    """Reads through an ORM Session's connection (tests: their data is in the test's transaction)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        bind = session.get_bind()
+        self.dialect = bind.dialect
+
+    async def rows(self, statement: Compiled, values: dict[str, Any], *, heavy: bool = False) -> list[Row]:
+        result = self.session.connection().exec_driver_sql(statement.sql, statement.parameters(values))
+        return [tuple(row) for row in result]
+
+    def close(self) -> None:
+        pass
+
+
+def make_reader(engine: Engine, pool_size: int) -> Reader:
+    if engine.dialect.name == "postgresql":
+        return PostgresReader(engine, pool_size)
+    return SqliteReader(engine)

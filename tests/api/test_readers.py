@@ -1,0 +1,61 @@
+"""The stored reads' own connections (api/readers.py), on both engines: every read sees every
+commit before it, and a connection the database dropped costs a retry, not an error."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import select, update
+
+from api.readers import Compiled, make_reader
+from models import ListGeneration
+from tests.conftest import Database
+
+GENERATION = select(ListGeneration.value).where(ListGeneration.table_name == "paper")
+
+
+def _bump(database: Database, by: int) -> None:
+    with database.engine.begin() as connection:
+        gen = ListGeneration
+        connection.execute(update(gen).where(gen.table_name == "paper").values(value=gen.value + by))
+
+
+def _drop_connections(database: Database, reader: object) -> None:
+    """The database closes the reader's connections behind its back (a restart, an idle timeout)."""
+    if database.name == "sqlite":
+        reader.connection.close()  # type: ignore[attr-defined]
+        return
+    with database.engine.connect() as connection:
+        connection.exec_driver_sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name = ''"
+        )
+
+
+def test_reads_see_every_commit_and_survive_a_dropped_connection(database: Database) -> None:
+    reader = make_reader(database.engine, 2)
+    statement = Compiled.of(GENERATION, database.engine.dialect)
+
+    async def read() -> int:
+        return int((await reader.rows(statement, {}))[0][0])
+
+    def connection() -> object:
+        return reader.connection if database.name == "sqlite" else reader.idle[-1]  # type: ignore[attr-defined]
+
+    async def scenario() -> tuple[list[int], bool]:
+        seen = [await read()]
+        _bump(database, 1)
+        seen.append(await read())
+        dropped = connection()
+        _drop_connections(database, reader)
+        _bump(database, 1)
+        seen.append(await read())
+        return seen, connection() is not dropped
+
+    try:
+        (first, second, third), replaced = asyncio.run(scenario())
+        assert (second, third) == (first + 1, first + 2)
+        assert replaced
+    finally:
+        reader.close()
+        _bump(database, -2)
