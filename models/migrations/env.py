@@ -9,9 +9,9 @@ from models.db import make_engine
 config = context.config
 
 # The search index's engine-specific parts are made by raw SQL in their migration
-# (2026-12-06_search_index.py): SQLite's FTS5 table and its shadow tables, PostgreSQL's tsvector
+# (2026-12-06_search_index.py): SQLite's FTS5 tables and their shadow tables, PostgreSQL's tsvector
 # columns and GIN indexes on search_entry. No model describes them, so autogenerate leaves them be.
-ENGINE_OWNED_TABLES = ("search_fts",)
+ENGINE_OWNED_TABLES = ("search_",)  # search_fts, search_title_fts and their shadows
 ENGINE_OWNED_IN = "search_entry"
 
 
