@@ -77,6 +77,10 @@ class UrlBuilder:
         """A paged HTML list of a Body's (or an Organization's) objects of a type with pages."""
         return f"{self.site}/{TYPES[parent].segment}/{parent_id}/{TYPES[type_name].segment}"
 
+    def page_search(self, body_id: int) -> str:
+        """A Body's search page: the HTML face of `search` (api/pages)."""
+        return f"{self.site}/{TYPES['Body'].segment}/{body_id}/search"
+
     def file_access(self, file_id: int) -> str:
         return f"{self.object('File', file_id)}/access"
 

@@ -19,6 +19,10 @@ TEMPLATES = Jinja2Templates(directory=HERE / "templates")  # autoescaped (Starle
 TEMPLATES.env.trim_blocks = TEMPLATES.env.lstrip_blocks = True
 STYLESHEET = (HERE / "static" / "pages.css").read_bytes()
 HTML = "text/html; charset=utf-8"
+TYPE_LABELS = {"Paper": "Vorlage", "Meeting": "Sitzung", "AgendaItem": "Tagesordnungspunkt", "Person": "Person",
+               "Organization": "Gremium", "File": "Dokument", "Consultation": "Beratung",
+               "Location": "Ort", "Membership": "Mitgliedschaft", "LegislativeTerm": "Wahlperiode",
+               "Body": "Körperschaft"}  # fmt: skip
 WEEKDAYS = ("Mo.", "Di.", "Mi.", "Do.", "Fr.", "Sa.", "So.")
 
 
@@ -91,6 +95,14 @@ class Formats:
     def list_of(self, body_url: str, type_name: str) -> str:
         """The paged list of a Body's objects of `type_name`, the Body named by its API URL."""
         return self.urls.page_list("Body", int(body_url.rsplit("/", 1)[1]), type_name)
+
+    def search_of(self, body_url: str) -> str:
+        """The search page of a Body named by its API URL."""
+        return self.urls.page_search(int(body_url.rsplit("/", 1)[1]))
+
+    def type_label(self, obj: dict[str, Any]) -> str:
+        """ "Vorlage", "Sitzung", … for an object's `type` URL."""
+        return TYPE_LABELS.get(str(obj.get("type", "")).rsplit("/", 1)[-1], "")
 
 
 def jsonld(meeting: dict[str, Any], formats: Formats) -> dict[str, Any]:

@@ -20,9 +20,14 @@ from api.caching import Validity, etag_for, generations
 from api.deps import ServedDep, SessionDep, SettingsDep
 from api.pages.render import HTML, PAGES_KEY, STYLESHEET, STYLESHEET_PATH, Formats, html
 from api.settings import Settings
+from oparl.base import Render
 from oparl.catalogue import TYPES
+from oparl.errors import BadRequest
 from oparl.filters import ListParams
 from oparl.pages import statements, views
+from oparl.search.page import search_page as search_body
+from oparl.search.request import parse_search
+from oparl.urls import with_query
 from oparl.visibility import Seen
 
 router = APIRouter(include_in_schema=False)
@@ -126,6 +131,35 @@ def _list_page(type_name: str) -> Callable[..., Response]:
         return _cached(request, served, session, views.TABLES["list"], build)
 
     return list_page
+
+
+@router.get("/body/{object_id}/search")
+def search_page(
+    request: Request, object_id: PageId, session: SessionDep, served: ServedDep, settings: SettingsDep
+) -> Response:
+    """The Body's search as a page: the hits an anonymous client of the search API gets
+    (oparl/search), with their snippets; without `q` the form alone. Not cached: every query differs."""
+    formats = _formats(settings, served)
+    if not CANONICAL_ID.fullmatch(object_id):
+        return _error(formats, 404, "Diese Seite gibt es nicht.")
+    found, body = views.stored(session, served.snapshots, "Body", int(object_id))
+    if found is not Seen.SHOWN:
+        return _error(formats, 404 if found is Seen.ABSENT else 410, "Diese Körperschaft gibt es hier nicht.")
+    urls, query = served.snapshots.urls, request.query_params
+    results, problem, api_url = None, None, None
+    if query.get("q", "").strip():
+        try:
+            params = parse_search(query)
+            render = Render(urls=urls, tz=settings.zone, publisher=settings.publisher)  # anonymous
+            results = search_body(session, int(object_id), params, render=render, snapshots=served.snapshots,
+                                  list_url=urls.page_search(int(object_id)))  # fmt: skip
+            api_url = with_query(urls.search(int(object_id)), params.canonical)
+        except BadRequest as exc:
+            problem = exc.message
+    content = html("results.html", formats, body=body, q=query.get("q", ""), results=results, problem=problem,
+                   api_url=api_url, after=query.get("after"))  # fmt: skip
+    headers = {"Cache-Control": "no-cache"}
+    return Response(content, status_code=400 if problem else 200, media_type=HTML, headers=headers)
 
 
 def _register() -> None:

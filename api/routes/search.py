@@ -11,7 +11,7 @@ from api.deps import IdDep, ObjectRenderDep, ServedDep, SessionDep
 from api.openapi import BAD_TOKEN, COMMON, OPTIONAL_TOKEN, error, json_answer
 from api.responses import oparl_response
 from models import Body
-from oparl.errors import BadRequest, NotFound
+from oparl.errors import NotFound
 from oparl.search.page import search_page
 from oparl.search.request import parse_search
 from oparl.urls import API_PATH
@@ -46,8 +46,6 @@ def search_body(
     after: Annotated[str | None, Query(description="cursor from links.next")] = None,
 ) -> Response:
     """Searches the Body's papers, meetings, agenda items, persons, organizations and files (with their text)."""
-    if any(len(value) > 2000 for value in request.query_params.values()):
-        raise BadRequest("Ein Parameter der Suche ist zu lang.")
     params = parse_search(request.query_params)
     body = session.execute(select(Body.nonpublic).where(Body.id == object_id)).first()
     if body is None or not public(body, entitled=render.nonpublic):

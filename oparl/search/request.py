@@ -72,8 +72,17 @@ def _date(name: str, raw: str) -> dt.date:
         raise BadRequest(f"Der Parameter {name} ist kein Datum (JJJJ-MM-TT): {raw[:100]!r}.") from exc
 
 
+MAX_VALUE = 2000  # characters of one parameter: longer is no search anybody types
+
+
+def _checked(query: Mapping[str, str]) -> Mapping[str, str]:
+    if any(len(value) > MAX_VALUE for value in query.values()):
+        raise BadRequest("Ein Parameter der Suche ist zu lang.")
+    return query
+
+
 def parse_search(query: Mapping[str, str], *, default_limit: int = 20, max_limit: int = 100) -> SearchParams:
-    q = query.get("q")
+    q = _checked(query).get("q")
     if q is None or not q.strip():
         raise BadRequest("Der Parameter q fehlt: wonach soll gesucht werden?")
     values: dict[str, object] = {"query": parse(q), "limit": default_limit}

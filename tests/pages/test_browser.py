@@ -134,6 +134,7 @@ PAGE_TYPES = {
     "organization": "/organization/2",
     "person": "/person/1",
     "list": "/body/1/paper?limit=3",
+    "search": "/body/1/search?q=Sozialbericht",
     "not-found": "/paper/999999",
 }
 

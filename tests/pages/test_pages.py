@@ -197,6 +197,78 @@ class TestLuebeckPages:
         assert "<h1>Nicht gefunden</h1>" in response.text
 
 
+def hits(markup: str) -> list[tuple[str, str]]:
+    """The hits of a search page: (link, title) in order."""
+    found = re.search(r'<ol class="entries hits"[^>]*>(.*?)</ol>', markup, re.S)
+    if found is None:
+        return []
+    return [(href, title) for href, title in links(found.group(1)) if title]
+
+
+@pytest.mark.usefixtures("luebeck")
+class TestSearchPage:
+    """The Body's search page: the anonymous search API's hits (oparl/search) as a page."""
+
+    def test_the_body_page_has_a_search_form_to_it(self, client: TestClient) -> None:
+        body = get_json(client, f"{API}/body")["data"][0]
+        markup = page(client, body["web"])
+        assert f'<form class="search" role="search" action="{body["web"]}/search" method="get">' in markup
+        assert '<input id="suche" name="q" type="search" value="" maxlength="2000" required>' in markup
+
+    def test_hits_are_the_api_hits_in_order_with_snippets(self, client: TestClient) -> None:
+        body = get_json(client, f"{API}/body")["data"][0]
+        api = get_json(client, f"{body['oparl-server:search']}?q=Sozialbericht&limit=100")["data"]
+        markup = page(client, f"{body['web']}/search?q=Sozialbericht&limit=100")
+        expected = [o.get("web") or o.get("accessUrl") or o["id"] for o in api]
+        assert len(expected) >= 3
+        assert [href for href, _ in hits(markup)] == expected
+        assert hits(markup)[0][1] == api[0]["name"]
+        repeats = [o for o in api if re.sub("</?mark>", "", o.get("oparl-server:snippet", "")) == o.get("name")]
+        assert markup.count('<p class="snippet">') == sum(1 for o in api if "oparl-server:snippet" in o) - len(repeats)
+        assert repeats  # titles found are not repeated as snippets
+        assert re.search('<p class="snippet">[^<]*<mark>Sozialberichts</mark>', markup)  # a form of the word
+        assert f'<a href="{body["oparl-server:search"]}?limit=100&amp;q=Sozialbericht">' in markup  # the JSON
+
+    def test_a_reference_finds_its_paper_first(self, client: TestClient) -> None:
+        body = get_json(client, f"{API}/body")["data"][0]
+        paper = by(client, "paper", reference="VO/2023/11779")
+        markup = page(client, f"{body['web']}/search?q=VO/2023/11779")
+        assert hits(markup)[0] == (paper["web"], "Strategisches Sozialplanungsmodell Kurzkonzept")
+
+    def test_hits_are_paged_by_the_apis_cursor(self, client: TestClient) -> None:
+        body = get_json(client, f"{API}/body")["data"][0]
+        api = get_json(client, f"{body['oparl-server:search']}?q=Sozialbericht&limit=100")["data"]
+        first = page(client, f"{body['web']}/search?q=Sozialbericht&limit=1")
+        (following,) = re.findall(r'<a rel="next" href="([^"]*)"', first)
+        assert html.unescape(following).startswith(f"{body['web']}/search?after=")
+        second = page(client, html.unescape(following))
+        assert [href for href, _ in hits(first) + hits(second)] == [
+            o.get("web") or o.get("accessUrl") or o["id"] for o in api[:2]
+        ]
+        assert "Zu den besten Treffern" in second
+
+    def test_without_q_the_form_alone_and_nothing_found_said(self, client: TestClient) -> None:
+        body = get_json(client, f"{API}/body")["data"][0]
+        empty = page(client, f"{body['web']}/search")
+        assert 'role="search"' in empty
+        assert "Treffer" not in text(section_of_main(empty))
+        none = page(client, f"{body['web']}/search?q=Zzyzxwortnichtda")
+        assert "Nichts gefunden." in none
+        assert hits(none) == []
+
+    @pytest.mark.parametrize("query", ["q=" + "x" * 2500, "q=a&limit=0", "q=a&after=kein-cursor", "q=a&type=Unsinn"])
+    def test_bad_input_is_a_400_page_saying_why(self, client: TestClient, query: str) -> None:
+        body = get_json(client, f"{API}/body")["data"][0]
+        response = client.get(f"{body['web'].removeprefix(BASE_URL)}/search?{query}")
+        assert (response.status_code, response.headers["content-type"]) == (400, "text/html; charset=utf-8")
+        problem = re.search(r'<p class="problem" role="alert">(.*?)</p>', response.text, re.S)
+        assert problem is not None
+        assert problem.group(1).strip()
+
+    def test_an_unknown_body_has_no_search_page(self, client: TestClient) -> None:
+        assert client.get("/body/999999/search?q=a").status_code == 404
+
+
 def section_of_main(markup: str) -> str:
     return markup.split('<main id="inhalt" tabindex="-1">', 1)[1].split("</main>", 1)[0]
 
@@ -292,6 +364,15 @@ class TestPageVisibility:
         assert text(section(meeting, "teilnehmende")) == "Teilnehmende Anna"
         with_token = client.get(pages["Vorlage"].removeprefix(BASE_URL), headers={"Authorization": tokens["insider"]})
         assert with_token.text == paper  # a page is the anonymous view, whoever asks
+        body = get_json(client, f"{API}/body")["data"][0]
+        insider = {"Authorization": tokens["insider"]}
+        assert get_json(client, f"{body['oparl-server:search']}?q={SECRET}", insider)["data"]  # there is something
+        for headers in ({}, insider):  # the search page searches as an anonymous client, whoever asks
+            found = client.get(f"{body['web'].removeprefix(BASE_URL)}/search?q={SECRET}", headers=headers)
+            assert found.status_code == 200
+            shown = found.text.replace(f"q={SECRET}", "").replace(f'value="{SECRET}"', "").replace(f"„{SECRET}“", "")
+            assert SECRET not in shown
+            assert "Nichts gefunden." in found.text
 
 
 def test_the_readme_links_a_screenshot_of_every_page_type() -> None:
