@@ -159,6 +159,7 @@ def crawl(client: TestClient, headers: dict[str, str]) -> dict[str, str]:
         if data.get("type", "").endswith("/Body"):
             found |= {data[name] + query for name in LISTS for query in QUERIES}
             found |= {data["oparl-server:search"] + query for query in SEARCHES}
+            found |= {f"{data['web']}/search{query}" for query in SEARCHES}  # the search page
         todo += sorted(found - set(seen))
     return seen
 
@@ -177,12 +178,13 @@ def test_anonymous_clients_never_see_nonpublic_records(client: TestClient, counc
     assert len(names) == 1
     assert sum(1 for text in pages.values() if '"totalElements"' in text) > 50
     # The pages: `/`, the Body's, its four lists, and the page of every shown Organization (Rat),
-    # Person (Anna), Meeting (Sitzung) and Paper (Vorlage); not the hidden or depublished ones.
+    # Person (Anna), Meeting (Sitzung) and Paper (Vorlage); not the hidden or depublished ones; and
+    # the search page for every word of the hidden records.
     html_pages = [url.removeprefix(BASE_URL) for url, text in pages.items() if text.startswith("<!DOCTYPE html>")]
-    assert sorted(re.sub(r"/[0-9]+", "/#", p) for p in html_pages if not p.startswith("/oparl/")) == [
+    assert sorted(re.sub(r"/[0-9]+", "/#", p) for p in html_pages if not p.startswith("/oparl/")) == sorted([
         "/", "/body/#", "/body/#/meeting", "/body/#/organization", "/body/#/paper", "/body/#/person",
-        "/meeting/#", "/organization/#", "/paper/#", "/person/#",
-    ]  # fmt: skip
+        "/meeting/#", "/organization/#", "/paper/#", "/person/#", *(f"/body/#/search{q}" for q in SEARCHES),
+    ])  # fmt: skip
 
 
 def test_read_nonpublic_tokens_see_everything(client: TestClient, council: None, tokens: dict[str, str]) -> None:
