@@ -47,8 +47,10 @@ class Formats:
     urls: UrlBuilder
     tz: ZoneInfo
 
+    # Values come from the JSON as given, or as Jinja's Undefined where a property is absent:
+    # anything not of the expected type shows as nothing.
     def _local(self, value: dt.datetime | str | None) -> dt.datetime | None:
-        if value is None or value == "":
+        if not isinstance(value, (str, dt.datetime)) or value == "":
             return None
         moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
         return moment.astimezone(self.tz)
@@ -65,16 +67,16 @@ class Formats:
         """The machine-readable form for `<time datetime>` and JSON-LD."""
         if isinstance(value, dt.datetime):
             return value.astimezone(self.tz).isoformat()
-        return "" if value is None else str(value) if isinstance(value, str) else value.isoformat()
+        return value if isinstance(value, str) else value.isoformat() if isinstance(value, dt.date) else ""
 
     def day(self, value: dt.date | str | None) -> str:
-        if value is None or value == "":
+        if not isinstance(value, (str, dt.date)) or value == "":
             return ""
         day = dt.date.fromisoformat(value[:10]) if isinstance(value, str) else value
         return f"{day:%d.%m.%Y}"
 
     def size(self, value: int | None) -> str:
-        if value is None:
+        if not isinstance(value, int):
             return ""
         if value < 1024:
             return f"{value} Byte"
@@ -83,11 +85,17 @@ class Formats:
 
     def page(self, url: str | None) -> str | None:
         """The page of an object named by its API URL; None for a type without pages."""
-        if not url or not url.startswith(self.urls.api + "/"):
+        if not isinstance(url, str) or not url.startswith(self.urls.api + "/"):
             return None
         segment, _, object_id = url.removeprefix(self.urls.api + "/").partition("/")
         t = BY_SEGMENT.get(segment)
         return self.urls.page(t.name, int(object_id)) if t is not None and object_id.isdigit() else None
+
+    @staticmethod
+    def link(url: str | None) -> str | None:
+        """A URL from the records as a link target only if it is http(s): a harvested or written
+        `javascript:` or `data:` URL is shown nowhere as a link (the CSP would block it too)."""
+        return url if isinstance(url, str) and url.lower().startswith(("https://", "http://")) else None
 
     def of(self, tag: str, object_id: int) -> str | None:
         return self.urls.page(tag, object_id)

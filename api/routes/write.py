@@ -208,7 +208,10 @@ NO_KEY: Answers = {404: error("no live record of this type with this key")}
 ANSWERS = {
     "PUT": write_answers(extra=BODY_ERRORS),
     "PATCH": write_answers(extra={**BODY_ERRORS, **NO_KEY}, created=False),
-    "DELETE": write_answers(extra={**NO_KEY, 422: BODY_ERRORS[422]}, created=False),
+    "DELETE": write_answers(
+        extra={400: error("`reason` is not deleted, withdrawn or privacy"), **NO_KEY, 422: BODY_ERRORS[422]},
+        created=False,
+    ),
 }
 
 

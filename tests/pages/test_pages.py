@@ -385,3 +385,40 @@ def test_the_readme_links_a_screenshot_of_every_page_type() -> None:
 
 # One per page type, taken by tests/pages/test_browser.py (OPARL_SCREENSHOTS=docs/pages).
 SCREENSHOTS = ("start", "body", "paper", "meeting", "organization", "person", "list", "not-found")
+
+
+def test_links_from_the_records_are_http_only(client: TestClient, tokens: dict[str, str]) -> None:
+    """A `javascript:` URL a writer (or a harvested source) gave is shown, never linked."""
+    auth = {"Authorization": tokens["writer"]}
+    evil = "javascript:alert(1)"
+    ops = [
+        {"op": "put", "type": "System", "key": "s", "record": {"name": "Ratsinformation"}},
+        {"op": "put", "type": "Body", "key": "b", "record": {"system": "s", "name": "Stadt", "website": evil}},
+        {"op": "put", "type": "Organization", "key": "o", "record": {"body": "b", "name": "Rat", "website": evil}},
+        {"op": "put", "type": "Paper", "key": "p", "record": {
+            "body": "b", "name": "Vorlage", "auxiliaryFile": [{"key": "f", "name": "Anlage", "accessUrl": evil}]}},
+    ]  # fmt: skip
+    results = client.post("/write/v1/batch", json={"operations": ops}, headers=auth).json()["results"]
+    pages = [page(client, get_json(client, r["id"])["web"]) for r in results[1:]]
+    assert [evil in text(markup) for markup in pages] == [False, True, False]  # the website, as text
+    assert [markup.count("javascript:") for markup in pages] == [0, 1, 0]
+    assert [href for markup in pages for href, _ in links(markup) if not href.startswith(("http", "/", "mailto"))] == []
+
+
+def test_pages_of_objects_with_nothing_but_what_they_must_have(client: TestClient, tokens: dict[str, str]) -> None:
+    auth = {"Authorization": tokens["writer"]}
+    ops = [
+        {"op": "put", "type": "System", "key": "s", "record": {}},
+        {"op": "put", "type": "Body", "key": "b", "record": {"system": "s", "name": "Stadt"}},
+        {"op": "put", "type": "Organization", "key": "o", "record": {"body": "b"}},
+        {"op": "put", "type": "Person", "key": "pe", "record": {"body": "b", "membership": [{"key": "m"}]}},
+        {"op": "put", "type": "Meeting", "key": "me", "record": {"body": "b", "agendaItem": [{"key": "a"}],
+                                                                 "auxiliaryFile": [{"key": "f", "accessUrl": "https://x.example/f"}]}},
+        {"op": "put", "type": "Paper", "key": "pa", "record": {"body": "b", "consultation": [{"key": "c"}]}},
+    ]  # fmt: skip
+    results = client.post("/write/v1/batch", json={"operations": ops}, headers=auth).json()["results"]
+    titles = [re.search(r"<h1>(.*?)</h1>", page(client, get_json(client, r["id"])["web"]), re.S) for r in results[1:]]
+    assert [text(t.group(1)) for t in titles if t] == ["Stadt", "Gremium", "Person", "Sitzung", ""]
+    body = get_json(client, results[1]["id"])
+    paper = get_json(client, results[-1]["id"])
+    assert links(section_of_main(page(client, f"{body['web']}/paper"))) == [(paper["web"], "(ohne Titel)")]
