@@ -96,6 +96,7 @@ def statement(session: Session, q: str) -> object:
 
 
 KINDS = ("one word", "two words", "prefix*", "reference")
+SEARCH = "/oparl/v1.1/body/1/search"
 
 
 def load(engine: Engine, run: Run, mix: list[str], clients: int, seconds: float) -> list[tuple[int, float]]:
@@ -125,7 +126,7 @@ def load(engine: Engine, run: Run, mix: list[str], clients: int, seconds: float)
     return latencies
 
 
-def api_load(base: str, mix: list[str], clients: int, seconds: float) -> list[float]:
+def api_load(base: str, mix: list[str], clients: int, seconds: float, path: str = SEARCH) -> list[float]:
     latencies: list[float] = []
     lock, stop = threading.Lock(), time.monotonic() + seconds
 
@@ -135,7 +136,8 @@ def api_load(base: str, mix: list[str], clients: int, seconds: float) -> list[fl
             n = offset
             while time.monotonic() < stop:
                 started = time.perf_counter()
-                answer = http.get("/oparl/v1.1/body/1/search", params={"q": mix[n % len(mix)]})
+                params = {"q": mix[n % len(mix)]} if path == SEARCH else {"limit": "20", "after": str(n % 5000)}
+                answer = http.get(path, params=params)
                 answer.raise_for_status()
                 mine.append((time.perf_counter() - started) * 1000)
                 n += clients
@@ -239,8 +241,11 @@ def main() -> None:
         server = serve(settings.database_url, args.port)
         try:
             api_load(f"http://127.0.0.1:{args.port}", mix, args.clients, 3)  # warm-up
-            print(figures("API GET /body/1/search", api_load(f"http://127.0.0.1:{args.port}", mix, args.clients,
-                                                             args.seconds), args.seconds))  # fmt: skip
+            base = f"http://127.0.0.1:{args.port}"
+            print(figures("API GET /body/1/search", api_load(base, mix, args.clients, args.seconds), args.seconds))
+            # The same server's plain list page of 20 papers, as a yardstick of what the machine allows.
+            lists = api_load(base, mix, args.clients, args.seconds, "/oparl/v1.1/body/1/paper")
+            print(figures("API GET /body/1/paper?limit=20 (yardstick)", lists, args.seconds))
         finally:
             server.terminate()
             server.wait(timeout=30)

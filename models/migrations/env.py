@@ -1,27 +1,24 @@
 """Alembic environment: migrates the database named in the Alembic config (set by models.db)."""
 
+from typing import Any
+
 from alembic import context
 from sqlalchemy import Connection
 
 from models import Base
 from models.db import make_engine
+from models.search import ENGINE_OBJECTS, ENGINE_TABLES
 
 config = context.config
 
-# The search index's engine-specific parts are made by raw SQL in their migration
-# (2026-12-06_search_index.py): SQLite's FTS5 tables and their shadow tables, PostgreSQL's tsvector
-# columns and GIN indexes on search_entry. No model describes them, so autogenerate leaves them be.
-ENGINE_OWNED_TABLES = ("search_",)  # search_fts, search_title_fts and their shadows
-ENGINE_OWNED_IN = "search_entry"
 
-
-def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
-    if not reflected or compare_to is not None:
-        return True
-    if type_ == "table":
-        return not (name or "").startswith(ENGINE_OWNED_TABLES)
-    table = getattr(getattr(obj, "table", None), "name", None)
-    return table != ENGINE_OWNED_IN
+def _modelled(_object: Any, name: str | None, kind: str, _reflected: bool, _compared: Any) -> bool:
+    """What autogenerate compares: not the search index's engine-specific parts, which the migration
+    alone makes (FTS5 tables and their shadow tables; tsvector columns and their GIN indexes)."""
+    if kind == "table" and name is not None and name.startswith(ENGINE_TABLES):
+        return False
+    table = getattr(getattr(_object, "table", None), "name", None)
+    return not (kind in ("column", "index") and table == "search_entry" and name in ENGINE_OBJECTS)
 
 
 def run(connection: Connection) -> None:
@@ -29,7 +26,7 @@ def run(connection: Connection) -> None:
         connection=connection,
         target_metadata=Base.metadata,
         compare_type=True,
-        include_object=include_object,
+        include_object=_modelled,
         render_as_batch=connection.dialect.name == "sqlite",
     )
     with context.begin_transaction():

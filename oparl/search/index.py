@@ -10,9 +10,10 @@ and after the generator's bulk insert, which bypasses the write path).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from models import OParlObject, SearchEntry
@@ -38,22 +39,43 @@ def refresh(session: Session, objects: Mapping[type[OParlObject], Iterable[int]]
 
 
 def rebuild(session: Session, *, batch: int = 2000, progress: Callable[[str, int], None] | None = None) -> int:
-    """Drops the index and indexes every object again, committing per batch; returns the rows made."""
+    """Drops the index and indexes every object again, committing per batch; returns the rows made.
+
+    In the order the objects were created, a month of every type at a time, as a live server's
+    writes would have made them: a tier walks the index newest first, and rows of one type in one
+    long run (all files after all papers) would make a word common in files but rare in titles
+    walk past every file to find a title (PostgreSQL's plan reads rows backwards by id)."""
     session.execute(delete(SearchEntry))
     session.commit()
     done = 0
-    for source in SOURCES.values():
-        model, after = source.model, -1
-        while True:
-            ids = list(session.scalars(select(model.id).where(model.id > after).order_by(model.id).limit(batch)))
-            if not ids:
-                break
-            rows = source.rows(session, ids)
-            if rows:
-                session.execute(insert(SearchEntry), rows)
+    for since, until in _months(session):
+        for source in SOURCES.values():
+            model = source.model
+            ids = list(session.scalars(select(model.id).where(model.created >= since, model.created < until)))
+            for chunk in chunks(sorted(ids), batch):
+                rows = source.rows(session, chunk)
+                if rows:
+                    session.execute(insert(SearchEntry), rows)
+                done += len(rows)
             session.commit()
-            done += len(rows)
-            after = ids[-1]
             if progress is not None:
                 progress(source.type_name, done)
     return done
+
+
+def _months(session: Session) -> list[tuple[dt.datetime, dt.datetime]]:
+    """Month windows from the first object's creation to past the last one's."""
+    bounds = [
+        session.execute(select(func.min(s.model.created), func.max(s.model.created))).one() for s in SOURCES.values()
+    ]
+    firsts = [first for first, _last in bounds if first is not None]
+    lasts = [last for _first, last in bounds if last is not None]
+    if not firsts:
+        return []
+    month = min(firsts).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    windows = []
+    while month <= max(lasts):
+        following = (month + dt.timedelta(days=32)).replace(day=1)
+        windows.append((month, following))
+        month = following
+    return windows

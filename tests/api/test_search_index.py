@@ -182,3 +182,18 @@ def test_random_queries_from_the_hidden_records_words_find_nothing_anonymously(
     # The same queries do find the hidden records with a read-nonpublic token.
     assert entitled_hits >= len(queries) // 2
     assert re.search(SECRET, str(client.get(search, params={"q": SECRET}, headers=insider).json()))
+
+
+def test_the_rebuild_makes_what_the_writes_made(session: Session, luebeck: None) -> None:
+    from models import SearchEntry
+    from oparl.search.index import rebuild
+
+    def entries() -> set[tuple[Any, ...]]:
+        columns = (SearchEntry.type_name, SearchEntry.object_id, SearchEntry.public, SearchEntry.ref_key,
+                   SearchEntry.date, SearchEntry.title, SearchEntry.body, SearchEntry.facets)  # fmt: skip
+        return {tuple(row) for row in session.execute(select(*columns))}
+
+    written = entries()
+    assert len(written) == 4 + 10 + 9 + 3 + 12 + 6  # the Lübeck papers, meetings, items, persons, organizations, files
+    assert rebuild(session, batch=7) == len(written)
+    assert entries() == written
