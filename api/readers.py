@@ -63,7 +63,8 @@ class Reader(Protocol):
     dialect: Dialect
 
     async def rows(self, statement: Compiled, values: dict[str, Any], *, heavy: bool = False) -> list[Row]:
-        """The statement's rows; `heavy`: it may take long (a count's scan)."""
+        """The statement's rows; `heavy`: it may take long (a scan), so not on the event loop
+        where the driver would block it."""
         ...
 
     def close(self) -> None: ...
