@@ -126,7 +126,7 @@ class PostgresReader:
         for attempt in (1, 2):  # a dropped connection is found here, not by a ping before each use
             connection, epoch = await self._take(), self.epoch
             try:
-                cursor = await connection.execute(statement.sql, parameters)
+                cursor = await connection.execute(statement.sql, parameters, binary=True)
                 rows = await cursor.fetchall()
             except psycopg.OperationalError:
                 await self._drop(connection)
