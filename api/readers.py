@@ -63,7 +63,8 @@ class Reader(Protocol):
     dialect: Dialect
 
     async def rows(self, statement: Compiled, values: dict[str, Any], *, heavy: bool = False) -> list[Row]:
-        """The statement's rows; `heavy`: it may take long (a count's scan)."""
+        """The statement's rows; `heavy`: it may take long (a scan), so not on the event loop
+        where the driver would block it."""
         ...
 
     def close(self) -> None: ...
@@ -125,7 +126,7 @@ class PostgresReader:
         for attempt in (1, 2):  # a dropped connection is found here, not by a ping before each use
             connection, epoch = await self._take(), self.epoch
             try:
-                cursor = await connection.execute(statement.sql, parameters)
+                cursor = await connection.execute(statement.sql, parameters, binary=True)
                 rows = await cursor.fetchall()
             except psycopg.OperationalError:
                 await self._drop(connection)

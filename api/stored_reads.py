@@ -212,7 +212,8 @@ class StoredReads:
         )
         values: dict[str, Any] = {name: getattr(params, name) for name in filters}
         values.update(limit=params.limit + 1, after=params.after, parent=request.parent_id)
-        rows = await reader.rows(statement, _only(values, statement))
+        # A filter may make the page a scan (rows that match it are sparse along the ids).
+        rows = await reader.rows(statement, _only(values, statement), heavy=bool(filters))
         if not rows or any(row[2] != snapshots.key for row in rows):
             return None
         head = list(statement.head(rows[0])[3:])

@@ -44,7 +44,8 @@ from after_copy import Copy
 
 from bench import BASE, Dataset
 
-PORT = 8117  # the renderings name BASE (port 8100); this server listens here, links are rewritten
+# The renderings name BASE (port 8100); this server listens here, links are rewritten.
+PORT = int(os.environ.get("OPARL_MISSES_PORT", "8117"))
 HERE = f"http://127.0.0.1:{PORT}"
 API = "/oparl/v1.1"
 # URL segment by table (oparl/catalogue.py), every type but the System; the Body's lists are all but the Body.
