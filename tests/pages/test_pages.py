@@ -384,7 +384,7 @@ def test_the_readme_links_a_screenshot_of_every_page_type() -> None:
 
 
 # One per page type, taken by tests/pages/test_browser.py (OPARL_SCREENSHOTS=docs/pages).
-SCREENSHOTS = ("start", "body", "paper", "meeting", "organization", "person", "list", "not-found")
+SCREENSHOTS = ("start", "body", "paper", "meeting", "organization", "person", "list", "search", "not-found")
 
 
 def test_links_from_the_records_are_http_only(client: TestClient, tokens: dict[str, str]) -> None:
