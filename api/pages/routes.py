@@ -107,22 +107,25 @@ def _body_page(request: Request, object_id: PageId, session: SessionDep, served:
     return page.respond(build, today.date().isoformat())
 
 
-def _list_page(type_name: str) -> Callable[..., Response]:
+def _list_page(parent: str, type_name: str, statement: Any) -> Callable[..., Response]:
+    """A paged list of a Body's objects of a type (or an Organization's meetings)."""
+    kind = "list" if parent == "Body" else f"{parent}.{TYPES[type_name].segment}"
+
     def list_page(
         request: Request, object_id: PageId, session: SessionDep, served: ServedDep, settings: SettingsDep
     ) -> Response:
-        page = Page(request, session, served, settings, "list")
-        body = page.shown("Body", object_id)
-        if isinstance(body, Response):
-            return body
+        page = Page(request, session, served, settings, kind)
+        shown = page.shown(parent, object_id)
+        if isinstance(shown, Response):
+            return shown
         # The API's cursor paging (limit, after); a bad value is a 400 with an OParl Error.
         params = ListParams.parse(request.query_params, tz=settings.zone, default_limit=settings.default_page_size,
                                   max_limit=settings.max_page_size)  # fmt: skip
 
         def build() -> bytes:
-            rows, more = views.page_of(session, type_name, int(object_id), params.after, params.limit)
-            return html("list.html", page.formats, body=body, type_name=type_name, title=LIST_TITLES[type_name],
-                        list_property=TYPES[type_name].body_list, rows=rows, more=more, after=params.after,
+            rows, more = views.page_of(session, statement, int(object_id), params.after, params.limit)
+            return html("list.html", page.formats, parent=shown, type_name=type_name, title=LIST_TITLES[type_name],
+                        list_property=TYPES[type_name].segment, rows=rows, more=more, after=params.after,
                         limit=params.limit)  # fmt: skip
 
         return page.respond(build)
@@ -138,7 +141,10 @@ def _register() -> None:
         page = _object_page(type_name, f"{TYPES[type_name].segment}.html", make)
         router.add_api_route(f"/{TYPES[type_name].segment}/{{object_id}}", page, methods=["GET"])
     for segment, type_name in BY_LIST_SEGMENT.items():
-        router.add_api_route(f"/body/{{object_id}}/{segment}", _list_page(type_name), methods=["GET"])
+        page = _list_page("Body", type_name, statements.listed(type_name))
+        router.add_api_route(f"/body/{{object_id}}/{segment}", page, methods=["GET"])
+    meetings = _list_page("Organization", "Meeting", statements.organization_meetings())
+    router.add_api_route("/organization/{object_id}/meeting", meetings, methods=["GET"])
 
 
 _register()

@@ -165,7 +165,8 @@ class TestLuebeckPages:
         pia = by(client, "person", name="Pia Steinrücke")
         assert links(section(markup, "mitglieder")) == [(pia["web"], "Pia Steinrücke")]
         assert text(section(markup, "sitzungen")) == (
-            "Sitzungen Sitzung des Senats Mo., 22.04.2024 Sitzung des Senats Mo., 16.01.2023"
+            "Sitzungen Sitzung des Senats Mo., 22.04.2024 Sitzung des Senats Mo., 16.01.2023 "
+            "Alle Sitzungen des Gremiums"
         )
         assert [name for _, name in links(section(markup, "vorlagen"))] == [
             "VO/2023/11778-01: Armuts- und Sozialbericht 2022 Teil 2: Handlungsoptionen",
@@ -190,6 +191,24 @@ class TestLuebeckPages:
             "Zum Anfang",
         ]
         assert 'rel="next"' not in second
+
+    def test_an_organizations_meetings_are_paged_by_the_cursor(self, client: TestClient) -> None:
+        parliament = by(client, "organization", shortName="Bürgerschaft")
+        assert (f"{parliament['web']}/meeting", "Alle Sitzungen des Gremiums") in links(page(client, parliament["web"]))
+        first = page(client, f"{parliament['web']}/meeting?limit=2")
+        assert text(re.search(r"<h1>(.*?)</h1>", first, re.S).group(1)) == (  # type: ignore[union-attr]
+            "Sitzungen Bürgerschaft der Hansestadt Lübeck"
+        )
+        (following,) = re.findall(r'<a rel="next" href="([^"]*)"', first)
+        second = page(client, f"{parliament['web']}/meeting" + html.unescape(following))
+        starts = [
+            text(t)
+            for markup in (first, second)
+            for t in re.findall(r"<time[^>]*>(.*?)</time>", section_of_main(markup))
+        ]
+        assert sorted(starts) == ["Do., 23.02.2023", "Do., 25.09.2003", "Do., 30.05.2024"]
+        assert 'rel="next"' not in second
+        assert (parliament["meeting"], "Diese Liste als OParl-JSON") in links(first)
 
     @pytest.mark.parametrize("path", ["/paper/abc", "/paper/0", "/paper/999999", "/body/999999", "/body/7x/paper"])
     def test_missing_pages_are_404_pages(self, client: TestClient, path: str) -> None:
