@@ -100,9 +100,11 @@ class Formats:
     def of(self, tag: str, object_id: int) -> str | None:
         return self.urls.page(tag, object_id)
 
-    def list_of(self, body_url: str, type_name: str) -> str:
-        """The paged list of a Body's objects of `type_name`, the Body named by its API URL."""
-        return self.urls.page_list("Body", int(body_url.rsplit("/", 1)[1]), type_name)
+    def list_of(self, parent_url: str, type_name: str) -> str:
+        """The paged list of a Body's objects of `type_name` (or an Organization's meetings), the
+        parent named by its API URL."""
+        segment, _, object_id = parent_url.removeprefix(self.urls.api + "/").partition("/")
+        return self.urls.page_list(BY_SEGMENT[segment].name, int(object_id), type_name)
 
     def search_of(self, body_url: str) -> str:
         """The search page of a Body named by its API URL."""

@@ -9,7 +9,6 @@ api.caching.CachedAnswers before routing. Not part of the OpenAPI document (they
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -17,7 +16,7 @@ from fastapi import APIRouter, Path, Request, Response
 from sqlalchemy.orm import Session
 
 from api.caching import Validity, etag_for, generations
-from api.deps import ServedDep, SessionDep, SettingsDep
+from api.deps import CANONICAL_ID, Served, ServedDep, SessionDep, SettingsDep
 from api.pages.render import HTML, PAGES_KEY, STYLESHEET, STYLESHEET_PATH, Formats, html
 from api.settings import Settings
 from oparl.base import Render
@@ -31,13 +30,13 @@ from oparl.urls import with_query
 from oparl.visibility import Seen
 
 router = APIRouter(include_in_schema=False)
-CANONICAL_ID = re.compile(r"[1-9][0-9]{0,17}")
 PageId = Annotated[str, Path()]
 LIST_TITLES = {"Paper": "Vorlagen", "Meeting": "Sitzungen", "Organization": "Gremien", "Person": "Personen"}
 BY_LIST_SEGMENT = {TYPES[name].segment: name for name in statements.LISTED}
+NO_PAGE = "Diese Seite gibt es nicht."
 
 
-def _formats(settings: Settings, served: Any) -> Formats:
+def _formats(settings: Settings, served: Served) -> Formats:
     return Formats(served.snapshots.urls, settings.zone)
 
 
@@ -48,43 +47,50 @@ def _error(formats: Formats, status: int, message: str) -> Response:
     return Response(content, status_code=status, media_type=HTML, headers={"Cache-Control": "no-cache"})
 
 
-def _cached(
-    request: Request, served: Any, session: Session, tables: tuple[str, ...], build: Callable[[], bytes],
-    key: str = "",
-) -> Response:  # fmt: skip
-    gens, last_modified = generations(session, tables)
-    etag = etag_for(served.snapshots.key, PAGES_KEY, gens, request.url.path, request.url.query, key)
-    return served.cache.respond(request, etag, last_modified, build, Validity(tables, gens), HTML)  # type: ignore[no-any-return]
+class Page:
+    """One page's answer. The list generations are read first, before anything the page shows:
+    bytes built from rows read after them are never kept as current for a later write."""
+
+    def __init__(self, request: Request, session: Session, served: Served, settings: Settings, kind: str) -> None:
+        self.request, self.session, self.served = request, session, served
+        self.formats = _formats(settings, served)
+        self.tables = views.TABLES[kind]
+        self.gens, self.last_modified = generations(session, self.tables)
+
+    def shown(self, type_name: str, object_id: str) -> dict[str, Any] | Response:
+        """The object's anonymous JSON, or the 404 or 410 page."""
+        if not CANONICAL_ID.fullmatch(object_id):
+            return _error(self.formats, 404, NO_PAGE)
+        found, obj = views.stored(self.session, self.served.snapshots, type_name, int(object_id))
+        if found is Seen.SHOWN:
+            return obj
+        if found is Seen.TOMBSTONE:
+            return _error(self.formats, 410, "Dieser Eintrag wurde gelöscht oder ist nicht mehr öffentlich.")
+        return _error(self.formats, 404, NO_PAGE)
+
+    def respond(self, build: Callable[[], bytes], key: str = "") -> Response:
+        request, snapshots = self.request, self.served.snapshots
+        etag = etag_for(snapshots.key, PAGES_KEY, self.gens, request.url.path, request.url.query, key)
+        validity = Validity(self.tables, self.gens)
+        return self.served.cache.respond(request, etag, self.last_modified, build, validity, HTML)
 
 
 @router.get("/")
 def start_page(request: Request, session: SessionDep, served: ServedDep, settings: SettingsDep) -> Response:
     """The Bodies of this server."""
-    formats = _formats(settings, served)
-
-    def build() -> bytes:
-        return html("start.html", formats, view=views.start(session))
-
-    return _cached(request, served, session, views.TABLES["start"], build)
+    page = Page(request, session, served, settings, "start")
+    return page.respond(lambda: html("start.html", page.formats, view=views.start(session)))
 
 
 def _object_page(type_name: str, template: str, make: Callable[..., views.View]) -> Callable[..., Response]:
     def object_page(
         request: Request, object_id: PageId, session: SessionDep, served: ServedDep, settings: SettingsDep
     ) -> Response:
-        formats = _formats(settings, served)
-        if not CANONICAL_ID.fullmatch(object_id):
-            return _error(formats, 404, "Diese Seite gibt es nicht.")
-        found, obj = views.stored(session, served.snapshots, type_name, int(object_id))
-        if found is Seen.ABSENT:
-            return _error(formats, 404, "Diese Seite gibt es nicht.")
-        if found is Seen.TOMBSTONE:
-            return _error(formats, 410, "Dieser Eintrag wurde gelöscht oder ist nicht mehr öffentlich.")
-
-        def build() -> bytes:
-            return html(template, formats, view=make(session, served.snapshots, obj))
-
-        return _cached(request, served, session, views.TABLES[type_name], build)
+        page = Page(request, session, served, settings, type_name)
+        obj = page.shown(type_name, object_id)
+        if isinstance(obj, Response):
+            return obj
+        return page.respond(lambda: html(template, page.formats, view=make(session, served.snapshots, obj)))
 
     return object_page
 
@@ -92,43 +98,42 @@ def _object_page(type_name: str, template: str, make: Callable[..., views.View])
 def _body_page(request: Request, object_id: PageId, session: SessionDep, served: ServedDep,
                settings: SettingsDep) -> Response:  # fmt: skip
     """The Body's start page: its newest papers, next and last meetings, committees."""
-    formats = _formats(settings, served)
-    if not CANONICAL_ID.fullmatch(object_id):
-        return _error(formats, 404, "Diese Seite gibt es nicht.")
-    found, obj = views.stored(session, served.snapshots, "Body", int(object_id))
-    if found is not Seen.SHOWN:
-        return _error(formats, 404 if found is Seen.ABSENT else 410, "Diese Körperschaft gibt es hier nicht.")
-    # "Next meetings" counts from today: a page built yesterday is not given today (but it may
-    # be, by this worker's answer cache, until the next write; so may a calendar, api/routes/distribution.py).
+    page = Page(request, session, served, settings, "Body")
+    obj = page.shown("Body", object_id)
+    if isinstance(obj, Response):
+        return obj
+    # "Next meetings" count from today: a page built yesterday is not given today (but it may be,
+    # by this worker's answer cache, until the next write; so may a calendar, api/routes/distribution.py).
     today = dt.datetime.now(settings.zone).replace(hour=0, minute=0, second=0, microsecond=0)
 
     def build() -> bytes:
-        return html("body.html", formats, view=views.body(session, served.snapshots, obj, today))
+        return html("body.html", page.formats, view=views.body(session, served.snapshots, obj, today))
 
-    return _cached(request, served, session, views.TABLES["Body"], build, today.date().isoformat())
+    return page.respond(build, today.date().isoformat())
 
 
-def _list_page(type_name: str) -> Callable[..., Response]:
+def _list_page(parent: str, type_name: str, statement: Any) -> Callable[..., Response]:
+    """A paged list of a Body's objects of a type (or an Organization's meetings)."""
+    kind = "list" if parent == "Body" else f"{parent}.{TYPES[type_name].segment}"
+
     def list_page(
         request: Request, object_id: PageId, session: SessionDep, served: ServedDep, settings: SettingsDep
     ) -> Response:
-        formats = _formats(settings, served)
-        if not CANONICAL_ID.fullmatch(object_id):
-            return _error(formats, 404, "Diese Seite gibt es nicht.")
-        found, body = views.stored(session, served.snapshots, "Body", int(object_id))
-        if found is not Seen.SHOWN:
-            return _error(formats, 404, "Diese Körperschaft gibt es hier nicht.")
+        page = Page(request, session, served, settings, kind)
+        shown = page.shown(parent, object_id)
+        if isinstance(shown, Response):
+            return shown
         # The API's cursor paging (limit, after); a bad value is a 400 with an OParl Error.
         params = ListParams.parse(request.query_params, tz=settings.zone, default_limit=settings.default_page_size,
                                   max_limit=settings.max_page_size)  # fmt: skip
 
         def build() -> bytes:
-            rows, more = views.page_of(session, type_name, int(object_id), params.after, params.limit)
-            return html("list.html", formats, body=body, type_name=type_name, title=LIST_TITLES[type_name],
-                        list_property=TYPES[type_name].body_list, rows=rows, more=more, after=params.after,
+            rows, more = views.page_of(session, statement, int(object_id), params.after, params.limit)
+            return html("list.html", page.formats, parent=shown, type_name=type_name, title=LIST_TITLES[type_name],
+                        list_property=TYPES[type_name].segment, rows=rows, more=more, after=params.after,
                         limit=params.limit)  # fmt: skip
 
-        return _cached(request, served, session, views.TABLES["list"], build)
+        return page.respond(build)
 
     return list_page
 
@@ -170,7 +175,10 @@ def _register() -> None:
         page = _object_page(type_name, f"{TYPES[type_name].segment}.html", make)
         router.add_api_route(f"/{TYPES[type_name].segment}/{{object_id}}", page, methods=["GET"])
     for segment, type_name in BY_LIST_SEGMENT.items():
-        router.add_api_route(f"/body/{{object_id}}/{segment}", _list_page(type_name), methods=["GET"])
+        page = _list_page("Body", type_name, statements.listed(type_name))
+        router.add_api_route(f"/body/{{object_id}}/{segment}", page, methods=["GET"])
+    meetings = _list_page("Organization", "Meeting", statements.organization_meetings())
+    router.add_api_route("/organization/{object_id}/meeting", meetings, methods=["GET"])
 
 
 _register()

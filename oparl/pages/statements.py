@@ -150,3 +150,10 @@ def listed(type_name: str) -> CompoundSelect[Any]:
     model: Any = {"Paper": Paper, "Meeting": Meeting, "Organization": Organization, "Person": Person}[type_name]
     where = [model.body_id == OBJECT, model.id > bindparam("after")]
     return lb.union(lb.ordered(LISTED[type_name](where), model.id, limit=bindparam("limit")))
+
+
+@cache
+def organization_meetings() -> CompoundSelect[Any]:
+    """An Organization's meetings, by id; parameters as for `listed`."""
+    where = [Meeting.id.in_(_linked(link.meeting_organization, reverse=True)), Meeting.id > bindparam("after")]
+    return lb.union(lb.ordered(lb.meetings(where), Meeting.id, limit=bindparam("limit")))

@@ -35,6 +35,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "Organization": ("organization", "membership", "person", "meeting", "consultation", "paper", "location", "body"),
     "Person": ("person", "membership", "organization", "location", "body"),
     "list": ("body", "paper", "meeting", "organization", "person"),
+    "Organization.meeting": ("organization", "meeting"),
 }  # fmt: skip
 
 
@@ -130,7 +131,10 @@ def start(session: Session) -> View:
     return View({"name": system.name if system else None}, lists={"Body": found})
 
 
-def page_of(session: Session, type_name: str, body_id: int, after: int | None, limit: int) -> tuple[list[Label], bool]:
-    """One page of the Body's shown objects after the cursor; and whether more follow."""
-    found = lb.read(session, statements.listed(type_name), object_id=body_id, after=after or 0, limit=limit + 1)
+def page_of(
+    session: Session, statement: Any, parent_id: int, after: int | None, limit: int
+) -> tuple[list[Label], bool]:
+    """One page of a list statement's rows after the cursor (statements.listed, a Body's objects;
+    statements.organization_meetings); and whether more follow."""
+    found = lb.read(session, statement, object_id=parent_id, after=after or 0, limit=limit + 1)
     return found[:limit], len(found) > limit

@@ -177,13 +177,14 @@ def test_anonymous_clients_never_see_nonpublic_records(client: TestClient, counc
     # The depublished paper shows as a tombstone; records never published do not exist at all.
     assert len(names) == 1
     assert sum(1 for text in pages.values() if '"totalElements"' in text) > 50
-    # The pages: `/`, the Body's, its four lists, and the page of every shown Organization (Rat),
-    # Person (Anna), Meeting (Sitzung) and Paper (Vorlage); not the hidden or depublished ones; and
-    # the search page for every word of the hidden records.
+    # The pages: `/`, the Body's, its four lists, and the page of every shown Organization (Rat, and
+    # its meetings' list), Person (Anna), Meeting (Sitzung) and Paper (Vorlage); not the hidden or
+    # depublished ones; and the search page for every word of the hidden records.
     html_pages = [url.removeprefix(BASE_URL) for url, text in pages.items() if text.startswith("<!DOCTYPE html>")]
     assert sorted(re.sub(r"/[0-9]+", "/#", p) for p in html_pages if not p.startswith("/oparl/")) == sorted([
         "/", "/body/#", "/body/#/meeting", "/body/#/organization", "/body/#/paper", "/body/#/person",
-        "/meeting/#", "/organization/#", "/paper/#", "/person/#", *(f"/body/#/search{q}" for q in SEARCHES),
+        "/meeting/#", "/organization/#", "/organization/#/meeting", "/paper/#", "/person/#",
+        *(f"/body/#/search{q}" for q in SEARCHES),
     ])  # fmt: skip
 
 
