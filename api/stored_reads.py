@@ -151,9 +151,11 @@ class StoredReads:
         if scope["type"] == "http" and scope["method"] == "GET" and scope["path"].startswith(PREFIX):
             state = scope["app"].state
             outage: Outage = state.outage
-            if not outage.down and not any(name == b"authorization" for name, _ in scope["headers"]):
+            reader: Reader | None = getattr(state, "stored_reader", None)  # None: no lifespan ran
+            anonymous = not any(name == b"authorization" for name, _ in scope["headers"])
+            if reader is not None and not outage.down and anonymous:
                 try:
-                    answer = await self.answer(scope, state.stored_reader)
+                    answer = await self.answer(scope, reader)
                 except OParlError:  # a bad parameter: the route says which
                     answer = None
                 except Exception as exc:
