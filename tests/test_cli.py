@@ -6,6 +6,7 @@ import hashlib
 import importlib.metadata
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, delete, func, select
+from sqlalchemy import create_engine, delete, func, select, text
 
 from api.cli import main
 from models import File, FileChunk, FileContent, Paper
@@ -52,6 +53,20 @@ def test_migrate_then_load_twice(data_dir: Path, capsys: pytest.CaptureFixture[s
         f"loaded {LUEBECK}: 0 created, 0 changed, 63 unchanged, 0 deleted",
     ]
     assert papers_in(data_dir) == 4
+
+
+def test_search_index_makes_the_index_anew(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["migrate"]) == 0
+    assert main(["load-fixtures", str(LUEBECK)]) == 0
+    engine = create_engine(f"sqlite:///{data_dir / 'oparl.sqlite3'}")
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM search_entry"))
+    assert main(["search-index"]) == 0
+    assert re.match(r"indexed 44 objects in [0-9.]+ s", capsys.readouterr().out.splitlines()[-1])
+    with engine.connect() as connection:
+        hits = connection.scalar(text("SELECT count(*) FROM search_fts WHERE search_fts MATCH 'quartiersmanagement'"))
+    engine.dispose()
+    assert hits == 1
 
 
 def test_a_bad_record_writes_nothing(data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

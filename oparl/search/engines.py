@@ -1,10 +1,11 @@
-"""One statement per engine that returns a page of hits, ranked and limited in the database.
+"""The page of hits, ranked and limited in the database: one statement on SQLite, up to five
+short ones on PostgreSQL (a tier at a time, see WINDOW).
 
 Ranking: tier 3 an exact reference (the whole `q` equals a Paper's reference), tier 2 every clause
 found in the title, tier 1 found with the document text; within a tier the most recently indexed
 first (an object is indexed again whenever it changes). Each tier is a branch that walks the
 engine's index in row order and stops at the page's end (FTS5 streams a MATCH by rowid; PostgreSQL
-reads the GIN bitmap or walks the primary key backwards, as its planner finds cheaper), so a page
+walks the primary key backwards over the newest rows, then reads the GIN bitmap), so a page
 costs about the same for a word in every document as for a rare one. No engine score: FTS5's
 bm25 needs each phrase's document frequency, a pass over every hit, even for the rows of one page,
 and ordering by it (or by ts_rank) scores every hit before the first page is known (bench/RESULTS.md,
@@ -153,40 +154,65 @@ def _tsquery_clause(clause: Clause, *, title: bool) -> str:
     return "(" + " <-> ".join(parts) + ")"
 
 
-def _postgresql(query: Query, filters: Filters, after: Cursor | None, limit: int) -> tuple[str, dict[str, Any]]:
+# PostgreSQL has no index that yields a GIN match in row order. Walking the primary key backwards and
+# testing each row finds a common word's newest rows at once but reads every row for a rare one (or
+# for two common words seldom together: the planner takes them as independent); the GIN bitmap finds
+# a rare one at once but fetches and sorts every row of a common one. So each tier looks first at
+# the newest WINDOW rows by the walk, and only if they hold too few hits at the older rows by the
+# bitmap: a word that common has its page in the window, one that rare has few rows in the bitmap.
+WINDOW = 10_000
+
+
+def _postgresql_tier(
+    query: Query, filters: Filters, after: Cursor | None, tier: int, older: bool
+) -> tuple[str, dict[str, Any]] | None:
     params: dict[str, Any] = {
         "words": " & ".join(_tsquery_clause(c, title=False) for c in query.clauses),
         "titled": " & ".join(_tsquery_clause(c, title=True) for c in query.clauses),
         "facets": " & ".join("(" + " | ".join(f"'{t}'" for t in group) + ")" for group in filters.any_of) or "",
         "ref": query.reference or "",
-        "limit": limit,
         "a_row": after.row if after else 0,
+        "window": WINDOW,
     }
     where = _where(filters, params)
     if filters.any_of:
         where += " AND e.facet @@ to_tsquery('simple', :facets)"
+    keyset = _keyset(tier, after, "e.id")
+    if keyset is None or (tier == 3 and (not query.reference or older)):
+        return None
     q, tq = "to_tsquery('simple', :words)", "to_tsquery('simple', :titled)"
-    branches = []
-    if (keyset := _keyset(3, after, "e.id")) is not None and query.reference:
-        branches.append(
-            f"SELECT e.id, 3 AS tier FROM search_entry AS e WHERE e.ref_key = :ref AND {where} AND {keyset} "
-            f"AND e.doc @@ {q} ORDER BY e.id DESC"
-        )
-    for tier, match in ((2, f"e.title_doc @@ {tq}"), (1, f"e.doc @@ {q} AND NOT e.title_doc @@ {tq}")):
-        if (keyset := _keyset(tier, after, "e.id")) is not None:
-            branches.append(
-                f"SELECT e.id, {tier} AS tier FROM search_entry AS e WHERE {match} AND {where} AND {keyset} "
-                "AND e.ref_key IS DISTINCT FROM :ref ORDER BY e.id DESC"
-            )
-    sql = f"""
-        SELECT hit.id, e.type_name, e.object_id, hit.tier
-        FROM ({_union(branches, "LIMIT :limit")}) AS hit JOIN search_entry AS e ON e.id = hit.id
-        ORDER BY hit.tier DESC, hit.id DESC LIMIT :limit"""
+    if tier == 3:
+        match = f"e.ref_key = :ref AND e.doc @@ {q}"
+    else:
+        match = f"e.title_doc @@ {tq}" if tier == 2 else f"e.doc @@ {q} AND NOT e.title_doc @@ {tq}"
+        match += " AND e.ref_key IS DISTINCT FROM :ref"
+    floor = "(SELECT max(id) - :window FROM search_entry)"
+    part = "" if tier == 3 else f" AND e.id <= {floor}" if older else f" AND e.id > {floor}"
+    # `e.id + 0` keeps the planner off the primary key's order: the older part goes by the bitmap.
+    order = "e.id + 0" if older else "e.id"
+    sql = (
+        f"SELECT e.id, e.type_name, e.object_id, {tier} AS tier FROM search_entry AS e "
+        f"WHERE {match} AND {where} AND {keyset}{part} ORDER BY {order} DESC LIMIT :limit"
+    )
     return sql, params
+
+
+def _postgresql_search(session: Session, query: Query, filters: Filters, after: Cursor | None, limit: int) -> list[Hit]:
+    hits: list[Hit] = []
+    for tier in (3, 2, 1):
+        for older in (False, True):
+            built = _postgresql_tier(query, filters, after, tier, older)
+            if built is None or len(hits) >= limit:
+                continue
+            sql, params = built
+            rows = session.execute(text(sql), {**params, "limit": limit - len(hits)})
+            hits += [Hit(row.id, row.type_name, row.object_id, row.tier) for row in rows]
+    return hits
 
 
 def search(session: Session, query: Query, filters: Filters, after: Cursor | None, limit: int) -> Sequence[Hit]:
     """Up to `limit` hits after `after`, best first."""
-    build = _postgresql if session.get_bind().dialect.name == "postgresql" else _sqlite
-    sql, params = build(query, filters, after, limit)
+    if session.get_bind().dialect.name == "postgresql":
+        return _postgresql_search(session, query, filters, after, limit)
+    sql, params = _sqlite(query, filters, after, limit)
     return [Hit(row.id, row.type_name, row.object_id, row.tier) for row in session.execute(text(sql), params)]

@@ -1,7 +1,7 @@
 """A search answer: one OParl list page of the hits, each the object as served at its URL plus
 `oparl-server:score`, `oparl-server:match` (reference, title, text) and `oparl-server:snippet`.
 
-The lean path (bench/RESULTS.md, issue 15): one statement ranks and limits the hits
+The lean path (bench/RESULTS.md, issue 15): the engine ranks and limits the hits
 (oparl.search.engines), one statement per type on the page reads their stored renderings, and
 snippets are made for those hits alone. No count: `pagination` has `elementsPerPage` only (OParl
 makes `totalElements` optional), since counting every hit costs what ranking them all costs.

@@ -119,7 +119,9 @@ def extract(data: bytes, mime_type: str | None) -> Extracted:
     if len(data) > MAX_BYTES:
         return Extracted(None, "limit")
     if media == "application/pdf" or data.startswith(b"%PDF-"):
-        return _pdf(data)
+        # Without a single object there is no text to find, and no child to start (a harvest's
+        # placeholder bytes, a truncated download).
+        return _pdf(data) if b"obj" in data else Extracted(None, "broken")
     if media in HTML_TYPES:
         return _done(_html(data))
     if media in TEXT_TYPES or media.startswith("text/"):

@@ -36,6 +36,7 @@ def encrypted_pdf(password: str) -> bytes:
         (encrypted_pdf("geheim"), "application/pdf", Extracted(None, "encrypted")),
         (b"%PDF-1.4\n1 0 obj <<>> garbage", "application/pdf", Extracted(None, "broken")),
         (pdf(3, 7)[:200], "application/pdf", Extracted(None, "broken")),
+        (b"%PDF-1.4\n% no objects\n%%EOF\n", "application/pdf", Extracted(None, "broken")),
         (b"<html><head><title>T</title><style>p{}</style></head><body><p>Hallo &amp; <b>Welt</b></p>"
          b"<script>alert(1)</script></body></html>", "text/html", Extracted("Hallo & Welt", "extracted")),
         ("Straße\x00 und Plätze".encode(), "text/plain", Extracted("Straße und Plätze", "extracted")),
