@@ -144,12 +144,10 @@ def search_page(
 ) -> Response:
     """The Body's search as a page: the hits an anonymous client of the search API gets
     (oparl/search), with their snippets; without `q` the form alone. Not cached: every query differs."""
-    formats = _formats(settings, served)
-    if not CANONICAL_ID.fullmatch(object_id):
-        return _error(formats, 404, "Diese Seite gibt es nicht.")
-    found, body = views.stored(session, served.snapshots, "Body", int(object_id))
-    if found is not Seen.SHOWN:
-        return _error(formats, 404 if found is Seen.ABSENT else 410, "Diese Körperschaft gibt es hier nicht.")
+    page = Page(request, session, served, settings, "Body")
+    body = page.shown("Body", object_id)
+    if isinstance(body, Response):
+        return body
     urls, query = served.snapshots.urls, request.query_params
     results, problem, api_url = None, None, None
     if query.get("q", "").strip():
@@ -161,7 +159,7 @@ def search_page(
             api_url = with_query(urls.search(int(object_id)), params.canonical)
         except BadRequest as exc:
             problem = exc.message
-    content = html("results.html", formats, body=body, q=query.get("q", ""), results=results, problem=problem,
+    content = html("results.html", page.formats, body=body, q=query.get("q", ""), results=results, problem=problem,
                    api_url=api_url, after=query.get("after"))  # fmt: skip
     headers = {"Cache-Control": "no-cache"}
     return Response(content, status_code=400 if problem else 200, media_type=HTML, headers=headers)
