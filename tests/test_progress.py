@@ -79,7 +79,9 @@ def test_generate_and_render_log_their_progress(
     err = capsys.readouterr().err.splitlines()
     generated = [line for line in err if line.startswith("generate: ")]
     rendered = [line for line in err if line.startswith("render: ")]
-    assert generated + rendered == err
+    indexed = [line for line in err if line.startswith("search-index: ")]  # the index, built last
+    assert generated + rendered + indexed == err
+    assert re.fullmatch(r"search-index: [\d,]+ objects, [\d,]+ objects/s, 0:00:\d\d elapsed", indexed[-1])
     assert re.fullmatch(r"generate: 20/20 papers \(100 %\), [\d,]+ papers/s, 0:00:\d\d elapsed", generated[-1])
     assert re.fullmatch(r"render: ([\d,]+)/\1 objects \(100 %\), [\d,]+ objects/s, 0:00:\d\d elapsed", rendered[-1])
     # every line but the last one has an ETA, at most one line per 5 s
