@@ -99,6 +99,15 @@ KINDS = ("one word", "two words", "prefix*", "reference")
 SEARCH = "/oparl/v1.1/body/1/search"
 
 
+def together(client: Callable[[int], None], clients: int) -> None:
+    """Runs `client(k)` for k in 0..clients-1 in threads at once, until all return."""
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def load(engine: Engine, run: Run, mix: list[str], clients: int, seconds: float) -> list[tuple[int, float]]:
     """(kind of query, latency in ms) of `run` over `mix`, `clients` threads at once for `seconds`."""
     latencies: list[tuple[int, float]] = []
@@ -118,11 +127,7 @@ def load(engine: Engine, run: Run, mix: list[str], clients: int, seconds: float)
         with lock:
             latencies.extend(mine)
 
-    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    together(client, clients)
     return latencies
 
 
@@ -144,11 +149,7 @@ def api_load(base: str, mix: list[str], clients: int, seconds: float, path: str 
         with lock:
             latencies.extend(mine)
 
-    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    together(client, clients)
     return latencies
 
 

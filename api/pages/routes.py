@@ -47,6 +47,20 @@ def _error(formats: Formats, status: int, message: str) -> Response:
     return Response(content, status_code=status, media_type=HTML, headers={"Cache-Control": "no-cache"})
 
 
+def _shown(
+    session: Session, served: Served, formats: Formats, type_name: str, object_id: str
+) -> dict[str, Any] | Response:
+    """The object's anonymous JSON, or the 404 or 410 page."""
+    if not CANONICAL_ID.fullmatch(object_id):
+        return _error(formats, 404, NO_PAGE)
+    found, obj = views.stored(session, served.snapshots, type_name, int(object_id))
+    if found is Seen.SHOWN:
+        return obj
+    if found is Seen.TOMBSTONE:
+        return _error(formats, 410, "Dieser Eintrag wurde gelöscht oder ist nicht mehr öffentlich.")
+    return _error(formats, 404, NO_PAGE)
+
+
 class Page:
     """One page's answer. The list generations are read first, before anything the page shows:
     bytes built from rows read after them are never kept as current for a later write."""
@@ -58,15 +72,7 @@ class Page:
         self.gens, self.last_modified = generations(session, self.tables)
 
     def shown(self, type_name: str, object_id: str) -> dict[str, Any] | Response:
-        """The object's anonymous JSON, or the 404 or 410 page."""
-        if not CANONICAL_ID.fullmatch(object_id):
-            return _error(self.formats, 404, NO_PAGE)
-        found, obj = views.stored(self.session, self.served.snapshots, type_name, int(object_id))
-        if found is Seen.SHOWN:
-            return obj
-        if found is Seen.TOMBSTONE:
-            return _error(self.formats, 410, "Dieser Eintrag wurde gelöscht oder ist nicht mehr öffentlich.")
-        return _error(self.formats, 404, NO_PAGE)
+        return _shown(self.session, self.served, self.formats, type_name, object_id)
 
     def respond(self, build: Callable[[], bytes], key: str = "") -> Response:
         request, snapshots = self.request, self.served.snapshots
@@ -144,8 +150,8 @@ def search_page(
 ) -> Response:
     """The Body's search as a page: the hits an anonymous client of the search API gets
     (oparl/search), with their snippets; without `q` the form alone. Not cached: every query differs."""
-    page = Page(request, session, served, settings, "Body")
-    body = page.shown("Body", object_id)
+    formats = _formats(settings, served)  # not cached, so no generations to read (Page)
+    body = _shown(session, served, formats, "Body", object_id)
     if isinstance(body, Response):
         return body
     urls, query = served.snapshots.urls, request.query_params
@@ -159,7 +165,7 @@ def search_page(
             api_url = with_query(urls.search(int(object_id)), params.canonical)
         except BadRequest as exc:
             problem = exc.message
-    content = html("results.html", page.formats, body=body, q=query.get("q", ""), results=results, problem=problem,
+    content = html("results.html", formats, body=body, q=query.get("q", ""), results=results, problem=problem,
                    api_url=api_url, after=query.get("after"))  # fmt: skip
     headers = {"Cache-Control": "no-cache"}
     return Response(content, status_code=400 if problem else 200, media_type=HTML, headers=headers)
