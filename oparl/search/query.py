@@ -5,13 +5,16 @@ as quoted lexemes the engine's own syntax cannot misread: an FTS5 or tsquery ope
 a parenthesis in `q` is a separator like a space. In titles a word whose term has at least
 `PREFIX_FROM` letters matches as a prefix, since German builds compounds by appending:
 "Sozialplan" finds "Sozialplanungsmodell". In document text a word matches its own term (its
-inflections, by the stemmer); there `word*` asks for a prefix, and makes a short word one in titles
-too. Numbers match whole. A clause's terms must all be found (AND); a phrase's in a row.
+inflections, by the stemmer); there `word*` asks for a prefix (of at least MIN_PREFIX letters),
+and makes a short word one in titles too. Numbers match whole. A clause's terms must all be found
+(AND); a phrase's in a row.
 
-Why not prefixes in document text as well: both engines read every posting of every term a prefix
-covers before they return the first row (FTS5 merges their doclists, GIN a partial match), and a
-common word's postings in the text of every file made a page ten times slower (bench/RESULTS.md,
-issue 15); a whole term's postings are read in row order only as far as the page needs.
+Why not prefixes in document text by default: without a prefix index both engines read every
+posting of every term a prefix covers before they return the first row (FTS5 merges their
+doclists, GIN a partial match), and a common word's postings in the text of every file made a page
+ten times slower (bench/RESULTS.md, issue 15); a whole term's postings are read in row order only as
+far as the page needs. SQLite's prefix indexes (oparl.search.engines) make an asked-for word* cheap
+there; GIN has none.
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ MAX_QUERY = 500  # characters; a longer `q` is refused
 MAX_CLAUSES = 12  # words and phrases
 MAX_PHRASE = 12  # words in one phrase
 PREFIX_FROM = 4
+# A shorter word* would read nearly every row's postings (45 ms for a 2-letter prefix on the 100k
+# set) and find nearly everything; SQLite's prefix indexes start at this length.
+MIN_PREFIX = 3
 _PART = re.compile(r'"([^"]*)"?|([^\s"]+)')
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -73,6 +79,8 @@ def _clauses(text: str, *, quoted: bool) -> list[Clause]:
     # A bare part such as "VO/2023/11779" or "Sozial-Plan*" holds several words: each its own clause.
     starred = text.endswith("*")
     last = len(found) - 1
+    if starred and len(found[last]) < MIN_PREFIX:
+        raise BadRequest(f"Ein Präfix (Wort*) braucht mindestens {MIN_PREFIX} Buchstaben: {text[:100]!r}.")
     return [Clause((t,), _prefix(t, starred and i == last), starred and i == last) for i, t in enumerate(found)]
 
 

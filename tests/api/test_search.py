@@ -88,6 +88,14 @@ TEST_SET: list[tuple[dict[str, str], set[str], set[str]]] = [
     ({"q": "Sozialplan", "date_until": "2023-12-31", "date_since": "2023-01-09"}, {P11779, F11779}, set()),
     ({"q": "Timmermann", "type": "Person"}, {"Person:luebeck/person/gitte-timmermann"},
      {"Person:luebeck/person/eric-zschech"}),
+    # prefixes: in titles longer than the prefix index (checked on the title's own terms), asked for
+    # with * in text (the prefix table up to 8 letters, the full index beyond), with a filter
+    ({"q": "Sozialplanungsmod"}, {P11779, A11779}, set()),
+    ({"q": "Sozialplanungsmüll"}, set(), {P11779, A11779, F11779}),
+    ({"q": "Quart*"}, {F11778_01}, {P11779, F11779}),
+    ({"q": "Quartiersmanagem*"}, {F11778_01}, {P11779, F11779}),
+    ({"q": "Armu*", "organization": "Organization:luebeck/organization/jugendhilfeausschuss"}, {P11778_01},
+     {P11778, P404, F11779}),
 ]  # fmt: skip
 
 
@@ -156,6 +164,7 @@ def test_pages_follow_the_cursor_without_gaps_or_repeats(client: TestClient, key
         ({"q": '"'}, "kein Wort"),
         ({"q": '""" *'}, "kein Wort"),
         ({"q": " ".join(f"w{i}" for i in range(13))}, "zu viele Wörter"),
+        ({"q": "Armut so*"}, "mindestens 3 Buchstaben"),
         ({"q": "Armut", "type": "Tombstone"}, "keinen durchsuchten Typ"),
         ({"q": "Armut", "organization": "https://elsewhere.example.org/person/3"}, "keine Kennung"),
         ({"q": "Armut", "person": "Anna"}, "keine Kennung"),

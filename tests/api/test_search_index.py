@@ -81,11 +81,13 @@ def test_writes_edits_deletions_and_visibility_move_the_index(
     assert names(client, stadt, "Parkraum sud") == ["Parkraumkonzept Süd"]
     assert client.patch("/write/v1/paper/p", json={"nonPublic": True}, headers=writer).status_code == 200
     assert names(client, stadt, "Parkraum") == []
+    assert names(client, stadt, "Parkr*") == []
     assert names(client, stadt, "Parkraum", insider) == ["Parkraumkonzept Süd"]
     assert client.patch("/write/v1/paper/p", json={"nonPublic": False}, headers=writer).status_code == 200
     assert names(client, stadt, "Parkraum") == ["Parkraumkonzept Süd"]
+    assert names(client, stadt, "Parkr*") == names(client, stadt, "Parkraumkonz*") == ["Parkraumkonzept Süd"]
     assert client.delete("/write/v1/paper/p", headers=writer).status_code == 200
-    assert names(client, stadt, "Parkraum") == []
+    assert names(client, stadt, "Parkraum") == names(client, stadt, "Parkr*") == []
     assert names(client, stadt, "Parkraum", insider) == []
 
 
