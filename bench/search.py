@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 from api.settings import Settings
 from models import File, Paper
 from models.db import make_engine
+from models.search import ENGINE_TABLES
 from oparl.search.analysis import words
 from oparl.search.index import rebuild
 from oparl.search.page import search_page
@@ -166,10 +167,10 @@ def index_size(session: Session) -> str:
     where = "name LIKE 'search%' OR name LIKE 'ix_search%'"
     pages = session.execute(text(f"SELECT name, SUM(pgsize) FROM dbstat WHERE {where} GROUP BY name"))
     sizes: dict[str, int] = {str(row[0]): int(row[1]) for row in pages}
-    fts = sum(v for k, v in sizes.items() if k.startswith("search_fts"))
-    rows = sum(v for k, v in sizes.items() if not k.startswith("search_fts"))
+    fts = sum(v for k, v in sizes.items() if k.startswith(ENGINE_TABLES))
+    rows = sum(v for k, v in sizes.items() if not k.startswith(ENGINE_TABLES))
     mb = 2**20
-    parts = f"FTS5 index {fts / mb:,.0f} MB, search_entry rows and b-trees {rows / mb:,.0f} MB"
+    parts = f"FTS5 tables {fts / mb:,.0f} MB, search_entry rows and b-trees {rows / mb:,.0f} MB"
     return f"{(fts + rows) / mb:,.0f} MB ({parts})"
 
 
