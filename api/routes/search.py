@@ -35,7 +35,9 @@ def search_body(
     session: SessionDep,
     render: ObjectRenderDep,
     served: ServedDep,
-    q: Annotated[str, Query(description='words, "a phrase", prefix* (3 letters or more); German stemming and umlaut folding')],
+    q: Annotated[
+        str, Query(description='words, "a phrase", prefix* (3 letters or more); German stemming and umlaut folding')
+    ],
     type: Annotated[str | None, Query(description="only these types, comma-separated (Paper, Meeting, …)")] = None,
     organization: Annotated[str | None, Query(description="only objects of this Organization (id or URL)")] = None,
     person: Annotated[str | None, Query(description="only objects of this Person (id or URL)")] = None,
