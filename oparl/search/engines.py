@@ -16,7 +16,7 @@ over (tier, row).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -187,15 +187,19 @@ def _tsquery_clause(clause: Clause, *, title: bool) -> str:
 # testing each row finds a common word's newest rows at once but reads every row for a rare one (or
 # for two common words seldom together: the planner takes them as independent); the GIN bitmap finds
 # a rare one at once but fetches and sorts every row of a common one (5 us a row: 100 ms for 20,000).
-# So each tier walks the newest WINDOW rows first. If they held some hits but too few, their
-# density says how far back the rest lies, and the walk goes on that far (at most FURTHER rows:
-# a word in one row of 500 needs 1,000 rows for two more hits). If they held none, the planner's
-# estimate of all the hits decides: at least one row in DENSE, and the hits are merely elsewhere
-# (a title word of papers behind the newest files), so the walk goes on FURTHER rows. Only what is
-# still missing then comes from the bitmap of the older rows, which is small for a word that rare.
+# So each tier first asks the planner how many hits it expects (`EXPLAIN`, no rows read): under
+# SPARSE, the bitmap reads them all at once. Otherwise the tier walks the newest WINDOW rows. If they
+# held some hits but too few, their density says how far back the rest lies, and the walk goes on
+# four times that far (NEAR to FURTHER rows: a word in one row of 500 has two more hits in 4,000
+# rows but for one time in a hundred or less); if
+# they held none though the estimate says one row in DENSE, the hits are merely older (a title word
+# of papers behind the newest files) and the walk goes on FURTHER rows. Only what is still missing
+# then comes from the bitmap of the older rows, which is small for a word that rare there.
+SPARSE = 2_000
 WINDOW = 10_000
-FURTHER = 60_000
-DENSE = 1_000
+NEAR = 5_000
+FURTHER = 40_000
+DENSE = 100
 
 
 @dataclass(frozen=True)
@@ -226,10 +230,16 @@ def _postgresql_tier(
     if keyset is None or (tier == 3 and not query.reference):
         return None
     q, tq = "to_tsquery('simple', :words)", "to_tsquery('simple', :titled)"
+
+    def matches(column: str, tsquery: str) -> str:
+        # A walk tests its rows with the function behind `@@`, which no index serves: else the
+        # planner may answer a span from the GIN (a prefix's partial match: 25 ms) and the b-tree.
+        return f"ts_match_vq(e.{column}, {tsquery})" if span.walk else f"e.{column} @@ {tsquery}"
+
     if tier == 3:
         match = f"e.ref_key = :ref AND e.doc @@ {q}"
     else:
-        match = f"e.title_doc @@ {tq}" if tier == 2 else f"e.doc @@ {q} AND NOT e.title_doc @@ {tq}"
+        match = matches("title_doc", tq) if tier == 2 else f"{matches('doc', q)} AND NOT e.title_doc @@ {tq}"
         match += " AND e.ref_key IS DISTINCT FROM :ref"
     span_sql = "" if tier == 3 else " AND e.id > :low AND e.id <= :high"
     # `e.id + 0` keeps the planner off the primary key's order: the bitmap is read, then sorted.
@@ -249,13 +259,13 @@ def _estimate(session: Session, sql: str, params: dict[str, Any]) -> int:
     return int(node["Plan Rows"])
 
 
-def _further(top: int, found: int, need: int, dense: Callable[[], bool]) -> _Span | None:
+def _further(top: int, found: int, need: int, estimate: int) -> _Span | None:
     """After the walk of the newest WINDOW rows found `found` of the `need` hits: how far to walk on."""
-    if found >= need or top <= WINDOW:
+    if found >= need:
         return None
     if found:
-        rows = min(FURTHER, 2 * (need - found) * WINDOW // found)
-    elif dense():
+        rows = max(NEAR, min(FURTHER, 4 * (need - found) * WINDOW // found))
+    elif estimate * DENSE >= top:
         rows = FURTHER
     else:
         return None
@@ -275,21 +285,21 @@ def _postgresql_search(session: Session, query: Query, filters: Filters, after: 
         hits.extend(Hit(row.id, row.type_name, row.object_id, row.tier) for row in rows)
         return len(rows)
 
-    def dense(tier: int) -> bool:
-        built = _postgresql_tier(query, filters, None, tier, _Span(0, top, walk=False))
-        return built is not None and _estimate(session, built[0], {**built[1], "limit": 1}) * DENSE >= top
-
+    whole = _Span(0, top, walk=False)
     for tier in (3, 2, 1):
-        if tier == 3:
-            read(3, _Span(0, top, walk=False))
+        built = _postgresql_tier(query, filters, after, tier, whole)
+        if built is None or len(hits) >= limit:
+            continue
+        estimate = 0 if tier == 3 or top <= WINDOW else _estimate(session, built[0], {**built[1], "limit": 1})
+        if tier == 3 or top <= WINDOW or estimate < SPARSE:  # the reference's b-tree; few rows; few hits
+            read(tier, whole)
             continue
         need = limit - len(hits)
-        found = read(tier, _Span(max(0, top - WINDOW), top, walk=True))
-        further = _further(top, found, need, lambda: dense(tier))  # noqa: B023 (called at once)
+        found = read(tier, _Span(top - WINDOW, top, walk=True))
+        further = _further(top, found, need, estimate)
         if further is not None:
             read(tier, further)
-        low = further.low if further is not None else max(0, top - WINDOW)
-        read(tier, _Span(0, low, walk=False))
+        read(tier, _Span(0, further.low if further is not None else top - WINDOW, walk=False))
     return hits
 
 

@@ -206,19 +206,24 @@ def test_an_unknown_or_hidden_body_is_a_404(client: TestClient, keys: dict[str, 
     assert response.json()["type"] == "https://schema.oparl.org/1.1/Error"
 
 
-@pytest.mark.parametrize(("window", "further"), [(0, 0), (3, 0), (3, 2), (1, 60_000), (8, 5)])
+@pytest.mark.parametrize(
+    ("window", "further", "dense"), [(0, 0, 1), (3, 0, 1), (3, 2, 1), (1, 60_000, 10**9), (8, 5, 0)]
+)
 def test_the_answer_does_not_depend_on_where_postgresql_splits_newer_and_older_rows(
-    client: TestClient, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch, window: int, further: int
+    client: TestClient, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch, window: int, further: int, dense: int
 ) -> None:
     """On PostgreSQL each tier walks the newest rows by the primary key, then on as far as their hits
-    say, then reads the older by the GIN bitmap (oparl.search.engines.WINDOW, FURTHER); the Lübeck
-    records fit in one window, so the spans are moved here."""
+    (or the planner's estimate) say, then reads the older by the GIN bitmap (oparl.search.engines:
+    WINDOW, FURTHER, DENSE); the Lübeck records are few and fit in one window, so the spans are
+    moved here, and every tier walks (SPARSE 0)."""
     from oparl.search import engines
 
     queries = ("Sozialplan", "Armut", "VO/2023/11779", "Sozialbericht", '"Soziale Sicherung"', "Maßnahme")
     whole = {q: found(client, keys, q=q) for q in queries}
     monkeypatch.setattr(engines, "WINDOW", window)
     monkeypatch.setattr(engines, "FURTHER", further)
+    monkeypatch.setattr(engines, "DENSE", dense)
+    monkeypatch.setattr(engines, "SPARSE", 0)
     assert {q: found(client, keys, q=q) for q in queries} == whole
     assert {q: found(client, keys, q=q, limit="2") for q in queries} == whole  # spans and cursors together
     assert all(whole.values())
