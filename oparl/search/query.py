@@ -13,7 +13,7 @@ Why not prefixes in document text by default: without a prefix index both engine
 posting of every term a prefix covers before they return the first row (FTS5 merges their
 doclists, GIN a partial match), and a common word's postings in the text of every file made a page
 ten times slower (bench/RESULTS.md, issue 15); a whole term's postings are read in row order only as
-far as the page needs. SQLite's prefix indexes (oparl.search.engines) make an asked-for word* cheap
+far as the page needs. SQLite's prefix indexes (oparl.search.fts5) make an asked-for word* cheap
 there; GIN has none.
 """
 

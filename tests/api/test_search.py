@@ -213,17 +213,17 @@ def test_the_answer_does_not_depend_on_where_postgresql_splits_newer_and_older_r
     client: TestClient, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch, window: int, further: int, dense: int
 ) -> None:
     """On PostgreSQL each tier walks the newest rows by the primary key, then on as far as their hits
-    (or the planner's estimate) say, then reads the older by the GIN bitmap (oparl.search.engines:
+    (or the planner's estimate) say, then reads the older by the GIN bitmap (oparl.search.tsearch:
     WINDOW, FURTHER, DENSE); the Lübeck records are few and fit in one window, so the spans are
     moved here, and every tier walks (SPARSE 0)."""
-    from oparl.search import engines
+    from oparl.search import tsearch
 
     queries = ("Sozialplan", "Armut", "VO/2023/11779", "Sozialbericht", '"Soziale Sicherung"', "Maßnahme")
     whole = {q: found(client, keys, q=q) for q in queries}
-    monkeypatch.setattr(engines, "WINDOW", window)
-    monkeypatch.setattr(engines, "FURTHER", further)
-    monkeypatch.setattr(engines, "DENSE", dense)
-    monkeypatch.setattr(engines, "SPARSE", 0)
+    monkeypatch.setattr(tsearch, "WINDOW", window)
+    monkeypatch.setattr(tsearch, "FURTHER", further)
+    monkeypatch.setattr(tsearch, "DENSE", dense)
+    monkeypatch.setattr(tsearch, "SPARSE", 0)
     assert {q: found(client, keys, q=q) for q in queries} == whole
     assert {q: found(client, keys, q=q, limit="2") for q in queries} == whole  # spans and cursors together
     assert all(whole.values())

@@ -1,0 +1,140 @@
+"""The page of hits on PostgreSQL: a few short statements a tier, over the tsvector columns and
+their GIN indexes (oparl.search.engines ranks)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from oparl.search.query import Clause, Query
+from oparl.search.tiers import Cursor, Filters, Hit, keyset_sql, where_sql
+
+
+def _tsquery_clause(clause: Clause, *, title: bool) -> str:
+    parts = [f"'{t}'" for t in clause.terms]
+    if clause.prefix if title else clause.starred:
+        parts[-1] += ":*"
+    return "(" + " <-> ".join(parts) + ")"
+
+
+# PostgreSQL has no index that yields a GIN match in row order. Walking the primary key backwards and
+# testing each row finds a common word's newest rows at once but reads every row for a rare one (or
+# for two common words seldom together: the planner takes them as independent); the GIN bitmap finds
+# a rare one at once but fetches and sorts every row of a common one (5 us a row: 100 ms for 20,000).
+# So each tier first asks the planner how many hits it expects (`EXPLAIN`, no rows read): under
+# SPARSE, the bitmap reads them all at once. Otherwise the tier walks the newest WINDOW rows. If they
+# held some hits but too few, their density says how far back the rest lies, and the walk goes on
+# four times that far (NEAR to FURTHER rows: a word in one row of 500 has two more hits in 4,000
+# rows but for one time in a hundred or less); if
+# they held none though the estimate says one row in DENSE, the hits are merely older (a title word
+# of papers behind the newest files) and the walk goes on FURTHER rows. Only what is still missing
+# then comes from the bitmap of the older rows, which is small for a word that rare there.
+SPARSE = 2_000
+WINDOW = 10_000
+NEAR = 5_000
+FURTHER = 40_000
+DENSE = 100
+
+
+@dataclass(frozen=True)
+class _Span:
+    """Rows `low < id <= high`, read walking newest first (`walk`) or by the GIN bitmap."""
+
+    low: int
+    high: int
+    walk: bool
+
+
+def _postgresql_tier(
+    query: Query, filters: Filters, after: Cursor | None, tier: int, span: _Span
+) -> tuple[str, dict[str, Any]] | None:
+    params: dict[str, Any] = {
+        "words": " & ".join(_tsquery_clause(c, title=False) for c in query.clauses),
+        "titled": " & ".join(_tsquery_clause(c, title=True) for c in query.clauses),
+        "facets": " & ".join("(" + " | ".join(f"'{t}'" for t in group) + ")" for group in filters.any_of) or "",
+        "ref": query.reference or "",
+        "a_row": after.row if after else 0,
+        "low": span.low,
+        "high": span.high,
+    }
+    where = where_sql(filters, params)
+    if filters.any_of:
+        where += " AND e.facet @@ to_tsquery('simple', :facets)"
+    keyset = keyset_sql(tier, after, "e.id")
+    if keyset is None or (tier == 3 and not query.reference):
+        return None
+    q, tq = "to_tsquery('simple', :words)", "to_tsquery('simple', :titled)"
+
+    def matches(column: str, tsquery: str) -> str:
+        # A walk tests its rows with the function behind `@@`, which no index serves: else the
+        # planner may answer a span from the GIN (a prefix's partial match: 25 ms) and the b-tree.
+        return f"ts_match_vq(e.{column}, {tsquery})" if span.walk else f"e.{column} @@ {tsquery}"
+
+    if tier == 3:
+        match = f"e.ref_key = :ref AND e.doc @@ {q}"
+    else:
+        match = matches("title_doc", tq) if tier == 2 else f"{matches('doc', q)} AND NOT e.title_doc @@ {tq}"
+        match += " AND e.ref_key IS DISTINCT FROM :ref"
+    span_sql = "" if tier == 3 else " AND e.id > :low AND e.id <= :high"
+    # `e.id + 0` keeps the planner off the primary key's order: the bitmap is read, then sorted.
+    order = "e.id" if span.walk or tier == 3 else "e.id + 0"
+    sql = (
+        f"SELECT e.id, e.type_name, e.object_id, {tier} AS tier FROM search_entry AS e "
+        f"WHERE {match} AND {where} AND {keyset}{span_sql} ORDER BY {order} DESC LIMIT :limit"
+    )
+    return sql, params
+
+
+def _estimate(session: Session, sql: str, params: dict[str, Any]) -> int:
+    """The planner's count of the rows a statement matches before its ORDER BY and LIMIT, without running it."""
+    node = session.execute(text(f"EXPLAIN (FORMAT JSON) {sql}"), params).scalar_one()[0]["Plan"]
+    while node["Node Type"] in ("Limit", "Sort", "Incremental Sort", "Gather Merge", "Gather") and node.get("Plans"):
+        node = node["Plans"][0]
+    return int(node["Plan Rows"])
+
+
+def _further(top: int, found: int, need: int, estimate: int) -> _Span | None:
+    """After the walk of the newest WINDOW rows found `found` of the `need` hits: how far to walk on."""
+    if found >= need:
+        return None
+    if found:
+        rows = max(NEAR, min(FURTHER, 4 * (need - found) * WINDOW // found))
+    elif estimate * DENSE >= top:
+        rows = FURTHER
+    else:
+        return None
+    return _Span(max(0, top - WINDOW - rows), top - WINDOW, walk=True)
+
+
+def hits(session: Session, query: Query, filters: Filters, after: Cursor | None, limit: int) -> list[Hit]:
+    hits: list[Hit] = []
+    top = int(session.scalar(text("SELECT coalesce(max(id), 0) FROM search_entry")) or 0)
+
+    def read(tier: int, span: _Span) -> int:
+        built = _postgresql_tier(query, filters, after, tier, span)
+        if built is None or len(hits) >= limit:
+            return 0
+        sql, params = built
+        rows = session.execute(text(sql), {**params, "limit": limit - len(hits)}).all()
+        hits.extend(Hit(row.id, row.type_name, row.object_id, row.tier) for row in rows)
+        return len(rows)
+
+    whole = _Span(0, top, walk=False)
+    for tier in (3, 2, 1):
+        built = _postgresql_tier(query, filters, after, tier, whole)
+        if built is None or len(hits) >= limit:
+            continue
+        estimate = 0 if tier == 3 or top <= WINDOW else _estimate(session, built[0], {**built[1], "limit": 1})
+        if tier == 3 or top <= WINDOW or estimate < SPARSE:  # the reference's b-tree; few rows; few hits
+            read(tier, whole)
+            continue
+        need = limit - len(hits)
+        found = read(tier, _Span(top - WINDOW, top, walk=True))
+        further = _further(top, found, need, estimate)
+        if further is not None:
+            read(tier, further)
+        read(tier, _Span(0, further.low if further is not None else top - WINDOW, walk=False))
+    return hits
