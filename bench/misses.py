@@ -204,7 +204,7 @@ class Server:
     def rss_mb(self) -> list[float]:
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
         kids = [int(p) for p in children.read_text().split()] if children.exists() else []
-        pids = [p for p in kids if "multiprocessing" not in Path(f"/proc/{p}/cmdline").read_text()] or [
+        pids = [p for p in kids if "resource_tracker" not in Path(f"/proc/{p}/cmdline").read_text()] or [
             self.process.pid
         ]
         sizes = []

@@ -24,7 +24,7 @@ from api.openapi import COMMON, NOT_MODIFIED, OPTIONAL_TOKEN, VALIDATORS, Answer
 from api.settings import Settings
 from models import Body, Meeting, OParlObject, Organization, Person
 from oparl.distribution import build
-from oparl.distribution.dcat import SERIALISATIONS
+from oparl.distribution.formats import SERIALISATIONS
 from oparl.errors import BadRequest, NotFound
 from oparl.urls import API_PATH
 

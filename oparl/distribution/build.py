@@ -9,16 +9,22 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from models import Body, Meeting, OParlObject, Organization, Paper, System
 from oparl.base import SCHEMA_BASE
-from oparl.distribution import atom, dcat, ical, sources
+from oparl.distribution import atom, sources
 from oparl.registry import KINDS
 from oparl.snapshot import Snapshots
+
+if TYPE_CHECKING:
+    from oparl.distribution import dcat
+
+# rdflib (dcat) and icalendar (ical) are imported where a catalogue or a calendar is made, not at
+# start-up: 25 MB a worker that most workers never use.
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,8 @@ def calendar(
         scope += sources.in_window(window.start, window.end)
     meetings = sources.rendered(session, snapshots, Meeting, scope, [Meeting.start, Meeting.id])
     body_id = object_id if type_name == "Body" else body_of(session, KINDS[type_name].model, object_id)
+    from oparl.distribution import ical
+
     return ical.calendar(title, meetings, _names(session, snapshots, body_id), snapshots.tz)
 
 
@@ -111,6 +119,8 @@ def _as_date(value: dt.date | dt.datetime) -> dt.date:
 def _datasets(
     session: Session, snapshots: Snapshots, body: dict[str, Any], body_id: int, modified: dict[str, dt.datetime | None]
 ) -> tuple[dcat.Dataset, ...]:
+    from oparl.distribution import dcat
+
     urls = snapshots.urls
     json, oparl = "application/json", SCHEMA_BASE
     streams = []  # the kommParl profiles, where the Body names them
@@ -151,6 +161,8 @@ def catalogue(
     modified: dict[str, dt.datetime | None], extension: str,
 ) -> bytes:  # fmt: skip
     """The catalogue at `url` (without extension) of the given Bodies, serialised by `extension`."""
+    from oparl.distribution import dcat
+
     system_id = session.scalar(select(System.id).order_by(System.id).limit(1))
     system = one(session, snapshots, System, system_id) if system_id is not None else None
     system = system or {"id": snapshots.urls.system()}

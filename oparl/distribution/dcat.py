@@ -20,6 +20,7 @@ from rdflib import RDF, XSD, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF
 
 from oparl.base import SCHEMA_BASE
+from oparl.distribution.formats import SERIALISATIONS
 from oparl.publisher import ATTRIBUTION_REQUIRED, Publisher
 
 DCATDE = Namespace("http://dcat-ap.de/def/dcatde/")
@@ -43,8 +44,6 @@ FORMATS = {  # media type -> dct:format (EU file types where one exists, else th
     "text/calendar": URIRef(IANA + "text/calendar"),
     "application/x-ndjson": URIRef(IANA + "application/x-ndjson"),
 }
-SERIALISATIONS = {"ttl": ("turtle", "text/turtle"), "rdf": ("xml", "application/rdf+xml"),
-                  "jsonld": ("json-ld", "application/ld+json")}  # fmt: skip
 
 
 @dataclass(frozen=True)
