@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from oparl.distribution import dcat
 
 # rdflib (dcat) and icalendar (ical) are imported where a catalogue or a calendar is made, not at
-# start-up: 25 MB a worker that most workers never use.
+# start-up: a worker that never makes one starts 7 MB smaller (120 -> 113 MB after create_app).
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ A text becomes terms: words (letters and digits; anything else separates them) l
 by the Snowball German stemmer (PyStemmer), then folded: diacritics stripped (the stemmer already
 turns ä/ö/ü into a/o/u and ß into ss; this catches é, ç and umlauts it left), so "Beschlüsse" and
 "beschluss" are one term. The engines get these terms as plain space-separated words and add no
-analysis of their own (FTS5's unicode61 tokenizer, PostgreSQL's 'simple' configuration), so
+analysis of their own (FTS5's `ascii` tokenizer, PostgreSQL's 'simple' configuration), so
 neither engine's stemmer or stop words decide a hit.
 """
 
@@ -29,8 +29,10 @@ _STEMMER = Stemmer.Stemmer("german")
 
 
 def fold(word: str) -> str:
+    """Diacritics stripped; and what the compatibility decomposition makes of a few letters besides
+    letters and digits (a space from "ͺ", parentheses from "⑴") dropped, so a term stays one token."""
     decomposed = unicodedata.normalize("NFKD", word.replace("ß", "ss"))
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    return "".join(c for c in decomposed if c.isalnum() and not unicodedata.combining(c))
 
 
 @lru_cache(maxsize=65_536)

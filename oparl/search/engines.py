@@ -5,7 +5,8 @@ Ranking: tier 3 an exact reference (the whole `q` equals a Paper's reference), t
 found in the title, tier 1 found with the document text; within a tier the most recently indexed
 first (an object is indexed again whenever it changes). Each tier is a branch that walks the
 engine's index in row order and stops at the page's end (FTS5 streams a MATCH by rowid; PostgreSQL
-walks the primary key backwards over the newest rows, then reads the GIN bitmap), so a page
+reads the GIN bitmap where the planner expects few hits, else walks the primary key backwards
+over the newest rows, on as far as their hits say, and reads the bitmap for the rest), so a page
 costs about the same for a word in every document as for a rare one. No engine score: FTS5's
 bm25 needs each phrase's document frequency, a pass over every hit, even for the rows of one page,
 and ordering by it (or by ts_rank) scores every hit before the first page is known (bench/RESULTS.md,

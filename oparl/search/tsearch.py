@@ -91,22 +91,23 @@ def _postgresql_tier(
 def _estimate(session: Session, sql: str, params: dict[str, Any]) -> int:
     """The planner's count of the rows a statement matches before its ORDER BY and LIMIT, without running it."""
     node = session.execute(text(f"EXPLAIN (FORMAT JSON) {sql}"), params).scalar_one()[0]["Plan"]
-    while node["Node Type"] in ("Limit", "Sort", "Incremental Sort", "Gather Merge", "Gather") and node.get("Plans"):
+    # Down to the scan, or to a Gather: below one, a parallel scan counts the rows of one process.
+    while node["Node Type"] in ("Limit", "Sort", "Incremental Sort") and node.get("Plans"):
         node = node["Plans"][0]
     return int(node["Plan Rows"])
 
 
-def _further(top: int, found: int, need: int, estimate: int) -> _Span | None:
-    """After the walk of the newest WINDOW rows found `found` of the `need` hits: how far to walk on."""
+def _further(high: int, found: int, need: int, dense: bool) -> _Span | None:
+    """After the walk of the WINDOW rows below `high` found `found` of the `need` hits: how far to walk on."""
     if found >= need:
         return None
     if found:
         rows = max(NEAR, min(FURTHER, 4 * (need - found) * WINDOW // found))
-    elif estimate * DENSE >= top:
+    elif dense:
         rows = FURTHER
     else:
         return None
-    return _Span(max(0, top - WINDOW - rows), top - WINDOW, walk=True)
+    return _Span(max(0, high - WINDOW - rows), high - WINDOW, walk=True)
 
 
 def hits(session: Session, query: Query, filters: Filters, after: Cursor | None, limit: int) -> list[Hit]:
@@ -115,7 +116,7 @@ def hits(session: Session, query: Query, filters: Filters, after: Cursor | None,
 
     def read(tier: int, span: _Span) -> int:
         built = _postgresql_tier(query, filters, after, tier, span)
-        if built is None or len(hits) >= limit:
+        if built is None or len(hits) >= limit or span.high <= span.low:
             return 0
         sql, params = built
         rows = session.execute(text(sql), {**params, "limit": limit - len(hits)}).all()
@@ -127,14 +128,16 @@ def hits(session: Session, query: Query, filters: Filters, after: Cursor | None,
         built = _postgresql_tier(query, filters, after, tier, whole)
         if built is None or len(hits) >= limit:
             continue
-        estimate = 0 if tier == 3 or top <= WINDOW else _estimate(session, built[0], {**built[1], "limit": 1})
-        if tier == 3 or top <= WINDOW or estimate < SPARSE:  # the reference's b-tree; few rows; few hits
+        # The spans start below the cursor where it is in this tier: the rows above are not asked.
+        high = min(top, after.row - 1) if after is not None and after.tier == tier else top
+        estimate = 0 if tier == 3 or high <= WINDOW else _estimate(session, built[0], {**built[1], "limit": 1})
+        if tier == 3 or high <= WINDOW or estimate < SPARSE:  # the reference's b-tree; few rows; few hits
             read(tier, whole)
             continue
         need = limit - len(hits)
-        found = read(tier, _Span(top - WINDOW, top, walk=True))
-        further = _further(top, found, need, estimate)
+        found = read(tier, _Span(high - WINDOW, high, walk=True))
+        further = _further(high, found, need, estimate * DENSE >= top)
         if further is not None:
             read(tier, further)
-        read(tier, _Span(0, further.low if further is not None else top - WINDOW, walk=False))
+        read(tier, _Span(0, further.low if further is not None else high - WINDOW, walk=False))
     return hits

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from models import File
@@ -114,9 +114,13 @@ def test_file_text_is_served_at_the_file_and_searched_never_embedded(
     assert session.scalar(select(File.text).where(File.key == "f")) == TEXT
     assert names(client, stadt, "Haushaltssperre") == ["Vorlage"]
     # Stated as empty, it is.
+    assert names(client, stadt, "Kämmer*") == ["Vorlage"]  # from the prefix table (SQLite)
     gone = {**copy, "text": None}
     assert client.put("/write/v1/paper/p", json=paper("Haushalt", mainFile=gone), headers=writer).status_code == 200
-    assert names(client, stadt, "Haushaltssperre") == []
+    assert names(client, stadt, "Haushaltssperre") == names(client, stadt, "Kämmer*") == []
+    if session.get_bind().dialect.name == "sqlite":  # the contentless table holds no row of the old text
+        match = text("SELECT count(*) FROM search_prefix_fts WHERE search_prefix_fts MATCH '\"kammer\"*'")
+        assert session.scalar(match) == 0
 
 
 def test_a_filter_by_a_hidden_organization_or_person_finds_nothing(
