@@ -54,10 +54,11 @@ def statement(query: Query, filters: Filters, after: Cursor | None, limit: int) 
     words = " AND ".join(_fts5_clause(c, title=False) for c in query.clauses)
     facets = "".join(f" AND facets : ({' OR '.join(group)})" for group in filters.any_of)
     prefixed = _prefix_words(query, filters)
+    everywhere = f"{{title body}} : ({words}){facets}"
     params: dict[str, Any] = {
-        "all": f"{{title body}} : ({words}){facets}",
+        "all": everywhere,
         "title": f"({titled}){facets}",
-        "text": prefixed or f"{{title body}} : ({words}){facets}",
+        "text": prefixed or everywhere,
         "ref": query.reference or "",
         "limit": limit,
         "a_row": after.row if after else 0,
