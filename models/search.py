@@ -18,7 +18,15 @@ from models.base import Base, ObjectId
 # the FTS5 tables (and the shadow tables FTS5 makes beside them), the tsvector columns and GINs.
 ENGINE_TABLES = ("search_fts", "search_title_fts", "search_prefix_fts")
 ENGINE_OBJECTS = frozenset(
-    {"doc", "title_doc", "facet", "ix_search_entry_doc", "ix_search_entry_facet", "ix_search_entry_title_doc"}
+    {
+        "doc",
+        "title_doc",
+        "facet",
+        "ix_search_entry_doc",
+        "ix_search_entry_facet",
+        "ix_search_entry_title_doc",
+        "ix_search_entry_title_prefixes",
+    }
 )
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from oparl.search.query import Clause, Query
+from oparl.search.query import TITLE_PREFIX_MAX, Clause, Query
 from oparl.search.tiers import Cursor, Filters, keyset_sql, union_sql, where_sql
 
 # The prefix lengths of the FTS5 prefix indexes (migration a1b2c3d40010). A prefix of exactly such a
 # length reads one doclist in row order as far as the page needs; without its index FTS5 merges
 # the postings of every term the prefix covers first (25 ms for a common prefix on the 100k set).
-# A longer title prefix reads the longest one's and checks the rest on the row's own title terms.
-TITLE_PREFIX_MAX = 12  # search_title_fts: 3 to 12
+# A longer title prefix reads the longest one's (search_title_fts: TITLE_PREFIX_MAX) and checks the
+# rest on the row's own title terms.
 WORD_PREFIX_MAX = 8  # search_prefix_fts (title and text, rowids only): 3 to 8
 
 

@@ -32,6 +32,10 @@ PREFIX_FROM = 4
 # A shorter word* would read nearly every row's postings (45 ms for a 2-letter prefix on the 100k
 # set) and find nearly everything; SQLite's prefix indexes start at this length.
 MIN_PREFIX = 3
+# The longest title prefix the engines index as such (SQLite's FTS5 prefix index, PostgreSQL's
+# index of title prefixes: migrations a1b2c3d40010 and a1b2c3d40011); a longer one is looked up by
+# its first TITLE_PREFIX_MAX letters and checked on the row.
+TITLE_PREFIX_MAX = 12
 _PART = re.compile(r'"([^"]*)"?|([^\s"]+)')
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
