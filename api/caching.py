@@ -100,7 +100,7 @@ def count_key(generations: tuple[int, ...], list_url: str, canonical: dict[str, 
     return generations, list_url, tuple(sorted((k, v) for k, v in canonical.items() if k != "limit"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Validity:
     """What a cached answer was built from: the list generations of the tables it shows."""
 
@@ -108,7 +108,7 @@ class Validity:
     generations: tuple[int, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
     validity: Validity
     etag: str

@@ -10,9 +10,10 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import redis
+if TYPE_CHECKING:
+    import redis  # imported where the leases are shared: 4 MB of a worker's memory otherwise
 
 # Seconds a lease lasts unless renewed; a streaming snapshot renews it every third of that.
 LEASE_SECONDS = 60.0
@@ -73,6 +74,8 @@ class _RedisLease:
 
 class RedisSlots:
     def __init__(self, url: str, prefix: str, limit: int) -> None:
+        import redis
+
         self.client = redis.Redis.from_url(url)
         self.key, self.limit = f"{prefix}:snapshots", limit
         self.script = self.client.register_script(_TAKE)

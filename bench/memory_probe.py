@@ -1,0 +1,97 @@
+"""Where a worker's memory goes (issue 18): the misses workloads one by one against a server run in
+this process, with its resident size and the answer cache's parts after each.
+
+Usage: .venv/bin/python bench/memory_probe.py --db sqlite [--walk-pages 20] [--trace] [OPARL_CACHE_MB=8 ...]
+
+The server is the app `serve` runs (one worker, the bench set of bench/bench.py, which must be
+built); the workloads are bench/misses.py's. This process also holds the probe's own URL lists:
+the line "urls drawn" shows what they add, to subtract from the figures after it. --trace starts
+tracemalloc and prints the biggest allocation sites at the end (slow).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import sys
+import threading
+import time
+import tracemalloc
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+import misses
+import uvicorn
+from fastapi import FastAPI
+
+from bench import Dataset
+
+
+def rss_mb() -> float:
+    status = Path("/proc/self/status").read_text()
+    return int(status.split("VmRSS:")[1].split()[0]) / 1024
+
+
+def report(app: FastAPI, label: str) -> None:
+    cache = app.state.cache
+    print(
+        f"{label:26} rss {rss_mb():6.1f} MB | pages {cache.pages.size / 2**20:5.1f} MB ({len(cache.pages.items)}) | "
+        f"compressed {cache.compressed.size / 2**20:5.1f} MB ({len(cache.compressed.items)}) | "
+        f"documents {cache.documents.size / 2**20:5.1f} MB | entries {len(cache.entries.items)} | "
+        f"counts {len(cache.counts.items)}",
+        flush=True,
+    )
+
+
+def drive(app: FastAPI, server: uvicorn.Server, dataset: Dataset, walk_pages: int, trace: bool) -> None:
+    while not server.started:
+        time.sleep(0.1)
+    report(app, "started")
+    urls = misses.Urls(dataset, 1, 60_000)
+    report(app, "urls drawn (the probe's)")
+    for name, paths in (("objects", urls.objects), ("paper pages of 100", urls.paper_pages),
+                        ("pages of every list", urls.mixed_pages)):  # fmt: skip
+        misses.wrk(paths, misses.HERE, 32, 8)
+        report(app, name)
+    for limit in (100, 1000):
+        for harvesters in (1, 4):
+            misses.walk(limit, harvesters, walk_pages)
+            report(app, f"walk limit={limit} x{harvesters}")
+    gc.collect()
+    report(app, "after gc.collect()")
+    if trace:
+        for stat in tracemalloc.take_snapshot().statistics("traceback")[:12]:
+            print(f"{stat.size / 2**20:7.1f} MB in {stat.count} blocks")
+            print("   " + "\n   ".join(stat.traceback.format()[-8:]))
+    server.should_exit = True
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db", default="sqlite")
+    parser.add_argument("--walk-pages", type=int, default=20)
+    parser.add_argument("--trace", action="store_true")
+    parser.add_argument("settings", nargs="*", help="NAME=VALUE environment for the server")
+    args = parser.parse_args()
+    dataset = Dataset(args.db, 100_000, 1)
+    if not dataset.ready():
+        raise SystemExit(f"build the bench set first (bench/bench.py): {dataset.folder}")
+    os.environ.update(dataset.env(OPARL_PORT=str(misses.PORT)))
+    os.environ.update(dict(setting.split("=", 1) for setting in args.settings))
+    if args.trace:
+        tracemalloc.start(8)
+    from api.served import create_served_app
+    from api.settings import Settings
+
+    app = create_served_app(Settings())
+    config = uvicorn.Config(app, host="127.0.0.1", port=misses.PORT, log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+    threading.Thread(target=drive, args=(app, server, dataset, args.walk_pages, args.trace), daemon=True).start()
+    server.run()
+
+
+if __name__ == "__main__":  # the walks' harvesters are spawned processes that import this module
+    main()
