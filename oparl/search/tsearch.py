@@ -3,10 +3,10 @@ their GIN indexes (oparl.search.engines ranks)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from oparl.search.query import TITLE_PREFIX_MAX, Clause, Query
@@ -115,11 +115,26 @@ def _title_bitmap(query: Query, params: dict[str, Any]) -> str:
 
 def _estimate(session: Session, sql: str, params: dict[str, Any]) -> int:
     """The planner's count of the rows a statement matches before its ORDER BY and LIMIT, without running it."""
-    node = session.execute(text(f"EXPLAIN (FORMAT JSON) {sql}"), params).scalar_one()[0]["Plan"]
+    node = _rows(session, f"EXPLAIN (FORMAT JSON) {sql}", params)[0][0][0]["Plan"]
     # Down to the scan, or to a Gather: below one, a parallel scan counts the rows of one process.
     while node["Node Type"] in ("Limit", "Sort", "Incremental Sort") and node.get("Plans"):
         node = node["Plans"][0]
     return int(node["Plan Rows"])
+
+
+_BIND = re.compile(r"(?<![:\w]):(\w+)")
+
+
+def _rows(session: Session, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """`sql` (with `:name` parameters) run on the session's own connection and transaction, by the
+    driver's cursor: SQLAlchemy's `text()` costs 325 us of CPU a statement to the driver's 130
+    (bench/RESULTS.md, issue 15), and a search runs five or six of them."""
+    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(_BIND.sub(r"%(\1)s", sql.replace("%", "%%")), params)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
 
 
 def _further(high: int, found: int, need: int, dense: bool) -> _Span | None:
@@ -142,26 +157,38 @@ def hits(session: Session, query: Query, filters: Filters, after: Cursor | None,
     # generic plan: the planner cannot tell a rare word from a common one, and walked the whole
     # table where a bitmap reads one row, 85 ms instead of 0.1 on the 100k set).
     custom = "set_config('plan_cache_mode', 'force_custom_plan', true)"
-    top = int(session.execute(text(f"SELECT {custom}, coalesce(max(id), 0) FROM search_entry")).one()[1])
+    # The reference's tier (one or two rows from its b-tree) comes with `max(id)`, in one round trip.
+    reference = _postgresql_tier(query, filters, after, 3, _Span(0, 0, walk=False))
+    if reference is None:
+        top = int(_rows(session, f"SELECT {custom}, coalesce(max(id), 0) FROM search_entry", {})[0][1])
+    else:
+        sql, params = reference
+        first = (
+            f"SELECT {custom}, (SELECT coalesce(max(id), 0) FROM search_entry), t.* "
+            f"FROM (SELECT 1) AS one LEFT JOIN LATERAL ({sql}) AS t ON true"
+        )
+        rows = _rows(session, first, {**params, "limit": limit})
+        top = int(rows[0][1])
+        hits.extend(Hit(*row[2:]) for row in rows if row[2] is not None)
 
     def read(tier: int, span: _Span) -> int:
         built = _postgresql_tier(query, filters, after, tier, span)
         if built is None or len(hits) >= limit or span.high <= span.low:
             return 0
         sql, params = built
-        rows = session.execute(text(sql), {**params, "limit": limit - len(hits)}).all()
-        hits.extend(Hit(row.id, row.type_name, row.object_id, row.tier) for row in rows)
+        rows = _rows(session, sql, {**params, "limit": limit - len(hits)})
+        hits.extend(Hit(*row) for row in rows)
         return len(rows)
 
     whole = _Span(0, top, walk=False)
-    for tier in (3, 2, 1):
+    for tier in (2, 1):
         built = _postgresql_tier(query, filters, after, tier, whole, estimate=True)
         if built is None or len(hits) >= limit:
             continue
         # The spans start below the cursor where it is in this tier: the rows above are not asked.
         high = min(top, after.row - 1) if after is not None and after.tier == tier else top
-        estimate = 0 if tier == 3 or high <= WINDOW else _estimate(session, built[0], {**built[1], "limit": 1})
-        if tier == 3 or high <= WINDOW or estimate < SPARSE:  # the reference's b-tree; few rows; few hits
+        estimate = 0 if high <= WINDOW else _estimate(session, built[0], {**built[1], "limit": 1})
+        if high <= WINDOW or estimate < SPARSE:  # few rows; few hits
             read(tier, whole)
             continue
         need = limit - len(hits)
