@@ -52,14 +52,12 @@ def drive(app: FastAPI, server: uvicorn.Server, dataset: Dataset, walk_pages: in
     report(app, "started")
     urls = misses.Urls(dataset, 1, 60_000)
     report(app, "urls drawn (the probe's)")
-    for name, paths in (("objects", urls.objects), ("paper pages of 100", urls.paper_pages),
-                        ("pages of every list", urls.mixed_pages)):  # fmt: skip
+    for name, paths in misses.distinct(urls):
         misses.wrk(paths, misses.HERE, 32, 8)
         report(app, name)
-    for limit in (100, 1000):
-        for harvesters in (1, 4):
-            misses.walk(limit, harvesters, walk_pages)
-            report(app, f"walk limit={limit} x{harvesters}")
+    for limit, harvesters in misses.WALKS:
+        misses.walk(limit, harvesters, walk_pages)
+        report(app, f"walk limit={limit} x{harvesters}")
     gc.collect()
     report(app, "after gc.collect()")
     if trace:

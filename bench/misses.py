@@ -108,6 +108,16 @@ class Urls:
         draw.shuffle(self.mixed_pages)
 
 
+def distinct(urls: Urls) -> tuple[tuple[str, list[str]], ...]:
+    """The workloads of distinct URLs, by name."""
+    return (("objects", urls.objects), ("paper pages of 100", urls.paper_pages),
+            ("pages of every list", urls.mixed_pages))  # fmt: skip
+
+
+# The walks: (limit, concurrent harvesters).
+WALKS = tuple((limit, harvesters) for limit in (100, 1000) for harvesters in (1, 4))
+
+
 def wrk(paths: list[str] | None, url: str, connections: int, duration: int) -> dict[str, float]:
     """wrk on `url`, or over `paths` each asked once (a warm-up on the first fifth, then the rest)."""
     base = ["wrk", "-t2", f"-c{connections}", "--latency"]
@@ -230,17 +240,15 @@ def measure(args: argparse.Namespace, code: Path, dataset: Dataset, workers: int
         c, d = args.connections, args.duration
         top = wrk(None, f"{HERE}/bench/ceiling", c, d)
         figures["ceiling requests/s"] = top["rps"]
-        for name, paths in (("objects", urls.objects), ("paper pages of 100", urls.paper_pages),
-                            ("pages of every list", urls.mixed_pages)):  # fmt: skip
+        for name, paths in distinct(urls):
             got = wrk(paths, HERE, c, d)
             figures[f"{name}: requests/s"] = got["rps"]
             figures[f"{name}: of ceiling %"] = 100 * got["rps"] / top["rps"]
             figures[f"{name}: p99 ms"] = got["p99"]
-        for limit in (100, 1000):
-            for harvesters in (1, 4):
-                got = walk(limit, harvesters, args.walk_pages)
-                figures[f"walk limit={limit}, {harvesters} harvester(s): objects/s"] = got["objects/s"]
-                figures[f"walk limit={limit}, {harvesters} harvester(s): page p99 ms"] = got["p99"]
+        for limit, harvesters in WALKS:
+            got = walk(limit, harvesters, args.walk_pages)
+            figures[f"walk limit={limit}, {harvesters} harvester(s): objects/s"] = got["objects/s"]
+            figures[f"walk limit={limit}, {harvesters} harvester(s): page p99 ms"] = got["p99"]
         figures["memory MB, end"] = max(server.rss_mb())
         return figures
     finally:

@@ -81,8 +81,9 @@ def _postgresql_tier(
         # The planner counts a prefix of `title_doc` from the lexemes' frequencies; one of the prefix
         # index, a lexeme among far more common ones, it takes for 4,700 rows on the 100k set.
         match = f"e.title_doc @@ {tq}" if tier == 2 else f"e.doc @@ {q}"
+    if tier == 1:
+        match += f" AND NOT e.title_doc @@ {tq}"
     if tier != 3:
-        match += f" AND NOT e.title_doc @@ {tq}" if tier == 1 else ""
         match += " AND e.ref_key IS DISTINCT FROM :ref"
     span_sql = "" if tier == 3 else " AND e.id > :low AND e.id <= :high"
     # `e.id + 0` keeps the planner off the primary key's order: the bitmap is read, then sorted.
