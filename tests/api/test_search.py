@@ -221,7 +221,7 @@ def test_the_answer_does_not_depend_on_where_postgresql_splits_newer_and_older_r
 ) -> None:
     """On PostgreSQL each tier walks the newest rows by the primary key, then on as far as their hits
     (or the planner's estimate) say, then reads the older by the GIN bitmap (oparl.search.tsearch:
-    WINDOW, FURTHER, DENSE); the Lübeck records are few and fit in one window, so the spans are
+    WINDOW, NEAR, FURTHER, DENSE); the Lübeck records are few and fit in one window, so the spans are
     moved here, and every tier walks (SPARSE 0)."""
     from oparl.search import tsearch
 
@@ -231,6 +231,7 @@ def test_the_answer_does_not_depend_on_where_postgresql_splits_newer_and_older_r
     monkeypatch.setattr(tsearch, "FURTHER", further)
     monkeypatch.setattr(tsearch, "DENSE", dense)
     monkeypatch.setattr(tsearch, "SPARSE", 0)
+    monkeypatch.setattr(tsearch, "NEAR", 1)  # spans as short as FURTHER and the density say
     assert {q: found(client, keys, q=q) for q in queries} == whole
     assert {q: found(client, keys, q=q, limit="2") for q in queries} == whole  # spans and cursors together
     assert all(whole.values())
