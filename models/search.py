@@ -26,6 +26,7 @@ ENGINE_OBJECTS = frozenset(
         "ix_search_entry_facet",
         "ix_search_entry_title_doc",
         "ix_search_entry_title_prefixes",
+        "ix_search_entry_text_rows",
     }
 )
 
