@@ -178,12 +178,11 @@ class PublicCache:
             self.entries.put(_entry_key(request.scope), Entry(validity, etag, last_modified, media_type, document))
         if not_modified(request, etag, last_modified):
             return Response(status_code=304, headers=self.headers(etag, last_modified))
-        store = self.documents if document else self.pages
-        content = store.get(etag)
-        if content is None:
-            content = body()
-            store.put(etag, content)
-        return self._full(request, etag, last_modified, content, media_type)
+        encoding = _encoding_of(request.scope)
+        form = self._stored(etag, encoding, document)
+        if form is None:
+            form = self._keep(etag, encoding, body(), document)
+        return self._send(etag, last_modified, form, media_type)
 
     def entry_for(self, scope: Scope) -> Entry | None:
         return self.entries.get(_entry_key(scope))
@@ -192,6 +191,9 @@ class PublicCache:
         """Whether `answer_cached` could answer without the routes, should the generations hold:
         the bytes are still here, or the client revalidates (a 304 needs none). Otherwise the
         generations are not worth reading: the routes read them again anyway."""
+        encoding = _encoding_of(scope)
+        if encoding is not None and self.compressed.holds((entry.etag, encoding)):
+            return True
         if (self.documents if entry.document else self.pages).holds(entry.etag):
             return True
         return any(name in (b"if-none-match", b"if-modified-since") for name, _ in scope["headers"])
@@ -204,22 +206,33 @@ class PublicCache:
         request = Request(scope)
         if not_modified(request, entry.etag, entry.last_modified):
             return Response(status_code=304, headers=self.headers(entry.etag, entry.last_modified))
-        content = (self.documents if entry.document else self.pages).get(entry.etag)
-        if content is None:
+        form = self._stored(entry.etag, _encoding_of(scope), entry.document)
+        if form is None:
             return None
-        return self._full(request, entry.etag, entry.last_modified, content, entry.media_type)
+        return self._send(entry.etag, entry.last_modified, form, entry.media_type)
 
-    def _full(
-        self, request: Request, etag: str, last_modified: dt.datetime | None, content: bytes, media_type: str
-    ) -> Response:
-        headers = self.headers(etag, last_modified)
-        encoding = _pick_encoding(request.headers.get("accept-encoding", "")) if len(content) >= MIN_COMPRESS else None
+    def _stored(self, etag: str, encoding: str | None, document: bool) -> tuple[bytes, str | None] | None:
+        """The answer in the client's encoding (None: as it is), if either form of it is kept."""
         if encoding is not None:
-            content = self._compress(content, etag, encoding)
-            headers["Content-Encoding"] = encoding
-        return Response(content, media_type=media_type, headers=headers)
+            packed = self.compressed.get((etag, encoding))
+            if packed is not None:
+                return packed, encoding
+        plain = (self.documents if document else self.pages).get(etag)
+        return None if plain is None else self._encoded(plain, etag, encoding)
 
-    def _compress(self, body: bytes, etag: str, encoding: str) -> bytes:
+    def _keep(self, etag: str, encoding: str | None, content: bytes, document: bool) -> tuple[bytes, str | None]:
+        """A new answer, kept in the form it is sent in: for a client that takes it compressed (nearly
+        every one) the compressed form alone, a fifth to a tenth of the size, so the same budget holds
+        five to ten times the answers (bench/RESULTS.md, issue 18). A document is kept as it is too:
+        building a calendar again would cost seconds."""
+        form = self._encoded(content, etag, encoding)
+        if form[1] is None or document:
+            (self.documents if document else self.pages).put(etag, content)
+        return form
+
+    def _encoded(self, body: bytes, etag: str, encoding: str | None) -> tuple[bytes, str | None]:
+        if encoding is None or len(body) < MIN_COMPRESS:  # below that, compressing costs more than it saves
+            return body, None
         key = (etag, encoding)
         packed = self.compressed.get(key)
         if packed is None:
@@ -231,7 +244,24 @@ class PublicCache:
             else:
                 packed = gzip.compress(body, 1 if quick else 5, mtime=0)
             self.compressed.put(key, packed)
-        return packed
+        return packed, encoding
+
+    def _send(
+        self, etag: str, last_modified: dt.datetime | None, form: tuple[bytes, str | None], media_type: str
+    ) -> Response:
+        headers = self.headers(etag, last_modified)
+        content, encoding = form
+        if encoding is not None:
+            headers["Content-Encoding"] = encoding
+        return Response(content, media_type=media_type, headers=headers)
+
+
+def _encoding_of(scope: Scope) -> str | None:
+    """The compression the client takes best (br, gzip), if any."""
+    for name, value in scope["headers"]:
+        if name == b"accept-encoding":
+            return _pick_encoding(value.decode("latin-1"))
+    return None
 
 
 def _entry_key(scope: Scope) -> tuple[str, bytes]:

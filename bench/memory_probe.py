@@ -1,7 +1,8 @@
 """Where a worker's memory goes (issue 18): the misses workloads one by one against a server run in
 this process, with its resident size and the answer cache's parts after each.
 
-Usage: .venv/bin/python bench/memory_probe.py --db sqlite [--walk-pages 20] [--trace] [OPARL_CACHE_MB=8 ...]
+Usage: .venv/bin/python bench/memory_probe.py --db sqlite [--walk-pages 20] [--trace] [--accept-encoding gzip]
+           [OPARL_CACHE_MB=8 ...]
 
 The server is the app `serve` runs (one worker, the bench set of bench/bench.py, which must be
 built); the workloads are bench/misses.py's. This process also holds the probe's own URL lists:
@@ -46,14 +47,16 @@ def report(app: FastAPI, label: str) -> None:
     )
 
 
-def drive(app: FastAPI, server: uvicorn.Server, dataset: Dataset, walk_pages: int, trace: bool) -> None:
+def drive(
+    app: FastAPI, server: uvicorn.Server, dataset: Dataset, walk_pages: int, trace: bool, accept_encoding: str
+) -> None:
     while not server.started:
         time.sleep(0.1)
     report(app, "started")
     urls = misses.Urls(dataset, 1, 60_000)
     report(app, "urls drawn (the probe's)")
     for name, paths in misses.distinct(urls):
-        misses.wrk(paths, misses.HERE, 32, 8)
+        misses.wrk(paths, misses.HERE, 32, 8, accept_encoding)
         report(app, name)
     for limit, harvesters in misses.WALKS:
         misses.walk(limit, harvesters, walk_pages)
@@ -72,6 +75,7 @@ def main() -> None:
     parser.add_argument("--db", default="sqlite")
     parser.add_argument("--walk-pages", type=int, default=20)
     parser.add_argument("--trace", action="store_true")
+    parser.add_argument("--accept-encoding", default="", help="sent by wrk's distinct URLs (e.g. gzip)")
     parser.add_argument("settings", nargs="*", help="NAME=VALUE environment for the server")
     args = parser.parse_args()
     dataset = Dataset(args.db, 100_000, 1)
@@ -87,7 +91,8 @@ def main() -> None:
     app = create_served_app(Settings())
     config = uvicorn.Config(app, host="127.0.0.1", port=misses.PORT, log_level="warning", access_log=False)
     server = uvicorn.Server(config)
-    threading.Thread(target=drive, args=(app, server, dataset, args.walk_pages, args.trace), daemon=True).start()
+    work = (app, server, dataset, args.walk_pages, args.trace, args.accept_encoding)
+    threading.Thread(target=drive, args=work, daemon=True).start()
     server.run()
 
 

@@ -118,9 +118,14 @@ def distinct(urls: Urls) -> tuple[tuple[str, list[str]], ...]:
 WALKS = tuple((limit, harvesters) for limit in (100, 1000) for harvesters in (1, 4))
 
 
-def wrk(paths: list[str] | None, url: str, connections: int, duration: int) -> dict[str, float]:
-    """wrk on `url`, or over `paths` each asked once (a warm-up on the first fifth, then the rest)."""
+def wrk(
+    paths: list[str] | None, url: str, connections: int, duration: int, accept_encoding: str = ""
+) -> dict[str, float]:
+    """wrk on `url`, or over `paths` each asked once (a warm-up on the first fifth, then the rest);
+    with `accept_encoding`, the requests carry that header (wrk sends none by itself)."""
     base = ["wrk", "-t2", f"-c{connections}", "--latency"]
+    if accept_encoding:
+        base += ["-H", f"Accept-Encoding: {accept_encoding}"]
     if paths is None:
         subprocess.run([*base, "-d2s", url], check=True, capture_output=True)
         out = subprocess.run([*base, f"-d{duration}s", url], check=True, capture_output=True, text=True).stdout
@@ -241,7 +246,7 @@ def measure(args: argparse.Namespace, code: Path, dataset: Dataset, workers: int
         top = wrk(None, f"{HERE}/bench/ceiling", c, d)
         figures["ceiling requests/s"] = top["rps"]
         for name, paths in distinct(urls):
-            got = wrk(paths, HERE, c, d)
+            got = wrk(paths, HERE, c, d, args.accept_encoding)
             figures[f"{name}: requests/s"] = got["rps"]
             figures[f"{name}: of ceiling %"] = 100 * got["rps"] / top["rps"]
             figures[f"{name}: p99 ms"] = got["p99"]
@@ -269,6 +274,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--urls", type=int, default=60_000, help="distinct URLs drawn per workload and round")
     parser.add_argument("--walk-pages", type=int, default=20, help="pages per list and walk; 0: every page")
+    parser.add_argument("--accept-encoding", default="", help="sent by wrk's distinct URLs (e.g. gzip)")
     parser.add_argument("--after-copy", action="store_true", help="serve the after side bench/after_copy.py's copy")
     args = parser.parse_args()
     sides = {"before": args.before, "after": args.after} if args.before else {"after": args.after}

@@ -131,6 +131,31 @@ def test_compression_is_negotiated(client: TestClient, accept: str, encoding: st
         assert len(raw) < len(plain.content) / 3
 
 
+@pytest.mark.usefixtures("luebeck")
+def test_an_answer_is_kept_in_the_form_it_was_sent(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client that takes compression gets the compressed form kept, not the plain one beside it;
+    the cache answers it from that form, and a client wanting another form gets it built anew."""
+    cache = client.app.state.cache  # type: ignore[attr-defined]
+    page_url = client.get("/oparl/v1.1/body").json()["data"][0]["paper"]
+    first = client.get(page_url, headers={"Accept-Encoding": "gzip"})
+    etag = first.headers["etag"]
+    assert (cache.compressed.holds((etag, "gzip")), cache.pages.holds(etag)) == (True, False)
+
+    def no_rendering(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("rendered again")
+
+    monkeypatch.setattr("api.routes.lists.rendered_page", no_rendering)
+    again = client.get(page_url, headers={"Accept-Encoding": "gzip"})
+    assert (again.headers["content-encoding"], again.content) == ("gzip", first.content)
+    monkeypatch.undo()
+    plain = client.get(page_url, headers={"Accept-Encoding": "identity"})
+    assert ("content-encoding" in plain.headers, plain.content) == (False, first.content)
+    assert cache.pages.holds(etag)  # kept as it was sent, and now the source of any other form
+    brotli_form = client.get(page_url, headers={"Accept-Encoding": "br"})
+    assert (brotli_form.headers["content-encoding"], brotli_form.content) == ("br", first.content)
+    assert cache.compressed.holds((etag, "br"))
+
+
 def test_small_answers_are_not_compressed(client: TestClient, written: dict[str, Any]) -> None:
     response = client.get("/oparl/v1.1/system", headers={"Accept-Encoding": "gzip"})
     assert len(response.content) < 1024
