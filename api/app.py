@@ -34,7 +34,7 @@ from api.stored_reads import StoredReads
 from api.threads import Threads
 from api.timeouts import BodyReadTimeout
 from models import utcnow
-from models.db import check_schema, make_engine, make_sessionmaker
+from models.db import check_schema, head_revision, make_engine, make_sessionmaker
 from oparl.write import Clock
 
 DESCRIPTION = """An OParl 1.1 server: council papers, meetings, organizations, persons and their files.
@@ -45,8 +45,11 @@ in `links.next`; `created_since`, `created_until`, `modified_since`, `modified_u
 """
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> FastAPI:
-    """`clock` stamps writes; tests pass a controllable one. State, routers, middleware."""
+def create_app(
+    settings: Settings | None = None, *, clock: Clock = utcnow, migration_head: str | None = None
+) -> FastAPI:
+    """`clock` stamps writes; tests pass a controllable one. `migration_head`: the revision the
+    database must be at, when the caller knows it (else Alembic is asked). State, routers, middleware."""
     settings = settings or Settings()
     app = FastAPI(
         title="OParl server",
@@ -58,6 +61,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
         redirect_slashes=False,
     )
     app.state.settings = settings
+    app.state.migration_head = migration_head or head_revision()
     app.state.clock = clock
     app.state.snapshots = settings.snapshots
     app.state.cache = PublicCache(settings.cache_mb * 1024 * 1024, settings.cache_max_age)
@@ -85,7 +89,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
         # For StoredReads: as many connections as reader threads (tests replace it as well).
         stored_reader = app.state.stored_reader = make_reader(engine, settings.threads)
         try:
-            check_schema(engine)
+            check_schema(engine, app.state.migration_head)
             warn_if_stale(engine, settings.snapshots)
             app.state.sessionmaker = make_sessionmaker(engine)
             app.state.write_sessionmaker = make_sessionmaker(engine.execution_options(sqlite_immediate=True))

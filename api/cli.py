@@ -35,13 +35,20 @@ from api.manifest_commands import add_command as add_verify_command
 from api.manifest_commands import verify_mirror
 from api.progress import Progress
 from api.render_check import stale_warning
-from api.served import create_served_app
+from api.served import MIGRATION_HEAD_ENV, create_served_app
 from api.settings import Settings, SettingsError, load_settings
 from api.token_commands import audit, token
 from api.webhook_commands import add_commands as add_webhook_commands
 from api.webhook_commands import deliver, webhook
 from models import utcnow
-from models.db import SchemaNotMigrated, check_schema, db_error_reason, make_engine, make_sessionmaker
+from models.db import (
+    SchemaNotMigrated,
+    check_schema,
+    db_error_reason,
+    head_revision,
+    make_engine,
+    make_sessionmaker,
+)
 from oparl.content import ContentStore
 from oparl.errors import OParlError
 from oparl.ingest.client import Politeness, SourceClient
@@ -151,8 +158,10 @@ def _render_harvested(settings: Settings, engine: Engine, summary: Summary) -> N
 
 def serve(settings: Settings) -> None:
     engine = make_engine(url=settings.database_url)
+    head = head_revision()
+    os.environ[MIGRATION_HEAD_ENV] = head or ""  # for the app, in this process or the workers
     try:
-        check_schema(engine)  # say so before uvicorn buries it in a start-up traceback
+        check_schema(engine, head)  # say so before uvicorn buries it in a start-up traceback
         with engine.connect() as connection:
             stale = stale_warning(connection, settings.snapshots)
     finally:

@@ -13,11 +13,10 @@ from sqlalchemy import Engine
 
 from api.errors import error_response
 from api.responses import OParlJSONResponse
-from models.db import current_revision, head_revision
+from models.db import current_revision
 
 router = APIRouter(include_in_schema=False)
 NO_STORE = {"Cache-Control": "no-store"}
-HEAD = head_revision()
 
 
 @router.get("/healthz")
@@ -28,7 +27,7 @@ async def healthz() -> OParlJSONResponse:
 @router.get("/readyz")
 async def readyz(request: Request) -> OParlJSONResponse:
     engine: Engine = request.app.state.sessionmaker.kw["bind"]
-    current, reason = await run_in_threadpool(_readiness, engine)
+    current, reason = await run_in_threadpool(_readiness, engine, request.app.state.migration_head)
     if reason is not None:
         refused = error_response(503, "Der Server ist nicht bereit.", reason)
         refused.headers.update({**NO_STORE, "Retry-After": "5"})
@@ -36,12 +35,12 @@ async def readyz(request: Request) -> OParlJSONResponse:
     return OParlJSONResponse({"status": "ok", "migration": current}, headers=NO_STORE)
 
 
-def _readiness(engine: Engine) -> tuple[str | None, str | None]:
+def _readiness(engine: Engine, head: str) -> tuple[str | None, str | None]:
     """The database's migration, and why it cannot be served (None: it can)."""
     try:
         current = current_revision(engine)
     except Exception as exc:  # any failure to ask is "not ready", never a 500
         return None, f"database unreachable ({type(exc).__name__})"
-    if current != HEAD:
-        return current, f"database at migration {current or 'none'}, the code expects {HEAD}"
+    if current != head:
+        return current, f"database at migration {current or 'none'}, the code expects {head}"
     return current, None

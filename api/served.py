@@ -3,6 +3,7 @@ plus the benchmark's ceiling route when OPARL_BENCH_CEILING_FILE names a file (b
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from fastapi import FastAPI, Response
@@ -12,10 +13,14 @@ from api.caching import JSON
 from api.feed_pruner import start_pruner
 from api.settings import Settings
 
+# The migration head, handed by `serve` to the workers it starts: they need not import Alembic
+# (10 MB a worker) to know it.
+MIGRATION_HEAD_ENV = "OPARL_SERVE_MIGRATION_HEAD"
+
 
 def create_served_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    app = create_app(settings)
+    app = create_app(settings, migration_head=os.environ.get(MIGRATION_HEAD_ENV))
     start_pruner(settings)  # the change feed's retention (not in tests' apps, which prune themselves)
     if settings.bench_ceiling_file is not None:
         _mount_ceiling(app, settings.bench_ceiling_file)

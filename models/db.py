@@ -6,16 +6,18 @@ import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, NullPool, create_engine, event, make_url, text
+from sqlalchemy import Engine, NullPool, create_engine, event, inspect, make_url, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic is imported where a migration is run or its head asked, not with this module: it is 10 MB
+# of every server worker, which is handed the head by `serve` (api/served.py) and reads the
+# database's revision itself.
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
@@ -83,6 +85,8 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -92,6 +96,8 @@ def alembic_config(url: str) -> Config:
 def upgrade(url: str) -> None:
     """Migrates the database to the latest revision, one migrator at a time: replicas starting
     together (or a host and a container) wait for each other instead of racing on the DDL."""
+    from alembic import command
+
     with migration_lock(url):
         command.upgrade(alembic_config(url), "head")
 
@@ -127,12 +133,18 @@ def migration_lock(url: str) -> Iterator[None]:
 
 
 def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The database's revision, from Alembic's table (None: not migrated), as Alembic reads it."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        value = connection.scalar(text("SELECT version_num FROM alembic_version"))
+        return None if value is None else str(value)
 
 
 def db_error_reason(exc: DBAPIError) -> str:
@@ -143,10 +155,11 @@ def db_error_reason(exc: DBAPIError) -> str:
     return reason
 
 
-def check_schema(engine: Engine) -> None:
+def check_schema(engine: Engine, head: str | None = None) -> None:
+    """Refuses a database not at `head` (by default the migrations' head, asked of Alembic)."""
     where = engine.url.render_as_string(hide_password=True)
     try:
-        current, head = current_revision(engine), head_revision()
+        current, head = current_revision(engine), head or head_revision()
     except OperationalError as exc:
         raise SchemaNotMigrated(f"The database {where} cannot be opened: {db_error_reason(exc)}") from exc
     if current != head:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from api.served import MIGRATION_HEAD_ENV
 from models.db import head_revision, make_engine, make_sessionmaker
+from tests.conftest import Database
 from tests.ops.conftest import MakeClient
 
 ERROR = "https://schema.oparl.org/1.1/Error"
@@ -60,3 +65,28 @@ def test_readyz_is_503_when_the_database_is_behind_the_code(make_client: MakeCli
 def test_operations_endpoints_are_not_in_the_openapi(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert not {"/healthz", "/readyz", "/metrics"} & set(paths)
+
+
+WORKER = """
+import sys
+from fastapi.testclient import TestClient
+from api.served import create_served_app
+with TestClient(create_served_app()) as client:
+    answer = client.get("/readyz")
+print(answer.status_code, answer.json()["migration"], any(m.partition(".")[0] == "alembic" for m in sys.modules))
+"""
+
+
+def test_a_worker_of_serve_checks_the_migration_without_importing_alembic(database: Database, data_dir: Path) -> None:
+    """`serve` hands its workers the migration head (api/served.py): a worker checks the database
+    at start and in /readyz without Alembic (10 MB a worker), and refuses a database at another."""
+    env = {**os.environ, "OPARL_DATABASE_URL": database.url, "OPARL_DATA_DIR": str(data_dir), "OPARL_RATE_LIMIT": ""}
+    root = Path(__file__).resolve().parents[2]
+    run = [sys.executable, "-c", WORKER]
+    worker = subprocess.run(run, env={**env, MIGRATION_HEAD_ENV: str(head_revision())}, cwd=root, capture_output=True,
+                            text=True, timeout=120)  # fmt: skip
+    assert worker.stdout.split() == ["200", head_revision(), "False"], worker.stderr
+    behind = subprocess.run(run, env={**env, MIGRATION_HEAD_ENV: "0123456789ab"}, cwd=root, capture_output=True,
+                            text=True, timeout=120)  # fmt: skip
+    assert behind.returncode != 0
+    assert f"is at revision {head_revision()}, not 0123456789ab. Run `oparl-server migrate` first." in behind.stderr
