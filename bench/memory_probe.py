@@ -27,6 +27,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 import misses
 import uvicorn
 from fastapi import FastAPI
+from sqlalchemy import create_engine, text
 
 from bench import Dataset
 
@@ -50,9 +51,19 @@ def report(app: FastAPI, label: str) -> None:
 def drive(
     app: FastAPI, server: uvicorn.Server, dataset: Dataset, walk_pages: int, trace: bool, accept_encoding: str
 ) -> None:
+    try:
+        workloads(app, server, dataset, walk_pages, trace, accept_encoding)
+    finally:  # a failed workload (wrk missing, say) ends the run, not this thread alone
+        server.should_exit = True
+
+
+def workloads(
+    app: FastAPI, server: uvicorn.Server, dataset: Dataset, walk_pages: int, trace: bool, accept_encoding: str
+) -> None:
     while not server.started:
         time.sleep(0.1)
     report(app, "started")
+    print(f"alembic imported: {any(m.partition('.')[0] == 'alembic' for m in sys.modules)}", flush=True)
     urls = misses.Urls(dataset, 1, 60_000)
     report(app, "urls drawn (the probe's)")
     for name, paths in misses.distinct(urls):
@@ -67,7 +78,6 @@ def drive(
         for stat in tracemalloc.take_snapshot().statistics("traceback")[:12]:
             print(f"{stat.size / 2**20:7.1f} MB in {stat.count} blocks")
             print("   " + "\n   ".join(stat.traceback.format()[-8:]))
-    server.should_exit = True
 
 
 def main() -> None:
@@ -82,6 +92,9 @@ def main() -> None:
     if not dataset.ready():
         raise SystemExit(f"build the bench set first (bench/bench.py): {dataset.folder}")
     os.environ.update(dataset.env(OPARL_PORT=str(misses.PORT)))
+    # As in a worker of `serve`, which hands its workers the migration head it checked (api/served.py).
+    with create_engine(dataset.url).connect() as connection:
+        os.environ["OPARL_SERVE_MIGRATION_HEAD"] = connection.scalar(text("SELECT version_num FROM alembic_version"))
     os.environ.update(dict(setting.split("=", 1) for setting in args.settings))
     if args.trace:
         tracemalloc.start(8)

@@ -276,6 +276,7 @@ def main() -> None:
     parser.add_argument("--walk-pages", type=int, default=20, help="pages per list and walk; 0: every page")
     parser.add_argument("--accept-encoding", default="", help="sent by wrk's distinct URLs (e.g. gzip)")
     parser.add_argument("--after-copy", action="store_true", help="serve the after side bench/after_copy.py's copy")
+    parser.add_argument("--before-copy", action="store_true", help="... or the before side (the set keyed for after)")
     args = parser.parse_args()
     sides = {"before": args.before, "after": args.after} if args.before else {"after": args.after}
     for code in sides.values():
@@ -294,7 +295,8 @@ def main() -> None:
                 urls = Urls(dataset, args.seed * 1000 + round_, args.urls)
                 order = list(sides) if round_ % 2 == 0 else list(reversed(sides))
                 for side in order:
-                    served = Copy(db, args.papers, args.seed) if side == "after" and args.after_copy else dataset
+                    copied = args.after_copy if side == "after" else args.before_copy
+                    served = Copy(db, args.papers, args.seed) if copied else dataset
                     for name, value in measure(args, sides[side].resolve(), served, workers, urls).items():
                         results.setdefault(name, {}).setdefault(side, []).append(value)
                         print(f"<!-- {db} {workers}w round {round_ + 1} {side}: {name} = {value:,.1f} -->", flush=True)
