@@ -236,8 +236,11 @@ class StoredReads:
         next_after = shown[-1][0] if len(rows) > params.limit else None
 
         def body() -> bytes:
+            # One join, one buffer: `a + b + c` copies a page (350 KB of 100 papers) three times
+            # more, each a fresh block from mmap whose pages fault in (bench/RESULTS.md, issue 18).
             tail = orjson.dumps(envelope(request.url, params, total, next_after))
-            return b'{"data":[' + b",".join(row[1] for row in shown) + b"]," + tail[1:]
+            data = [part for row in shown for part in (b",", row[1])]
+            return b"".join([b'{"data":[', *data[1:], b"],", tail[1:]])
 
         return cache.respond(Request(scope), etag, last_modified, body, Validity(tables, generations))
 
