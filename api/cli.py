@@ -45,7 +45,7 @@ from models.db import (
     SchemaNotMigrated,
     check_schema,
     db_error_reason,
-    head_revision,
+    handed_head,
     make_engine,
     make_sessionmaker,
 )
@@ -158,10 +158,9 @@ def _render_harvested(settings: Settings, engine: Engine, summary: Summary) -> N
 
 def serve(settings: Settings) -> None:
     engine = make_engine(url=settings.database_url)
-    head = head_revision()
-    os.environ[MIGRATION_HEAD_ENV] = head or ""  # for the app, in this process or the workers
+    os.environ[MIGRATION_HEAD_ENV] = handed_head()  # for the app, in this process or the workers
     try:
-        check_schema(engine, head)  # say so before uvicorn buries it in a start-up traceback
+        check_schema(engine)  # say so before uvicorn buries it in a start-up traceback
         with engine.connect() as connection:
             stale = stale_warning(connection, settings.snapshots)
     finally:

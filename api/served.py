@@ -12,15 +12,16 @@ from api.app import create_app
 from api.caching import JSON
 from api.feed_pruner import start_pruner
 from api.settings import Settings
+from models.db import trusted_head
 
-# The migration head, handed by `serve` to the workers it starts: they need not import Alembic
-# (10 MB a worker) to know it.
+# The migration head, handed by `serve` to the workers it starts with the digest of the scripts it
+# was read from: they need not import Alembic (10 MB a worker) to know it.
 MIGRATION_HEAD_ENV = "OPARL_SERVE_MIGRATION_HEAD"
 
 
 def create_served_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    app = create_app(settings, migration_head=os.environ.get(MIGRATION_HEAD_ENV))
+    app = create_app(settings, migration_head=trusted_head(os.environ.get(MIGRATION_HEAD_ENV)))
     start_pruner(settings)  # the change feed's retention (not in tests' apps, which prune themselves)
     if settings.bench_ceiling_file is not None:
         _mount_ceiling(app, settings.bench_ceiling_file)

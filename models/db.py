@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -138,13 +139,31 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
+def handed_head() -> str:
+    """The head and the migration scripts it was read from, for a process that trusts it (`trusted_head`)."""
+    return f"{head_revision()} {_scripts_digest()}"
+
+
+def trusted_head(handed: str | None) -> str | None:
+    """The head in `handed`, if the migration scripts are still those it was read from (else code
+    upgraded under a running `serve` would be checked against the old head): else Alembic's."""
+    head, _, digest = (handed or "").partition(" ")
+    return head if head and digest == _scripts_digest() else head_revision()
+
+
+def _scripts_digest() -> str:
+    scripts = sorted((MIGRATIONS_DIR / "versions").glob("*.py"))
+    return hashlib.blake2b(b"".join(path.read_bytes() for path in scripts), digest_size=12).hexdigest()
+
+
 def current_revision(engine: Engine) -> str | None:
-    """The database's revision, from Alembic's table (None: not migrated), as Alembic reads it."""
+    """The database's revision, from Alembic's table (None: not migrated); several (branches Alembic
+    would refuse) as one string that is no head."""
     with engine.connect() as connection:
         if not inspect(connection).has_table("alembic_version"):
             return None
-        value = connection.scalar(text("SELECT version_num FROM alembic_version"))
-        return None if value is None else str(value)
+        values = sorted(str(v) for v in connection.scalars(text("SELECT version_num FROM alembic_version")))
+        return ",".join(values) or None
 
 
 def db_error_reason(exc: DBAPIError) -> str:

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from api.served import MIGRATION_HEAD_ENV
-from models.db import head_revision, make_engine, make_sessionmaker
+from models.db import handed_head, head_revision, make_engine, make_sessionmaker
 from tests.conftest import Database
 from tests.ops.conftest import MakeClient
 
@@ -62,6 +62,22 @@ def test_readyz_is_503_when_the_database_is_behind_the_code(make_client: MakeCli
     assert answer.json()["debug"] == f"database at migration 0123456789ab, the code expects {head_revision()}"
 
 
+def test_readyz_is_503_when_the_database_has_several_revisions(make_client: MakeClient, tmp_path: Path) -> None:
+    client = make_client()
+    engine = make_engine(url=f"sqlite:///{tmp_path / 'branched.sqlite3'}", create=True)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)"))
+        several = text("INSERT INTO alembic_version VALUES (:head), ('0123456789ab')")
+        connection.execute(several, {"head": head_revision()})
+    client.app.state.sessionmaker = make_sessionmaker(engine)  # type: ignore[attr-defined]
+    answer = client.get("/readyz")
+    assert answer.status_code == 503
+    assert answer.json()["debug"] == (
+        f"database at migration {','.join(sorted([str(head_revision()), '0123456789ab']))}, "
+        f"the code expects {head_revision()}"
+    )
+
+
 def test_operations_endpoints_are_not_in_the_openapi(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert not {"/healthz", "/readyz", "/metrics"} & set(paths)
@@ -83,10 +99,16 @@ def test_a_worker_of_serve_checks_the_migration_without_importing_alembic(databa
     env = {**os.environ, "OPARL_DATABASE_URL": database.url, "OPARL_DATA_DIR": str(data_dir), "OPARL_RATE_LIMIT": ""}
     root = Path(__file__).resolve().parents[2]
     run = [sys.executable, "-c", WORKER]
-    worker = subprocess.run(run, env={**env, MIGRATION_HEAD_ENV: str(head_revision())}, cwd=root, capture_output=True,
-                            text=True, timeout=120)  # fmt: skip
+    handed = handed_head()
+    worker = subprocess.run(run, env={**env, MIGRATION_HEAD_ENV: handed}, cwd=root, capture_output=True, text=True,
+                            timeout=120)  # fmt: skip
     assert worker.stdout.split() == ["200", head_revision(), "False"], worker.stderr
-    behind = subprocess.run(run, env={**env, MIGRATION_HEAD_ENV: "0123456789ab"}, cwd=root, capture_output=True,
-                            text=True, timeout=120)  # fmt: skip
+    other = handed.replace(str(head_revision()), "0123456789ab")
+    behind = subprocess.run(run, env={**env, MIGRATION_HEAD_ENV: other}, cwd=root, capture_output=True, text=True,
+                            timeout=120)  # fmt: skip
     assert behind.returncode != 0
     assert f"is at revision {head_revision()}, not 0123456789ab. Run `oparl-server migrate` first." in behind.stderr
+    # Scripts other than those the head was read from (code upgraded under `serve`): Alembic is asked.
+    stale = subprocess.run(run, env={**env, MIGRATION_HEAD_ENV: "0123456789ab 000000"}, cwd=root,
+                           capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert stale.stdout.split() == ["200", head_revision(), "True"], stale.stderr
