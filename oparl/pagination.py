@@ -99,7 +99,15 @@ def rendered_page(
     rows = rows[: params.limit]
     parts = snapshots.stored(session, kind, rows)
     tail = orjson.dumps(envelope(list_url, params, total, rows[-1].id if more else None))
-    return b'{"data":[' + b",".join(parts[row.id] for row in rows) + b"]," + tail[1:]
+    return page_bytes([parts[row.id] for row in rows], tail)
+
+
+def page_bytes(data: Sequence[bytes], envelope_json: bytes) -> bytes:
+    """A list page: the objects' JSON as `data`, then the envelope's other keys. One join, one
+    buffer: `a + b + c` copied a page (350 KB of 100 papers) three times more, each a fresh block
+    from mmap whose pages fault in (bench/RESULTS.md, issue 18)."""
+    parts = [part for item in data for part in (b",", item)]
+    return b"".join([b'{"data":[', *parts[1:], b"],", envelope_json[1:]])
 
 
 def envelope(list_url: str, params: ListParams, total: int, next_after: int | None) -> dict[str, Any]:
