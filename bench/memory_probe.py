@@ -1,8 +1,8 @@
 """Where a worker's memory goes (issue 18): the misses workloads one by one against a server run in
 this process, with its resident size and the answer cache's parts after each.
 
-Usage: .venv/bin/python bench/memory_probe.py --db sqlite [--walk-pages 20] [--trace] [--accept-encoding gzip]
-           [OPARL_CACHE_MB=8 ...]
+Usage: .venv/bin/python bench/memory_probe.py --db sqlite [--walk-pages 20] [--passes 1] [--trace]
+           [--accept-encoding gzip] [OPARL_CACHE_MB=8 ...]
 
 The server is the app `serve` runs (one worker, the bench set of bench/bench.py, which must be
 built); the workloads are bench/misses.py's. This process also holds the probe's own URL lists:
@@ -49,31 +49,45 @@ def report(app: FastAPI, label: str) -> None:
 
 
 def drive(
-    app: FastAPI, server: uvicorn.Server, dataset: Dataset, walk_pages: int, trace: bool, accept_encoding: str
+    app: FastAPI,
+    server: uvicorn.Server,
+    dataset: Dataset,
+    walk_pages: int,
+    trace: bool,
+    accept_encoding: str,
+    passes: int,
 ) -> None:
     try:
-        workloads(app, server, dataset, walk_pages, trace, accept_encoding)
+        workloads(app, server, dataset, walk_pages, trace, accept_encoding, passes)
     finally:  # a failed workload (wrk missing, say) ends the run, not this thread alone
         server.should_exit = True
 
 
 def workloads(
-    app: FastAPI, server: uvicorn.Server, dataset: Dataset, walk_pages: int, trace: bool, accept_encoding: str
+    app: FastAPI,
+    server: uvicorn.Server,
+    dataset: Dataset,
+    walk_pages: int,
+    trace: bool,
+    accept_encoding: str,
+    passes: int,
 ) -> None:
     while not server.started:
         time.sleep(0.1)
     report(app, "started")
     print(f"alembic imported: {any(m.partition('.')[0] == 'alembic' for m in sys.modules)}", flush=True)
-    urls = misses.Urls(dataset, 1, 60_000)
-    report(app, "urls drawn (the probe's)")
-    for name, paths in misses.distinct(urls):
-        misses.wrk(paths, misses.HERE, 32, 8, accept_encoding)
-        report(app, name)
-    for limit, harvesters in misses.WALKS:
-        misses.walk(limit, harvesters, walk_pages)
-        report(app, f"walk limit={limit} x{harvesters}")
-    gc.collect()
-    report(app, "after gc.collect()")
+    for run in range(1, passes + 1):  # each pass asks URLs of its own: flat means the passes end alike
+        urls = misses.Urls(dataset, run, 60_000)
+        report(app, f"pass {run}: urls drawn (the probe's)")
+        for name, paths in misses.distinct(urls):
+            misses.wrk(paths, misses.HERE, 32, 8, accept_encoding)
+            report(app, f"pass {run}: {name}")
+        del urls
+        for limit, harvesters in misses.WALKS:
+            misses.walk(limit, harvesters, walk_pages)
+            report(app, f"pass {run}: walk limit={limit} x{harvesters}")
+        gc.collect()
+        report(app, f"pass {run}: after gc.collect()")
     if trace:
         for stat in tracemalloc.take_snapshot().statistics("traceback")[:12]:
             print(f"{stat.size / 2**20:7.1f} MB in {stat.count} blocks")
@@ -85,6 +99,7 @@ def main() -> None:
     parser.add_argument("--db", default="sqlite")
     parser.add_argument("--walk-pages", type=int, default=20)
     parser.add_argument("--trace", action="store_true")
+    parser.add_argument("--passes", type=int, default=1, help="the workloads again, on new URLs, this often")
     parser.add_argument("--accept-encoding", default="", help="sent by wrk's distinct URLs (e.g. gzip)")
     parser.add_argument("settings", nargs="*", help="NAME=VALUE environment for the server")
     args = parser.parse_args()
@@ -104,7 +119,7 @@ def main() -> None:
     app = create_served_app(Settings())
     config = uvicorn.Config(app, host="127.0.0.1", port=misses.PORT, log_level="warning", access_log=False)
     server = uvicorn.Server(config)
-    work = (app, server, dataset, args.walk_pages, args.trace, args.accept_encoding)
+    work = (app, server, dataset, args.walk_pages, args.trace, args.accept_encoding, args.passes)
     threading.Thread(target=drive, args=work, daemon=True).start()
     server.run()
 
