@@ -19,8 +19,8 @@ from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any, Generic, TypeVar
 
 import brotli
-from isal import isal_zlib
 from fastapi import Request, Response
+from isal import isal_zlib
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Receive, Scope, Send

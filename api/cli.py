@@ -45,7 +45,7 @@ from models.db import (
     SchemaNotMigrated,
     check_schema,
     db_error_reason,
-    handed_head,
+    handed_head_apart,
     make_engine,
     make_sessionmaker,
 )
@@ -157,18 +157,7 @@ def _render_harvested(settings: Settings, engine: Engine, summary: Summary) -> N
 
 
 def serve(settings: Settings) -> None:
-    engine = make_engine(url=settings.database_url)
-    os.environ[MIGRATION_HEAD_ENV] = handed_head()  # for the app, in this process or the workers
-    try:
-        check_schema(engine)  # say so before uvicorn buries it in a start-up traceback
-        with engine.connect() as connection:
-            stale = stale_warning(connection, settings.snapshots)
-    finally:
-        engine.dispose()
-    if stale is not None:
-        print(f"oparl-server: warning: {stale}", file=sys.stderr, flush=True)
-    print(f"OParl System: {settings.public_base_url}/oparl/v1.1/system", flush=True)
-    print(f"API docs:     {settings.public_base_url}/docs", flush=True)
+    ready_to_serve(settings)
     if settings.workers > 1:  # each worker builds its app from the same OPARL_* environment
         os.environ.update({"OPARL_DATABASE_URL": settings.database_url, "OPARL_HOST": settings.host})
         os.environ.update({"OPARL_PORT": str(settings.port), "OPARL_PUBLIC_BASE_URL": settings.public_base_url})
@@ -179,6 +168,23 @@ def serve(settings: Settings) -> None:
                         timeout_worker_healthcheck=60, **_uvicorn_options(settings))  # fmt: skip
     else:
         uvicorn.run(create_served_app(settings), **_uvicorn_options(settings))
+
+
+def ready_to_serve(settings: Settings) -> None:
+    """What `serve` checks and says before it serves; it hands the app (in this process or the
+    workers) the migration head, read apart so that no serving process holds Alembic."""
+    engine = make_engine(url=settings.database_url)
+    handed = os.environ[MIGRATION_HEAD_ENV] = handed_head_apart()
+    try:
+        check_schema(engine, handed.partition(" ")[0])  # say so before uvicorn buries it in a start-up traceback
+        with engine.connect() as connection:
+            stale = stale_warning(connection, settings.snapshots)
+    finally:
+        engine.dispose()
+    if stale is not None:
+        print(f"oparl-server: warning: {stale}", file=sys.stderr, flush=True)
+    print(f"OParl System: {settings.public_base_url}/oparl/v1.1/system", flush=True)
+    print(f"API docs:     {settings.public_base_url}/docs", flush=True)
 
 
 def _uvicorn_options(settings: Settings) -> dict[str, Any]:

@@ -112,3 +112,27 @@ def test_a_worker_of_serve_checks_the_migration_without_importing_alembic(databa
     stale = subprocess.run(run, env={**env, MIGRATION_HEAD_ENV: "0123456789ab 000000"}, cwd=root,
                            capture_output=True, text=True, timeout=120)  # fmt: skip
     assert stale.stdout.split() == ["200", head_revision(), "True"], stale.stderr
+
+
+SERVE_ONE = """
+import sys
+from fastapi.testclient import TestClient
+from api.cli import ready_to_serve
+from api.served import create_served_app
+from api.settings import Settings
+ready_to_serve(Settings())
+with TestClient(create_served_app()) as client:
+    answer = client.get("/readyz")
+print(answer.status_code, answer.json()["migration"], any(m.partition(".")[0] == "alembic" for m in sys.modules))
+"""
+
+
+def test_serve_with_one_worker_serves_without_alembic(database: Database, data_dir: Path) -> None:
+    """`serve` with one worker serves in its own process: it reads the head in a child, so that
+    process never holds Alembic either."""
+    env = {**os.environ, "OPARL_DATABASE_URL": database.url, "OPARL_DATA_DIR": str(data_dir), "OPARL_RATE_LIMIT": ""}
+    env.pop(MIGRATION_HEAD_ENV, None)
+    root = Path(__file__).resolve().parents[2]
+    served = subprocess.run([sys.executable, "-c", SERVE_ONE], env=env, cwd=root, capture_output=True, text=True,
+                            timeout=120)  # fmt: skip
+    assert served.stdout.split()[-3:] == ["200", head_revision(), "False"], served.stderr
