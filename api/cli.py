@@ -8,6 +8,7 @@ import argparse
 import datetime as dt
 import fcntl
 import importlib.metadata
+import multiprocessing
 import os
 import sys
 import time
@@ -45,7 +46,7 @@ from models.db import (
     SchemaNotMigrated,
     check_schema,
     db_error_reason,
-    handed_head_apart,
+    handed_head,
     make_engine,
     make_sessionmaker,
 )
@@ -168,6 +169,13 @@ def serve(settings: Settings) -> None:
                         timeout_worker_healthcheck=60, **_uvicorn_options(settings))  # fmt: skip
     else:
         uvicorn.run(create_served_app(settings), **_uvicorn_options(settings))
+
+
+def handed_head_apart() -> str:
+    """`handed_head`, read in a forked child: the process that goes on to serve (`serve` with one
+    worker serves in its own) never holds Alembic's 10 MB."""
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        return pool.apply(handed_head)
 
 
 def ready_to_serve(settings: Settings) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import multiprocessing
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -143,13 +142,6 @@ def head_revision() -> str | None:
 def handed_head() -> str:
     """The head and the migration scripts it was read from, for a process that trusts it (`trusted_head`)."""
     return f"{head_revision()} {_scripts_digest()}"
-
-
-def handed_head_apart() -> str:
-    """`handed_head`, read in a forked child: the process that goes on to serve (`serve` with one
-    worker serves in its own) never holds Alembic's 10 MB."""
-    with multiprocessing.get_context("fork").Pool(1) as pool:
-        return pool.apply(handed_head)
 
 
 def trusted_head(handed: str | None) -> str | None:
