@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import re
@@ -88,18 +89,22 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
         reader = app.state.read_generations = GenerationReader(engine)  # for CachedAnswers; tests replace it
         # For StoredReads: as many connections as reader threads (tests replace it as well).
         stored_reader = app.state.stored_reader = make_reader(engine, settings.threads)
+        trimming: asyncio.Future[None] | None = None
         try:
             check_schema(engine, app.state.migration_head)
             warn_if_stale(engine, settings.snapshots)
             app.state.sessionmaker = make_sessionmaker(engine)
             app.state.write_sessionmaker = make_sessionmaker(engine.execution_options(sqlite_immediate=True))
             tuning.settle()
+            trimming = asyncio.ensure_future(tuning.return_free_heap())
             # Webhook delivery in this worker: only the lease holder of all workers delivers.
             delivery = webhooks.Background(settings, engine).start() if settings.webhook_deliver_in_workers else None
             yield
             if delivery is not None:
                 delivery.stop()
         finally:
+            if trimming is not None:
+                trimming.cancel()
             reader.close()
             stored_reader.close()
             engine.dispose()

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import gc
+from collections.abc import Callable
+
+# How often a worker gives its heap's free memory back (`return_free_heap`).
+TRIM_SECONDS = 5.0
 
 
 def settle() -> None:
@@ -22,3 +27,23 @@ def _return_big_blocks() -> None:
         libc = ctypes.CDLL("libc.so.6")
         libc.mallopt(-3, 256 * 1024)  # M_MMAP_THRESHOLD
         libc.mallopt(-8, 2)  # M_ARENA_MAX: threads share two arenas, not one each
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    with contextlib.suppress(OSError, AttributeError):
+        trim: Callable[[int], int] = ctypes.CDLL("libc.so.6").malloc_trim
+        return trim
+    return None  # not glibc: nothing to trim
+
+
+async def return_free_heap() -> None:
+    """glibc keeps what a worker frees inside its heap: the thousand renderings a harvester's page
+    was joined from, between the answers the cache keeps. malloc_trim(0) gives the free pages back
+    (20-25 MB after a harvest, bench/RESULTS.md, issue 18); in a thread, off the event loop, since
+    it walks the whole heap."""
+    trim = _malloc_trim()
+    if trim is None:
+        return
+    while True:
+        await asyncio.sleep(TRIM_SECONDS)
+        await asyncio.to_thread(trim, 0)

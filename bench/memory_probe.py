@@ -13,8 +13,10 @@ tracemalloc and prints the biggest allocation sites at the end (slow).
 from __future__ import annotations
 
 import argparse
+import ctypes
 import gc
 import os
+import sqlite3
 import sys
 import threading
 import time
@@ -27,7 +29,6 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 import misses
 import uvicorn
 from fastapi import FastAPI
-from sqlalchemy import create_engine, text
 
 from bench import Dataset
 
@@ -76,18 +77,22 @@ def workloads(
         time.sleep(0.1)
     report(app, "started")
     print(f"alembic imported: {any(m.partition('.')[0] == 'alembic' for m in sys.modules)}", flush=True)
-    for run in range(1, passes + 1):  # each pass asks URLs of its own: flat means the passes end alike
-        urls = misses.Urls(dataset, run, 60_000)
-        report(app, f"pass {run}: urls drawn (the probe's)")
+    # Each pass asks URLs of its own (flat: the passes end alike), all drawn before the first.
+    drawn = [misses.Urls(dataset, run, 60_000) for run in range(1, passes + 1)]
+    report(app, "urls drawn (the probe's)")
+    for run, urls in enumerate(drawn, 1):
         for name, paths in misses.distinct(urls):
             misses.wrk(paths, misses.HERE, 32, 8, accept_encoding)
             report(app, f"pass {run}: {name}")
-        del urls
         for limit, harvesters in misses.WALKS:
             misses.walk(limit, harvesters, walk_pages)
             report(app, f"pass {run}: walk limit={limit} x{harvesters}")
         gc.collect()
         report(app, f"pass {run}: after gc.collect()")
+    connections = sum(isinstance(o, sqlite3.Connection) for o in gc.get_objects())
+    print(f"SQLite connections open: {connections}", flush=True)
+    ctypes.CDLL("libc.so.6").malloc_trim(0)  # what the heap holds free: given back, then not resident
+    report(app, "after malloc_trim(0)")
     if trace:
         for stat in tracemalloc.take_snapshot().statistics("traceback")[:12]:
             print(f"{stat.size / 2**20:7.1f} MB in {stat.count} blocks")
@@ -107,9 +112,10 @@ def main() -> None:
     if not dataset.ready():
         raise SystemExit(f"build the bench set first (bench/bench.py): {dataset.folder}")
     os.environ.update(dataset.env(OPARL_PORT=str(misses.PORT)))
-    # As in a worker of `serve`, which hands its workers the migration head it checked (api/served.py).
-    with create_engine(dataset.url).connect() as connection:
-        os.environ["OPARL_SERVE_MIGRATION_HEAD"] = connection.scalar(text("SELECT version_num FROM alembic_version"))
+    # As `serve` does: the migration head read in a child, handed to the app (api/served.py).
+    from api.cli import handed_head_apart
+
+    os.environ["OPARL_SERVE_MIGRATION_HEAD"] = handed_head_apart()
     os.environ.update(dict(setting.split("=", 1) for setting in args.settings))
     if args.trace:
         tracemalloc.start(8)
