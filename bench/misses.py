@@ -226,7 +226,8 @@ class Server:
         self.stop()
         raise SystemExit(f"the server did not start; see {self.log.name}")
 
-    def rss_mb(self) -> list[float]:
+    def rss_mb(self, field: str = "VmRSS") -> list[float]:
+        """Each worker's resident MB (VmHWM: its peak since it started)."""
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
         kids = [int(p) for p in children.read_text().split()] if children.exists() else []
         pids = [p for p in kids if "resource_tracker" not in Path(f"/proc/{p}/cmdline").read_text()] or [
@@ -234,7 +235,7 @@ class Server:
         ]
         sizes = []
         for pid in pids:
-            match = re.search(r"VmRSS:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
+            match = re.search(rf"{field}:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
             sizes.append(int(match.group(1)) / 1024 if match else float("nan"))
         return sizes
 
@@ -270,6 +271,9 @@ def measure(args: argparse.Namespace, code: Path, dataset: Dataset, workers: int
                 "CPU ms per 1000 objects"
             ]
         figures["memory MB, end"] = max(server.rss_mb())
+        time.sleep(6)  # a worker gives free heap back every 5 s (api/tuning.py)
+        figures["memory MB, 6 s after"] = max(server.rss_mb())
+        figures["memory MB, peak"] = max(server.rss_mb("VmHWM"))
         return figures
     finally:
         server.stop()
