@@ -49,30 +49,15 @@ def report(app: FastAPI, label: str) -> None:
     )
 
 
-def drive(
-    app: FastAPI,
-    server: uvicorn.Server,
-    dataset: Dataset,
-    walk_pages: int,
-    trace: bool,
-    accept_encoding: str,
-    passes: int,
-) -> None:
+def drive(app: FastAPI, server: uvicorn.Server, dataset: Dataset, args: argparse.Namespace) -> None:
     try:
-        workloads(app, server, dataset, walk_pages, trace, accept_encoding, passes)
+        workloads(app, server, dataset, args)
     finally:  # a failed workload (wrk missing, say) ends the run, not this thread alone
         server.should_exit = True
 
 
-def workloads(
-    app: FastAPI,
-    server: uvicorn.Server,
-    dataset: Dataset,
-    walk_pages: int,
-    trace: bool,
-    accept_encoding: str,
-    passes: int,
-) -> None:
+def workloads(app: FastAPI, server: uvicorn.Server, dataset: Dataset, args: argparse.Namespace) -> None:
+    walk_pages, trace, accept_encoding, passes = args.walk_pages, args.trace, args.accept_encoding, args.passes
     while not server.started:
         time.sleep(0.1)
     report(app, "started")
@@ -125,8 +110,7 @@ def main() -> None:
     app = create_served_app(Settings())
     config = uvicorn.Config(app, host="127.0.0.1", port=misses.PORT, log_level="warning", access_log=False)
     server = uvicorn.Server(config)
-    work = (app, server, dataset, args.walk_pages, args.trace, args.accept_encoding, args.passes)
-    threading.Thread(target=drive, args=work, daemon=True).start()
+    threading.Thread(target=drive, args=(app, server, dataset, args), daemon=True).start()
     server.run()
 
 
