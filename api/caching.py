@@ -148,10 +148,11 @@ class PublicCache:
     Cache-Control and the encoding the client accepts."""
 
     def __init__(self, budget: int, max_age: int) -> None:
-        self.pages = ByteCache(budget // 2)
-        self.compressed = ByteCache(budget // 2)
+        # Objects and list pages under (etag, encoding), encoding None for the plain form: each kept
+        # in the form it was sent, all forms in one budget (none is left idle by the clients' mix).
+        self.answers = ByteCache(budget, largest=budget // 8)
         # Calendars, feeds and catalogues: few, but one may be megabytes (a Body's calendar), and
-        # building it again per request would cost seconds. Beside the pages, up to half the budget.
+        # building it again per request would cost seconds. Beside the answers, up to half the budget.
         self.documents = ByteCache(budget // 2, largest=budget // 2)
         self.counts: Lru[int] = Lru()  # totalElements per list and filter, by generations
         self.entries: Lru[Entry] = Lru(20_000)  # (path, query) -> how its last answer can be reused
@@ -194,9 +195,9 @@ class PublicCache:
         the bytes are still here, or the client revalidates (a 304 needs none). Otherwise the
         generations are not worth reading: the routes read them again anyway."""
         encoding = _encoding_of(scope)
-        if encoding is not None and self.compressed.holds((entry.etag, encoding)):
+        if encoding is not None and self.answers.holds((entry.etag, encoding)):
             return True
-        if (self.documents if entry.document else self.pages).holds(entry.etag):
+        if self.documents.holds(entry.etag) if entry.document else self.answers.holds((entry.etag, None)):
             return True
         return any(name in (b"if-none-match", b"if-modified-since") for name, _ in scope["headers"])
 
@@ -216,10 +217,10 @@ class PublicCache:
     def _stored(self, etag: str, encoding: str | None, document: bool) -> tuple[bytes, str | None] | None:
         """The answer in the client's encoding (None: as it is), if either form of it is kept."""
         if encoding is not None:
-            packed = self.compressed.get((etag, encoding))
+            packed = self.answers.get((etag, encoding))
             if packed is not None:
                 return packed, encoding
-        plain = (self.documents if document else self.pages).get(etag)
+        plain = self.documents.get(etag) if document else self.answers.get((etag, None))
         return None if plain is None else self._encoded(plain, etag, encoding)
 
     def _keep(self, etag: str, encoding: str | None, content: bytes, document: bool) -> tuple[bytes, str | None]:
@@ -228,15 +229,17 @@ class PublicCache:
         five to ten times the answers (bench/RESULTS.md, issue 18). A document is kept as it is too:
         building a calendar again would cost seconds."""
         form = self._encoded(content, etag, encoding)
-        if form[1] is None or document:
-            (self.documents if document else self.pages).put(etag, content)
+        if document:
+            self.documents.put(etag, content)
+        elif form[1] is None:
+            self.answers.put((etag, None), content)
         return form
 
     def _encoded(self, body: bytes, etag: str, encoding: str | None) -> tuple[bytes, str | None]:
         if encoding is None or len(body) < MIN_COMPRESS:  # below that, compressing costs more than it saves
             return body, None
         key = (etag, encoding)
-        packed = self.compressed.get(key)
+        packed = self.answers.get(key)
         if packed is None:
             # A big answer (a harvester's page of 1000) is mostly built once and sent once: the
             # lowest level costs a third of the time for a tenth more bytes (bench/RESULTS.md, issue 18).
@@ -245,7 +248,7 @@ class PublicCache:
                 packed = brotli.compress(body, quality=1 if quick else 4)
             else:  # ISA-L's gzip: 8-10x zlib's speed at a like size (bench/RESULTS.md, issue 18)
                 packed = isal_zlib.compress(body, 1 if quick else 2, wbits=GZIP_WBITS)
-            self.compressed.put(key, packed)
+            self.answers.put(key, packed)
         return packed, encoding
 
     def _send(

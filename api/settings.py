@@ -42,10 +42,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = 16 * 1024 * 1024
     # Largest file content the upload (PUT /write/v1/file/{key}/content) accepts; it is streamed, not held.
     max_upload_bytes: int = 256 * 1024 * 1024
-    # Per worker: megabytes of answers kept in memory, each in the one form it was sent in. 32 holds
-    # more answers than 48 did with two forms of each, and keeps a worker under 200 MB through whole
-    # harvests (bench/RESULTS.md, issue 18).
-    cache_mb: int = 32
+    # Per worker: megabytes of answers kept in memory, each in the one form it was sent in, all in
+    # one budget: 24 hold more answers than 48 did in two halves with two forms of each, and keep a
+    # worker under 200 MB through whole harvests (bench/RESULTS.md, issue 18).
+    cache_mb: int = 24
     # Cache-Control max-age of public answers; 0 lets caches keep them but revalidate each time.
     cache_max_age: int = 0
     # Threads per worker that run requests (each with a pooled database connection): more only

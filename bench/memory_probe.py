@@ -41,8 +41,8 @@ def rss_mb() -> float:
 def report(app: FastAPI, label: str) -> None:
     cache = app.state.cache
     print(
-        f"{label:26} rss {rss_mb():6.1f} MB | pages {cache.pages.size / 2**20:5.1f} MB ({len(cache.pages.items)}) | "
-        f"compressed {cache.compressed.size / 2**20:5.1f} MB ({len(cache.compressed.items)}) | "
+        f"{label:26} rss {rss_mb():6.1f} MB | "
+        f"answers {cache.answers.size / 2**20:5.1f} MB ({len(cache.answers.items)}) | "
         f"documents {cache.documents.size / 2**20:5.1f} MB | entries {len(cache.entries.items)} | "
         f"counts {len(cache.counts.items)}",
         flush=True,

@@ -139,7 +139,7 @@ def test_an_answer_is_kept_in_the_form_it_was_sent(client: TestClient, monkeypat
     page_url = client.get("/oparl/v1.1/body").json()["data"][0]["paper"]
     first = client.get(page_url, headers={"Accept-Encoding": "gzip"})
     etag = first.headers["etag"]
-    assert (cache.compressed.holds((etag, "gzip")), cache.pages.holds(etag)) == (True, False)
+    assert (cache.answers.holds((etag, "gzip")), cache.answers.holds((etag, None))) == (True, False)
 
     def no_rendering(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("rendered again")
@@ -150,10 +150,10 @@ def test_an_answer_is_kept_in_the_form_it_was_sent(client: TestClient, monkeypat
     monkeypatch.undo()
     plain = client.get(page_url, headers={"Accept-Encoding": "identity"})
     assert ("content-encoding" in plain.headers, plain.content) == (False, first.content)
-    assert cache.pages.holds(etag)  # kept as it was sent, and now the source of any other form
+    assert cache.answers.holds((etag, None))  # kept as it was sent, and now the source of any other form
     brotli_form = client.get(page_url, headers={"Accept-Encoding": "br"})
     assert (brotli_form.headers["content-encoding"], brotli_form.content) == ("br", first.content)
-    assert cache.compressed.holds((etag, "br"))
+    assert cache.answers.holds((etag, "br"))
 
 
 def test_small_answers_are_not_compressed(client: TestClient, written: dict[str, Any]) -> None:
