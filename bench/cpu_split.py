@@ -1,0 +1,67 @@
+"""Where the CPU of distinct paper pages of 100 goes: the server's processes against PostgreSQL's.
+
+    .venv/bin/python bench/cpu_split.py --code /work/wt-before --workers 2 --accept-encoding gzip
+
+Starts `serve` of the checkout on the `postgresql-100000-seed1` set (bench/bench.py), asks 10 s of
+distinct pages of 100 papers with wrk (32 connections, as bench/misses.py), and divides the CPU
+time each side spent (/proc/<pid>/stat) by the pages answered.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.setdefault("OPARL_MISSES_PORT", "8131")  # beside a running bench/misses.py
+import misses
+from sqlalchemy import create_engine, text
+
+from bench import Dataset
+
+
+def cpu_seconds(matches: bytes) -> float:
+    """CPU seconds of every process whose command line holds `matches`."""
+    total = 0
+    for process in Path("/proc").iterdir():
+        if process.name.isdigit():
+            try:
+                if matches in (process / "cmdline").read_bytes():
+                    fields = (process / "stat").read_text().rsplit(")", 1)[1].split()
+                    total += int(fields[11]) + int(fields[12])  # utime, stime
+            except OSError:
+                pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--code", type=Path, default=Path("."))
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--accept-encoding", default="")
+    args = parser.parse_args()
+    dataset = Dataset("postgresql", 100_000, 1)
+    ceiling = Path("/tmp/oparl-cpu-split-ceiling.json")
+    ceiling.write_bytes(b"{}")
+    with create_engine(dataset.url).connect() as connection:
+        ids = list(connection.scalars(text("select id from paper where nonpublic = false")))
+    paths = [f"{misses.API}/body/1/paper?after={i}" for i in random.Random(7).sample(ids, 60_000)]
+    server = misses.Server(args.code.resolve(), dataset, args.workers, ceiling)
+    try:
+        misses.wrk(paths[:5000], misses.HERE, 32, 2, args.accept_encoding)  # warm-up, on URLs of its own
+        postgres, served = cpu_seconds(b"postgres: "), cpu_seconds(b"api.cli") + cpu_seconds(b"multiprocessing")
+        got = misses.wrk(paths[5000:], misses.HERE, 32, 10, args.accept_encoding)
+        postgres = cpu_seconds(b"postgres: ") - postgres
+        served = cpu_seconds(b"api.cli") + cpu_seconds(b"multiprocessing") - served
+        pages = got["rps"] * 10
+        print(f"{args.code} {args.workers} worker(s) {args.accept_encoding or 'plain'}: {got['rps']:.0f} pages/s; "
+              f"CPU per page: PostgreSQL {1e3 * postgres / pages:.2f} ms, server {1e3 * served / pages:.2f} ms")  # fmt: skip
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
