@@ -57,8 +57,9 @@ def main() -> None:
         postgres = cpu_seconds(b"postgres: ") - postgres
         served = cpu_seconds(b"api.cli") + cpu_seconds(b"multiprocessing") - served
         pages = got["rps"] * 10
-        print(f"{args.code} {args.workers} worker(s) {args.accept_encoding or 'plain'}: {got['rps']:.0f} pages/s; "
-              f"CPU per page: PostgreSQL {1e3 * postgres / pages:.2f} ms, server {1e3 * served / pages:.2f} ms")  # fmt: skip
+        label = f"{args.code} {args.workers} worker(s) {args.accept_encoding or 'plain'}"
+        print(f"{label}: {got['rps']:.0f} pages/s; CPU per page: PostgreSQL {1e3 * postgres / pages:.2f} ms, "
+              f"server {1e3 * served / pages:.2f} ms")  # fmt: skip
     finally:
         server.stop()
 
