@@ -152,8 +152,8 @@ class PublicCache:
         # in the form it was sent, all forms in one budget (none is left idle by the clients' mix).
         self.answers = ByteCache(budget, largest=budget // 8)
         # Calendars, feeds and catalogues: few, but one may be megabytes (a Body's calendar), and
-        # building it again per request would cost seconds. Beside the answers, up to half the budget.
-        self.documents = ByteCache(budget // 2, largest=budget // 2)
+        # building it again per request would cost seconds. Beside the answers, up to the budget again.
+        self.documents = ByteCache(budget, largest=budget)
         self.counts: Lru[int] = Lru()  # totalElements per list and filter, by generations
         self.entries: Lru[Entry] = Lru(20_000)  # (path, query) -> how its last answer can be reused
         self.cache_control = f"public, max-age={max_age}" if max_age > 0 else "public, no-cache"

@@ -13,6 +13,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -174,8 +175,9 @@ def serve(settings: Settings) -> None:
 def handed_head_apart() -> str:
     """`handed_head`, read in a forked child: the process that goes on to serve (`serve` with one
     worker serves in its own) never holds Alembic's 10 MB."""
-    with multiprocessing.get_context("fork").Pool(1) as pool:
-        return pool.apply(handed_head)
+    # A child that dies (killed, out of memory) raises BrokenProcessPool here, not a wait for ever.
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        return pool.submit(handed_head).result()
 
 
 def ready_to_serve(settings: Settings) -> None:

@@ -7,6 +7,7 @@ import contextlib
 import ctypes
 import gc
 from collections.abc import Callable
+from typing import cast
 
 # How often a worker gives its heap's free memory back (`return_free_heap`).
 TRIM_SECONDS = 5.0
@@ -31,8 +32,9 @@ def _return_big_blocks() -> None:
 
 def _malloc_trim() -> Callable[[int], int] | None:
     with contextlib.suppress(OSError, AttributeError):
-        trim: Callable[[int], int] = ctypes.CDLL("libc.so.6").malloc_trim
-        return trim
+        trim = ctypes.CDLL("libc.so.6").malloc_trim
+        trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+        return cast(Callable[[int], int], trim)
     return None  # not glibc: nothing to trim
 
 
