@@ -50,6 +50,7 @@ from models.db import (
     handed_head,
     make_engine,
     make_sessionmaker,
+    trusted_head,
 )
 from oparl.content import ContentStore
 from oparl.errors import OParlError
@@ -186,7 +187,7 @@ def ready_to_serve(settings: Settings) -> None:
     engine = make_engine(url=settings.database_url)
     handed = os.environ[MIGRATION_HEAD_ENV] = handed_head_apart()
     try:
-        check_schema(engine, handed.partition(" ")[0])  # say so before uvicorn buries it in a start-up traceback
+        check_schema(engine, trusted_head(handed))  # say so before uvicorn buries it in a start-up traceback
         with engine.connect() as connection:
             stale = stale_warning(connection, settings.snapshots)
     finally:

@@ -24,18 +24,28 @@ def _return_big_blocks() -> None:
     """glibc: serve blocks over 256 KB (list pages) from mmap always, so freeing one returns it to
     the system. By default glibc raises that threshold after the first such free, and pages of a
     few MB then fragment the heap: resident memory creeps up although the caches are bounded."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL("libc.so.6")
+    libc = _glibc()
+    if libc is not None:
         libc.mallopt(-3, 256 * 1024)  # M_MMAP_THRESHOLD
         libc.mallopt(-8, 2)  # M_ARENA_MAX: threads share two arenas, not one each
 
 
+def _glibc() -> ctypes.CDLL | None:
+    """The C library, if it is glibc (elsewhere its allocator is left as it is)."""
+    with contextlib.suppress(OSError):
+        libc = ctypes.CDLL("libc.so.6")
+        if hasattr(libc, "malloc_trim"):  # glibc's own, as mallopt
+            return libc
+    return None
+
+
 def _malloc_trim() -> Callable[[int], int] | None:
-    with contextlib.suppress(OSError, AttributeError):
-        trim = ctypes.CDLL("libc.so.6").malloc_trim
-        trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
-        return cast(Callable[[int], int], trim)
-    return None  # not glibc: nothing to trim
+    libc = _glibc()
+    if libc is None:
+        return None  # not glibc: nothing to trim
+    trim = libc.malloc_trim
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return cast(Callable[[int], int], trim)
 
 
 async def return_free_heap() -> None:
