@@ -22,6 +22,13 @@ from sqlalchemy.orm import Session
 
 Row = tuple[Any, ...]
 
+# libpq reads at most its input buffer's free space per call (16 KB at first), and grows the buffer
+# only for a message longer than it, never shrinking it; psycopg's async wait makes each further
+# read a trip through the event loop. A page of 100 (350 KB in 101 rows) took about 22 such trips:
+# one long answer at connect grows the buffer for the connection's life, and halves the worker's
+# CPU per page (bench/RESULTS.md, issue 18).
+GROW_INPUT_BUFFER = "SELECT repeat(' ', 131072)"
+
 
 @dataclass(frozen=True)
 class Compiled:
@@ -159,7 +166,13 @@ class PostgresReader:
         args, params = self.dialect.create_connect_args(self.engine.url)
         for hook in self.dialect.dispatch.do_connect:  # the engine's own (the connect timeout)
             hook(self.dialect, None, args, params)
-        return await psycopg.AsyncConnection.connect(*args, autocommit=True, **params)
+        connection = await psycopg.AsyncConnection.connect(*args, autocommit=True, **params)
+        try:
+            await connection.execute(GROW_INPUT_BUFFER)
+        except BaseException:
+            await connection.close()
+            raise
+        return connection
 
     async def _give(self, connection: psycopg.AsyncConnection[Any], epoch: int) -> None:
         if epoch != self.epoch or connection.closed:

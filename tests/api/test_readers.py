@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import select, update
 
-from api.readers import Compiled, make_reader
+from api.readers import GROW_INPUT_BUFFER, Compiled, PostgresReader, make_reader
 from models import ListGeneration
 from tests.conftest import Database
 
@@ -59,3 +60,23 @@ def test_reads_see_every_commit_and_survive_a_dropped_connection(database: Datab
     finally:
         reader.close()
         _bump(database, -2)
+
+
+def test_a_postgresql_connection_grows_libpq_input_buffer_first(database: Database) -> None:
+    """Its first statement is the long answer that grows libpq's input buffer (api/readers.py)."""
+    if database.name != "postgresql":
+        pytest.skip("libpq: PostgreSQL only")
+    reader = PostgresReader(database.engine, 1)
+
+    async def first_statement() -> str:
+        connection = await reader._take()
+        pid = connection.info.backend_pid
+        await reader._give(connection, reader.epoch)
+        with database.engine.connect() as other:
+            query = "SELECT query FROM pg_stat_activity WHERE pid = %(pid)s"
+            return str(other.exec_driver_sql(query, {"pid": pid}).scalar_one())
+
+    try:
+        assert asyncio.run(first_statement()) == GROW_INPUT_BUFFER
+    finally:
+        reader.close()
