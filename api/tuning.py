@@ -21,12 +21,15 @@ def settle() -> None:
 
 
 def _return_big_blocks() -> None:
-    """glibc: serve blocks over 256 KB (list pages) from mmap always, so freeing one returns it to
+    """glibc: serve blocks over 1 MB (pages of 1000) from mmap always, so freeing one returns it to
     the system. By default glibc raises that threshold after the first such free, and pages of a
-    few MB then fragment the heap: resident memory creeps up although the caches are bounded."""
+    few MB then fragment the heap: resident memory creeps up although the caches are bounded.
+    Smaller blocks (a page of 100 is 350 KB) come from the heap, whose free pages `return_free_heap`
+    gives back: from mmap, each was a fresh mapping whose pages fault in, a quarter of a worker's
+    CPU for a page of 100 on PostgreSQL (bench/RESULTS.md, issue 18)."""
     libc = _glibc()
     if libc is not None:
-        libc.mallopt(-3, 256 * 1024)  # M_MMAP_THRESHOLD
+        libc.mallopt(-3, 1024 * 1024)  # M_MMAP_THRESHOLD
         libc.mallopt(-8, 2)  # M_ARENA_MAX: threads share two arenas, not one each
 
 
