@@ -23,6 +23,7 @@ a shared machine reaches both, and prints each figure per round, the medians and
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import multiprocessing
 import os
@@ -239,6 +240,14 @@ class Server:
             sizes.append(int(match.group(1)) / 1024 if match else float("nan"))
         return sizes
 
+    def reset_peak(self) -> None:
+        """Each worker's VmHWM starts again from its present size (Linux: clear_refs 5)."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        kids = [int(p) for p in children.read_text().split()] if children.exists() else []
+        for pid in kids or [self.process.pid]:
+            with contextlib.suppress(OSError):
+                Path(f"/proc/{pid}/clear_refs").write_text("5")
+
     def stop(self) -> None:
         self.process.terminate()
         try:
@@ -256,13 +265,21 @@ def measure(args: argparse.Namespace, code: Path, dataset: Dataset, workers: int
         c, d = args.connections, args.duration
         top = wrk(None, f"{HERE}/bench/ceiling", c, d)
         figures["ceiling requests/s"] = top["rps"]
+        # The peak of each workload apart (which one drives a worker's peak), and of the whole run.
+        peaks = [max(server.rss_mb("VmHWM"))]
         for name, paths in distinct(urls):
+            server.reset_peak()
             got = wrk(paths, HERE, c, d, args.accept_encoding)
+            peaks.append(max(server.rss_mb("VmHWM")))
+            figures[f"{name}: memory MB, peak"] = peaks[-1]
             figures[f"{name}: requests/s"] = got["rps"]
             figures[f"{name}: of ceiling %"] = 100 * got["rps"] / top["rps"]
             figures[f"{name}: p99 ms"] = got["p99"]
         for limit, harvesters in WALKS:
+            server.reset_peak()
             got = walk(limit, harvesters, args.walk_pages)
+            peaks.append(max(server.rss_mb("VmHWM")))
+            figures[f"walk limit={limit}, {harvesters} harvester(s): memory MB, peak"] = peaks[-1]
             figures[f"walk limit={limit}, {harvesters} harvester(s): objects/s"] = got["objects/s"]
             figures[f"walk limit={limit}, {harvesters} harvester(s): page p99 ms"] = got["p99"]
             # What bounds 4 harvesters against one on this machine: the cores left idle by one.
@@ -273,7 +290,7 @@ def measure(args: argparse.Namespace, code: Path, dataset: Dataset, workers: int
         figures["memory MB, end"] = max(server.rss_mb())
         time.sleep(6)  # a worker gives free heap back every 5 s (api/tuning.py)
         figures["memory MB, 6 s after"] = max(server.rss_mb())
-        figures["memory MB, peak"] = max(server.rss_mb("VmHWM"))
+        figures["memory MB, peak"] = max([*peaks, *server.rss_mb("VmHWM")])
         return figures
     finally:
         server.stop()
