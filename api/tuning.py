@@ -25,8 +25,8 @@ def _return_big_blocks() -> None:
     the system. By default glibc raises that threshold after the first such free, and pages of a
     few MB then fragment the heap: resident memory creeps up although the caches are bounded.
     Smaller blocks (a page of 100 is 350 KB) come from the heap, whose free pages `return_free_heap`
-    gives back: from mmap, each was a fresh mapping whose pages fault in, a quarter of a worker's
-    CPU for a page of 100 on PostgreSQL (bench/RESULTS.md, issue 18)."""
+    gives back: from mmap, each was a fresh mapping whose pages fault in, a sixth to a third of a
+    worker's CPU for a page of 100 on PostgreSQL (bench/RESULTS.md, issue 18)."""
     libc = _glibc()
     if libc is not None:
         libc.mallopt(-3, 1024 * 1024)  # M_MMAP_THRESHOLD
