@@ -23,7 +23,6 @@ a shared machine reaches both, and prints each figure per round, the medians and
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import multiprocessing
 import os
@@ -245,8 +244,10 @@ class Server:
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
         kids = [int(p) for p in children.read_text().split()] if children.exists() else []
         for pid in kids or [self.process.pid]:
-            with contextlib.suppress(OSError):
+            try:
                 Path(f"/proc/{pid}/clear_refs").write_text("5")
+            except OSError as exc:  # each workload's peak would then be the run's peak so far
+                print(f"cannot reset the peak of {pid}: {exc}", file=sys.stderr, flush=True)
 
     def stop(self) -> None:
         self.process.terminate()

@@ -68,15 +68,18 @@ def test_a_postgresql_connection_grows_libpq_input_buffer_first(database: Databa
         pytest.skip("libpq: PostgreSQL only")
     reader = PostgresReader(database.engine, 1)
 
-    async def first_statement() -> str:
+    async def first_statement() -> tuple[str, int]:
         connection = await reader._take()
-        pid = connection.info.backend_pid
-        await reader._give(connection, reader.epoch)
         with database.engine.connect() as other:
             query = "SELECT query FROM pg_stat_activity WHERE pid = %(pid)s"
-            return str(other.exec_driver_sql(query, {"pid": pid}).scalar_one())
+            seen = str(other.exec_driver_sql(query, {"pid": connection.info.backend_pid}).scalar_one())
+        answer = len((await (await connection.execute(GROW_INPUT_BUFFER)).fetchall())[0][0])
+        await reader._give(connection, reader.epoch)
+        return seen, answer
 
     try:
-        assert asyncio.run(first_statement()) == GROW_INPUT_BUFFER
+        seen, answer = asyncio.run(first_statement())
+        assert seen == GROW_INPUT_BUFFER
+        assert answer >= 64 * 1024  # longer than the 16 KB libpq starts with, several times over
     finally:
         reader.close()
