@@ -23,10 +23,10 @@ from sqlalchemy.orm import Session
 Row = tuple[Any, ...]
 
 # libpq reads at most its input buffer's free space per call (16 KB at first), and grows the buffer
-# only when a message leaves it too little room, never shrinking it; psycopg's async wait makes each further
-# read a trip through the event loop. A page of 100 (350 KB in 101 rows) took about 22 such trips:
-# one long answer at connect grows the buffer for the connection's life (reading a page: 1.4-2.0 ms
-# of the worker's CPU before, 0.6-0.8 after, one client; bench/RESULTS.md, issue 18).
+# only when a message leaves it too little room, never shrinking it; psycopg's async wait makes
+# each further read a trip through the event loop. A page of 100 (350 KB in 101 rows) took about
+# 22 such trips: one long answer at connect grows the buffer for the connection's life (reading a
+# page: 1.4-2.0 ms of the worker's CPU before, 0.6-0.8 after, one client; bench/RESULTS.md, issue 18).
 GROW_INPUT_BUFFER = "SELECT repeat(' ', 131072)"
 
 

@@ -22,6 +22,8 @@ from sqlalchemy import create_engine, text
 
 from bench import Dataset
 
+SECONDS = 10  # of distinct pages, after the warm-up
+
 
 def cpu_seconds(matches: bytes) -> float:
     """CPU seconds of every process whose command line holds `matches`."""
@@ -53,10 +55,10 @@ def main() -> None:
     try:
         misses.wrk(paths[:5000], misses.HERE, 32, 2, args.accept_encoding)  # warm-up, on URLs of its own
         postgres, served = cpu_seconds(b"postgres: "), cpu_seconds(b"api.cli") + cpu_seconds(b"multiprocessing")
-        got = misses.wrk(paths[5000:], misses.HERE, 32, 10, args.accept_encoding)
+        got = misses.wrk(paths[5000:], misses.HERE, 32, SECONDS, args.accept_encoding)
         postgres = cpu_seconds(b"postgres: ") - postgres
         served = cpu_seconds(b"api.cli") + cpu_seconds(b"multiprocessing") - served
-        pages = got["rps"] * 10
+        pages = got["rps"] * SECONDS
         label = f"{args.code} {args.workers} worker(s) {args.accept_encoding or 'plain'}"
         print(f"{label}: {got['rps']:.0f} pages/s; CPU per page: PostgreSQL {1e3 * postgres / pages:.2f} ms, "
               f"server {1e3 * served / pages:.2f} ms")  # fmt: skip
