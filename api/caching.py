@@ -36,6 +36,8 @@ MIN_COMPRESS = 1024
 BIG_ANSWER = 256 * 1024
 # zlib's window bits for a gzip header and trailer.
 GZIP_WBITS = 31
+# The levels of big answers, which are mostly built once and sent once (`PublicCache._encoded`).
+BR_QUICK, GZIP_QUICK = 1, 1
 V = TypeVar("V")
 
 
@@ -177,15 +179,42 @@ class PublicCache:
         """304 when the client's copy is current (`body` is then never called), else the body.
 
         With `validity`, the answer is kept for `answer_cached` to give again while it holds."""
+        ready = self.ready(request, etag, last_modified, validity, media_type, document)
+        if ready is not None:
+            return ready
+        form = self._keep(etag, _encoding_of(request.scope), body(), document)
+        return self._send(etag, last_modified, form, media_type)
+
+    def ready(
+        self,
+        request: Request,
+        etag: str,
+        last_modified: dt.datetime | None,
+        validity: Validity | None = None,
+        media_type: str = JSON,
+        document: bool = False,
+    ) -> Response | None:
+        """`respond`'s answer where it needs no body (a 304, a kept form); None: build the body."""
         if validity is not None:
             self.entries.put(_entry_key(request.scope), Entry(validity, etag, last_modified, media_type, document))
         if not_modified(request, etag, last_modified):
             return Response(status_code=304, headers=self.headers(etag, last_modified))
-        encoding = _encoding_of(request.scope)
-        form = self._stored(etag, encoding, document)
-        if form is None:
-            form = self._keep(etag, encoding, body(), document)
-        return self._send(etag, last_modified, form, media_type)
+        form = self._stored(etag, _encoding_of(request.scope), document)
+        return None if form is None else self._send(etag, last_modified, form, media_type)
+
+    def packer(self, request: Request) -> Packer:
+        """For a body built in parts, after `ready` said it is needed."""
+        return Packer(_encoding_of(request.scope))
+
+    def send_packed(self, etag: str, last_modified: dt.datetime | None, packer: Packer) -> Response:
+        """The packer's body, kept as `respond` keeps a body."""
+        packed = packer.packed()
+        if packed is None:  # small: compressed (or not) whole, as any other answer
+            form = self._keep(etag, packer.encoding, b"".join(packer.parts), False)
+        else:
+            form = packed, packer.encoding
+            self.answers.put((etag, packer.encoding), packed)
+        return self._send(etag, last_modified, form, JSON)
 
     def entry_for(self, scope: Scope) -> Entry | None:
         return self.entries.get(_entry_key(scope))
@@ -245,9 +274,9 @@ class PublicCache:
             # lowest level costs a third of the time for a tenth more bytes (bench/RESULTS.md, issue 18).
             quick = len(body) >= BIG_ANSWER
             if encoding == "br":
-                packed = brotli.compress(body, quality=1 if quick else 4)
+                packed = brotli.compress(body, quality=BR_QUICK if quick else 4)
             else:  # ISA-L's gzip: 8-10x zlib's speed at a like size (bench/RESULTS.md, issue 18)
-                packed = isal_zlib.compress(body, 1 if quick else 2, wbits=GZIP_WBITS)
+                packed = isal_zlib.compress(body, GZIP_QUICK if quick else 2, wbits=GZIP_WBITS)
             self.answers.put(key, packed)
         return packed, encoding
 
@@ -259,6 +288,52 @@ class PublicCache:
         if encoding is not None:
             headers["Content-Encoding"] = encoding
         return Response(content, media_type=media_type, headers=headers)
+
+
+class Packer:
+    """A big answer built from parts as they come: once BIG_ANSWER of it is held, what is held is
+    compressed at the big answers' level and let go. A harvester's page of 1000 meetings is 10 MB
+    of JSON and 1 MB compressed; built whole, it and its rows were 20-30 MB of a worker at once
+    (bench/RESULTS.md, issue 18). For a client that takes no compression, it is joined whole."""
+
+    def __init__(self, encoding: str | None) -> None:
+        self.encoding = encoding
+        self.parts: list[bytes] = []
+        self.held = 0
+        self.compressor: Any = None
+        self.done: list[bytes] = []
+
+    def add(self, *parts: bytes) -> None:
+        self.parts.extend(parts)
+        self.held += sum(map(len, parts))
+        if self.encoding is not None and self.held >= BIG_ANSWER:
+            if self.compressor is None:
+                self.compressor = _compressor(self.encoding)
+            self.done.append(self.compressor.compress(b"".join(self.parts)))
+            self.parts, self.held = [], 0
+
+    def packed(self) -> bytes | None:
+        """The compressed answer; None: it never grew big, and is compressed whole if at all."""
+        if self.compressor is None:
+            return None
+        return b"".join([*self.done, self.compressor.compress(b"".join(self.parts)), self.compressor.flush()])
+
+
+class _Brotli:
+    """brotli's streaming compressor under zlib's method names."""
+
+    def __init__(self) -> None:
+        self.compressor = brotli.Compressor(quality=BR_QUICK)
+
+    def compress(self, data: bytes) -> bytes:
+        return bytes(self.compressor.process(data))
+
+    def flush(self) -> bytes:
+        return bytes(self.compressor.finish())
+
+
+def _compressor(encoding: str) -> Any:
+    return _Brotli() if encoding == "br" else isal_zlib.compressobj(GZIP_QUICK, isal_zlib.DEFLATED, GZIP_WBITS)
 
 
 def _encoding_of(scope: Scope) -> str | None:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import psycopg
 from anyio import to_thread
+from psycopg.pq import TransactionStatus
 from sqlalchemy import Dialect, Engine, Select
 from sqlalchemy.orm import Session
 
@@ -74,7 +75,21 @@ class Reader(Protocol):
         where the driver would block it."""
         ...
 
+    def chunks(
+        self, statement: Compiled, values: dict[str, Any], size: int, *, heavy: bool = False
+    ) -> AsyncGenerator[list[Row], None]:
+        """The statement's rows in lists of up to `size` (none when there are none), read as they
+        are taken where the driver can: a harvester's page of 1000 meetings is 10 MB of rows.
+        Close it (`contextlib.aclosing`) when stopping early, and read nothing else meanwhile."""
+        ...
+
     def close(self) -> None: ...
+
+
+async def _sliced(rows: list[Row], size: int) -> AsyncGenerator[list[Row], None]:
+    """Rows read whole, in the lists `chunks` gives."""
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
 
 
 class SqliteReader:
@@ -100,6 +115,24 @@ class SqliteReader:
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
+
+    async def chunks(
+        self, statement: Compiled, values: dict[str, Any], size: int, *, heavy: bool = False
+    ) -> AsyncGenerator[list[Row], None]:
+        if heavy:  # a scan: whole, in a thread (a thread per chunk would cost more than the rows)
+            async for chunk in _sliced(await self.rows(statement, values, heavy=True), size):
+                yield chunk
+            return
+        # A connection of its own: a statement left open holds its read snapshot, which the shared
+        # connection's other reads would share meanwhile (and miss the commits since).
+        connection = self.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(statement.sql, statement.parameters(values))
+            while taken := cursor.fetchmany(size):
+                yield list(taken)
+        finally:
+            connection.close()
 
     def _pooled(self, statement: Compiled, values: dict[str, Any]) -> list[Row]:
         connection = self.engine.raw_connection()
@@ -146,6 +179,47 @@ class PostgresReader:
             await self._give(connection, epoch)
             return rows
         raise AssertionError("unreachable")
+
+    async def chunks(
+        self, statement: Compiled, values: dict[str, Any], size: int, *, heavy: bool = False
+    ) -> AsyncGenerator[list[Row], None]:
+        parameters = statement.parameters(values)
+        for attempt in (1, 2):  # as `rows`: a dropped connection costs a retry, before the first chunk
+            connection, epoch = await self._take(), self.epoch
+            given = False
+            try:
+                # libpq's chunked mode: `size` rows per result, each converted and freed in turn.
+                stream = cast(
+                    AsyncGenerator[Row, None],
+                    connection.cursor(binary=True).stream(statement.sql, parameters, size=size),
+                )
+                async with contextlib.aclosing(stream):
+                    chunk: list[Row] = []
+                    async for row in stream:
+                        chunk.append(row)
+                        if len(chunk) == size:
+                            given = True
+                            yield chunk
+                            chunk = []
+                    if chunk:
+                        given = True
+                        yield chunk
+            except GeneratorExit:  # closed early: psycopg cancelled the rest and read it away
+                if connection.info.transaction_status == TransactionStatus.IDLE:
+                    await self._give(connection, epoch)
+                else:
+                    await self._drop(connection)
+                raise
+            except psycopg.OperationalError:
+                await self._drop(connection)
+                if attempt == 2 or given:
+                    raise
+                continue
+            except BaseException:
+                await self._drop(connection)
+                raise
+            await self._give(connection, epoch)
+            return
 
     async def _take(self) -> psycopg.AsyncConnection[Any]:
         if self.freed is None:
@@ -216,6 +290,12 @@ class SessionReader:
     async def rows(self, statement: Compiled, values: dict[str, Any], *, heavy: bool = False) -> list[Row]:
         result = self.session.connection().exec_driver_sql(statement.sql, statement.parameters(values))
         return [tuple(row) for row in result]
+
+    async def chunks(
+        self, statement: Compiled, values: dict[str, Any], size: int, *, heavy: bool = False
+    ) -> AsyncGenerator[list[Row], None]:
+        async for chunk in _sliced(await self.rows(statement, values), size):
+            yield chunk
 
     def close(self) -> None:
         pass

@@ -12,8 +12,9 @@ holds its answers byte for byte against the routes'.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import operator
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -35,7 +36,7 @@ from oparl.catalogue import BY_SEGMENT, TYPES, listing
 from oparl.errors import OParlError
 from oparl.filters import DATE_FILTERS, ListParams
 from oparl.kind import Kind
-from oparl.pagination import envelope, page_bytes
+from oparl.pagination import PAGE_OPEN, envelope, page_close
 from oparl.registry import KINDS
 from oparl.snapshot import Snapshots
 from oparl.urls import API_PATH, UrlBuilder, with_query
@@ -50,6 +51,10 @@ BOUNDS: dict[str, tuple[str, Callable[[Any, Any], ColumnElement[bool]]]] = {
     "modified_until": ("modified", operator.le),
 }
 assert tuple(BOUNDS) == DATE_FILTERS
+# A page of up to this many objects is read whole (one prepared statement); a bigger one in chunks
+# of this many rows, each compressed as it comes (api/caching.py's Packer): a harvester's page of
+# 1000 meetings, 10 MB of JSON, is never whole in a worker's memory.
+CHUNK_ROWS = 100
 
 
 class Flags(NamedTuple):
@@ -214,32 +219,51 @@ class StoredReads:
         )
         values: dict[str, Any] = {name: getattr(params, name) for name in filters}
         values.update(limit=params.limit + 1, after=params.after, parent=request.parent_id)
+        values = _only(values, statement)
         # A filter may make the page a scan (rows that match it are sparse along the ids).
-        rows = await reader.rows(statement, _only(values, statement), heavy=bool(filters))
-        if not rows or any(row[2] != snapshots.key for row in rows):
-            return None
-        head = list(statement.head(rows[0])[3:])
-        generations, last_modified = tuple(head[: len(tables)]), head[len(tables)]
-        if request.parent is not None:
-            parent_nonpublic = head[len(tables) + 1]
-            if parent_nonpublic is None or not public(Flags(False, parent_nonpublic, True), entitled=False):
+        heavy = bool(filters)
+        if params.limit <= CHUNK_ROWS:
+            chunks = _whole(reader.rows(statement, values, heavy=heavy))
+        else:
+            chunks = reader.chunks(statement, values, CHUNK_ROWS, heavy=heavy)
+        async with contextlib.aclosing(chunks):
+            first = await anext(chunks, None)
+            if first is None or _stale(first, snapshots.key):
                 return None
+            head = list(statement.head(first[0])[3:])
+            generations, last_modified = tuple(head[: len(tables)]), head[len(tables)]
+            if request.parent is not None:
+                parent_nonpublic = head[len(tables) + 1]
+                if parent_nonpublic is None or not public(Flags(False, parent_nonpublic, True), entitled=False):
+                    return None
+            self._route(scope, request.template)
+            page_url = with_query(request.url, {**params.canonical, "after": str(params.after or "")})
+            etag = etag_for(snapshots.key, generations, page_url)
+            http = Request(scope)
+            ready = cache.ready(http, etag, last_modified, Validity(tables, generations))
+            if ready is not None:  # a 304, or the answer kept: the rest of the rows is not read
+                return ready
+            packer = cache.packer(http)
+            packer.add(PAGE_OPEN)
+            shown, last_id, more = 0, 0, False
+            chunk: list[Row] | None = first
+            while chunk is not None:
+                if _stale(chunk, snapshots.key):
+                    return None
+                room = params.limit - shown
+                taken, more = chunk[:room], len(chunk) > room  # the row after the page: more follow
+                parts = [part for row in taken for part in (b",", row[1])]
+                packer.add(*(parts if shown else parts[1:]))
+                if taken:
+                    shown, last_id = shown + len(taken), taken[-1][0]
+                chunk = await anext(chunks, None)
         counter = self._compiled(
             ("count", *shape), reader, lambda: count_statement(request, filters, tombstones=tombstones)
         )
         total = await self._count(cache, reader, count_key(generations, request.url, params.canonical), counter,
                                   _only(values, counter))  # fmt: skip
-        self._route(scope, request.template)
-        page_url = with_query(request.url, {**params.canonical, "after": str(params.after or "")})
-        etag = etag_for(snapshots.key, generations, page_url)
-        shown = rows[: params.limit]
-        next_after = shown[-1][0] if len(rows) > params.limit else None
-
-        def body() -> bytes:
-            tail = orjson.dumps(envelope(request.url, params, total, next_after))
-            return page_bytes([row[1] for row in shown], tail)
-
-        return cache.respond(Request(scope), etag, last_modified, body, Validity(tables, generations))
+        packer.add(page_close(orjson.dumps(envelope(request.url, params, total, last_id if more else None))))
+        return cache.send_packed(etag, last_modified, packer)
 
     async def _count(
         self, cache: PublicCache, reader: Reader, key: tuple[object, ...], counter: Compiled, values: dict[str, Any]
@@ -271,6 +295,18 @@ class StoredReads:
         route = self.routes.get(template)
         if route is not None:
             scope["route"] = route
+
+
+async def _whole(rows: Awaitable[list[Row]]) -> AsyncGenerator[list[Row], None]:
+    """Rows read whole, as one chunk (none when there are none)."""
+    read = await rows
+    if read:
+        yield read
+
+
+def _stale(rows: list[Row], key: str) -> bool:
+    """Whether a row's rendering was made by other code or settings (the routes render it live)."""
+    return any(row[2] != key for row in rows)
 
 
 def _list_request(parts: list[str], urls: UrlBuilder) -> ListRequest | None:

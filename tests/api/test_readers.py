@@ -4,11 +4,12 @@ commit before it, and a connection the database dropped costs a retry, not an er
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 from sqlalchemy import select, update
 
-from api.readers import GROW_INPUT_BUFFER, Compiled, PostgresReader, make_reader
+from api.readers import GROW_INPUT_BUFFER, Compiled, PostgresReader, Row, make_reader
 from models import ListGeneration
 from tests.conftest import Database
 
@@ -81,5 +82,34 @@ def test_a_postgresql_connection_grows_libpq_input_buffer_first(database: Databa
         seen, answer = asyncio.run(first_statement())
         assert seen == GROW_INPUT_BUFFER
         assert answer >= 64 * 1024  # longer than the 16 KB libpq starts with, several times over
+    finally:
+        reader.close()
+
+
+def test_chunks_are_the_rows_in_order_and_a_stream_closed_early_frees_its_connection(database: Database) -> None:
+    """One connection only: a stream that kept it after being closed early would block the next read."""
+    reader = make_reader(database.engine, 1)
+    statement = Compiled.of(
+        select(ListGeneration.table_name).order_by(ListGeneration.table_name), database.engine.dialect
+    )
+
+    async def scenario() -> tuple[list[list[Row]], list[Row], list[Row]]:
+        whole = await reader.rows(statement, {})
+        chunks = [chunk async for chunk in reader.chunks(statement, {}, 5)]
+        async with contextlib.aclosing(reader.chunks(statement, {}, 5)) as stream:
+            first = await anext(stream)
+        again = await asyncio.wait_for(reader.rows(statement, {}), 10)
+        assert first == whole[:5]
+        return chunks, whole, again
+
+    try:
+        chunks, whole, again = asyncio.run(scenario())
+        assert len(whole) >= 11  # the list generations of every table: three chunks at least
+        assert [len(chunk) for chunk in chunks] == [5] * (len(whole) // 5) + (
+            [len(whole) % 5] if len(whole) % 5 else []
+        )
+        assert [row for chunk in chunks for row in chunk] == whole == again
+        if isinstance(reader, PostgresReader):
+            assert (reader.opened, len(reader.idle)) == (1, 1)  # given back, not dropped and opened anew
     finally:
         reader.close()

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api import caching, stored_reads
 from api.app import create_app
 from api.caching import generations
 from api.deps import get_session, get_write_session
@@ -147,3 +148,63 @@ def test_a_page_counts_again_when_its_generation_moves(
     session.flush()
     assert stored.get(url).json()["pagination"]["totalElements"] == before + 1
     assert stored.get(url + "&after=1").json()["pagination"]["totalElements"] == before + 1
+
+
+def test_a_page_read_in_chunks_and_compressed_as_it_comes_is_the_routes(
+    pair: tuple[TestClient, TestClient],
+    session: Session,
+    settings: Settings,
+    council: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Pages bigger than a chunk (here 2 rows) are read and compressed in parts (here from 2 KB on):
+    every limit around the chunks' edges, every encoding, answers as the routes do."""
+    monkeypatch.setattr(stored_reads, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(caching, "BIG_ANSWER", 2048)
+    stored, routes = pair
+    body = council["body"]
+    more = [make_paper(session, session.get_one(Body, body)).id for _ in range(3)]
+    settings.snapshots.refresh(session, {Paper: set(more)})
+    papers = sorted(session.scalars(select(Paper.id).where(~Paper.deleted, ~Paper.nonpublic)))
+    assert len(papers) == 7  # pages of 3, 4 and 5 take 2 and 3 chunks, with the row after the page
+    urls = [f"{API}/body/{body}/{segment}?limit={limit}" for segment in ("paper", "meeting", "file", "person")
+            for limit in (3, 4, 5, 1000)]  # fmt: skip
+    urls += [
+        f"{API}/body/{body}/paper?limit=3&after={papers[0]}",
+        f"{API}/body/{body}/paper?limit=4&modified_since={SINCE}",
+    ]
+    for url in urls:
+        for encoding in ("gzip", "br", "identity"):  # each built anew: none is kept in another form
+            ours = stored.get(url, headers={"Accept-Encoding": encoding})
+            theirs = routes.get(url, headers={"Accept-Encoding": encoding})
+            assert (url, ours.status_code, ours.content) == (url, theirs.status_code, theirs.content)
+            assert ours.headers.get("content-encoding") == theirs.headers.get("content-encoding"), url
+            assert ours.headers["etag"] == theirs.headers["etag"]
+            again = stored.get(url, headers={"Accept-Encoding": encoding})  # from the answers kept
+            assert again.content == ours.content
+            assert stored.get(url, headers={"If-None-Match": ours.headers["etag"]}).status_code == 304
+    assert (
+        routes.get(f"{API}/body/{body}/paper?limit=3", headers={"Accept-Encoding": "br"}).headers["content-encoding"]
+        == "br"
+    )
+
+
+def test_a_stale_rendering_in_a_later_chunk_leaves_the_page_to_the_routes(
+    pair: tuple[TestClient, TestClient], session: Session, council: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stored_reads, "CHUNK_ROWS", 2)
+    stored, routes = pair
+    papers = session.scalars(select(Paper).where(~Paper.deleted, ~Paper.nonpublic).order_by(Paper.id)).all()
+    papers[3].rendered_key = "0" * 32  # in the second chunk of a page of 4
+    session.flush()
+    url = f"{API}/body/{council['body']}/paper?limit=4"
+    reached = []
+
+    def counted() -> Session:
+        reached.append(url)
+        return session
+
+    stored.app.dependency_overrides[get_session] = counted  # type: ignore[attr-defined]
+    ours = stored.get(url, headers={"Accept-Encoding": "gzip"})
+    assert ours.content == routes.get(url, headers={"Accept-Encoding": "gzip"}).content
+    assert reached == [url]
