@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
@@ -164,62 +164,60 @@ class PostgresReader:
     async def rows(self, statement: Compiled, values: dict[str, Any], *, heavy: bool = False) -> list[Row]:
         parameters = statement.parameters(values)
         for attempt in (1, 2):  # a dropped connection is found here, not by a ping before each use
-            connection, epoch = await self._take(), self.epoch
             try:
-                cursor = await connection.execute(statement.sql, parameters, binary=True)
-                rows = await cursor.fetchall()
+                async with self._lent() as connection:
+                    cursor = await connection.execute(statement.sql, parameters, binary=True)
+                    return await cursor.fetchall()
             except psycopg.OperationalError:
-                await self._drop(connection)
                 if attempt == 2:
                     raise
-                continue
-            except BaseException:
-                await self._drop(connection)
-                raise
-            await self._give(connection, epoch)
-            return rows
         raise AssertionError("unreachable")
 
     async def chunks(
         self, statement: Compiled, values: dict[str, Any], size: int, *, heavy: bool = False
     ) -> AsyncGenerator[list[Row], None]:
         parameters = statement.parameters(values)
-        for attempt in (1, 2):  # as `rows`: a dropped connection costs a retry, before the first chunk
-            connection, epoch = await self._take(), self.epoch
+        for attempt in (1, 2):  # as `rows`, before the first chunk
             given = False
             try:
-                # libpq's chunked mode: `size` rows per result, each converted and freed in turn.
-                stream = cast(
-                    AsyncGenerator[Row, None],
-                    connection.cursor(binary=True).stream(statement.sql, parameters, size=size),
-                )
-                async with contextlib.aclosing(stream):
-                    chunk: list[Row] = []
-                    async for row in stream:
-                        chunk.append(row)
-                        if len(chunk) == size:
+                async with self._lent() as connection:
+                    # libpq's chunked mode: `size` rows per result, each converted and freed in turn.
+                    stream = cast(
+                        AsyncGenerator[Row, None],
+                        connection.cursor(binary=True).stream(statement.sql, parameters, size=size),
+                    )
+                    async with contextlib.aclosing(stream):
+                        chunk: list[Row] = []
+                        async for row in stream:
+                            chunk.append(row)
+                            if len(chunk) == size:
+                                given = True
+                                yield chunk
+                                chunk = []
+                        if chunk:
                             given = True
                             yield chunk
-                            chunk = []
-                    if chunk:
-                        given = True
-                        yield chunk
-            except GeneratorExit:  # closed early: psycopg cancelled the rest and read it away
-                if connection.info.transaction_status == TransactionStatus.IDLE:
-                    await self._give(connection, epoch)
-                else:
-                    await self._drop(connection)
-                raise
+                return
             except psycopg.OperationalError:
-                await self._drop(connection)
                 if attempt == 2 or given:
                     raise
-                continue
-            except BaseException:
+
+    @contextlib.asynccontextmanager
+    async def _lent(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """A connection, given back after use, or dropped when its use failed."""
+        connection, epoch = await self._take(), self.epoch
+        try:
+            yield connection
+        except GeneratorExit:  # a stream closed early: psycopg cancelled the rest and read it away
+            if connection.info.transaction_status == TransactionStatus.IDLE:
+                await self._give(connection, epoch)
+            else:
                 await self._drop(connection)
-                raise
-            await self._give(connection, epoch)
-            return
+            raise
+        except BaseException:
+            await self._drop(connection)
+            raise
+        await self._give(connection, epoch)
 
     async def _take(self) -> psycopg.AsyncConnection[Any]:
         if self.freed is None:
