@@ -36,7 +36,7 @@ from oparl.catalogue import BY_SEGMENT, TYPES, listing
 from oparl.errors import OParlError
 from oparl.filters import DATE_FILTERS, ListParams
 from oparl.kind import Kind
-from oparl.pagination import PAGE_OPEN, envelope, page_close
+from oparl.pagination import envelope, page_bytes
 from oparl.registry import KINDS
 from oparl.snapshot import Snapshots
 from oparl.urls import API_PATH, UrlBuilder, with_query
@@ -55,6 +55,9 @@ assert tuple(BOUNDS) == DATE_FILTERS
 # of this many rows, each compressed as it comes (api/caching.py's Packer): a harvester's page of
 # 1000 meetings, 10 MB of JSON, is never whole in a worker's memory.
 CHUNK_ROWS = 100
+# A page's bytes before its objects and between two of them, as oparl.pagination.page_bytes writes
+# them: taken from it, so a page built in parts here is its page byte for byte.
+PAGE_OPEN, SEPARATOR, _ = page_bytes([b"\0", b"\0"], b"{}").split(b"\0")
 
 
 class Flags(NamedTuple):
@@ -252,7 +255,7 @@ class StoredReads:
                     return None
                 room = params.limit - shown
                 taken, more = chunk[:room], len(chunk) > room  # the row after the page: more follow
-                parts = [part for row in taken for part in (b",", row[1])]
+                parts = [part for row in taken for part in (SEPARATOR, row[1])]
                 packer.add(*(parts if shown else parts[1:]))
                 if taken:
                     shown, last_id = shown + len(taken), taken[-1][0]
@@ -262,7 +265,8 @@ class StoredReads:
         )
         total = await self._count(cache, reader, count_key(generations, request.url, params.canonical), counter,
                                   _only(values, counter))  # fmt: skip
-        packer.add(page_close(orjson.dumps(envelope(request.url, params, total, last_id if more else None))))
+        tail = orjson.dumps(envelope(request.url, params, total, last_id if more else None))
+        packer.add(page_bytes([], tail)[len(PAGE_OPEN) :])  # what follows the objects
         return cache.send_packed(etag, last_modified, packer)
 
     async def _count(

@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/cpu_split.py --code /work/wt-before --workers 2 --accept-encoding gzip
 
-Starts `serve` of the checkout on the `postgresql-100000-seed1` set (bench/bench.py), asks 10 s of
+Starts `serve` of the checkout on the `postgresql-100000-seed1` set (bench/bench.py; with `--copy`,
+bench/after_copy.py's copy of it, for code whose renderings' key differs), asks 10 s of
 distinct pages of 100 papers with wrk (32 connections, as bench/misses.py), and divides the CPU
 time each side spent (/proc/<pid>/stat) by the pages answered.
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("OPARL_MISSES_PORT", "8131")  # beside a running bench/misses.py
 import misses
+from after_copy import Copy
 from sqlalchemy import create_engine, text
 
 from bench import Dataset
@@ -44,8 +46,9 @@ def main() -> None:
     parser.add_argument("--code", type=Path, default=Path("."))
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--accept-encoding", default="")
+    parser.add_argument("--copy", action="store_true", help="serve bench/after_copy.py's copy of the set")
     args = parser.parse_args()
-    dataset = Dataset("postgresql", 100_000, 1)
+    dataset = (Copy if args.copy else Dataset)("postgresql", 100_000, 1)
     ceiling = Path("/tmp/oparl-cpu-split-ceiling.json")
     ceiling.write_bytes(b"{}")
     with create_engine(dataset.url).connect() as connection:

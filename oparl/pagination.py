@@ -102,21 +102,12 @@ def rendered_page(
     return page_bytes([parts[row.id] for row in rows], tail)
 
 
-# A list page's JSON: PAGE_OPEN, the objects' JSON separated by commas, then `page_close`.
-PAGE_OPEN = b'{"data":['
-
-
-def page_close(envelope_json: bytes) -> bytes:
-    """What follows a page's objects: the envelope's other keys."""
-    return b"]," + envelope_json[1:]
-
-
 def page_bytes(data: Sequence[bytes], envelope_json: bytes) -> bytes:
     """A list page: the objects' JSON as `data`, then the envelope's other keys. One join, one
     buffer: `a + b + c` copied a page (350 KB of 100 papers) three times more, each a fresh block
     from mmap whose pages fault in (bench/RESULTS.md, issue 18)."""
     parts = [part for item in data for part in (b",", item)]
-    return b"".join([PAGE_OPEN, *parts[1:], page_close(envelope_json)])
+    return b"".join([b'{"data":[', *parts[1:], b"],", envelope_json[1:]])
 
 
 def envelope(list_url: str, params: ListParams, total: int, next_after: int | None) -> dict[str, Any]:
