@@ -16,7 +16,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import brotli
 from fastapi import Request, Response
@@ -210,7 +210,7 @@ class PublicCache:
         """The packer's body, kept as `respond` keeps a body."""
         packed = packer.packed()
         if packed is None:  # small: compressed (or not) whole, as any other answer
-            form = self._keep(etag, packer.encoding, b"".join(packer.parts), False)
+            form = self._keep(etag, packer.encoding, packer.plain(), False)
         else:
             form = packed, packer.encoding
             self.answers.put((etag, packer.encoding), packed)
@@ -300,7 +300,7 @@ class Packer:
         self.encoding = encoding
         self.parts: list[bytes] = []
         self.held = 0
-        self.compressor: Any = None
+        self.compressor: _Compressor | None = None
         self.done: list[bytes] = []
 
     def add(self, *parts: bytes) -> None:
@@ -312,11 +312,21 @@ class Packer:
             self.done.append(self.compressor.compress(b"".join(self.parts)))
             self.parts, self.held = [], 0
 
+    def plain(self) -> bytes:
+        """The answer as it is, when it was never compressed (`packed` is None)."""
+        return b"".join(self.parts)
+
     def packed(self) -> bytes | None:
         """The compressed answer; None: it never grew big, and is compressed whole if at all."""
         if self.compressor is None:
             return None
         return b"".join([*self.done, self.compressor.compress(b"".join(self.parts)), self.compressor.flush()])
+
+
+class _Compressor(Protocol):
+    def compress(self, data: bytes, /) -> bytes: ...
+
+    def flush(self) -> bytes: ...
 
 
 class _Brotli:
@@ -332,7 +342,7 @@ class _Brotli:
         return bytes(self.compressor.finish())
 
 
-def _compressor(encoding: str) -> Any:
+def _compressor(encoding: str) -> _Compressor:
     return _Brotli() if encoding == "br" else isal_zlib.compressobj(GZIP_QUICK, isal_zlib.DEFLATED, GZIP_WBITS)
 
 

@@ -93,11 +93,13 @@ async def _sliced(rows: list[Row], size: int) -> AsyncGenerator[list[Row], None]
 
 
 class SqliteReader:
-    """One plain connection, taken from the engine (its pragmas applied) and kept outside the pool."""
+    """One plain connection, taken from the engine (its pragmas applied) and kept outside the pool;
+    streams (`chunks`) take others, kept outside it too."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine, self.dialect = engine, engine.dialect
         self.connection: Any = None
+        self.streaming: list[Any] = []  # idle connections for streams
 
     async def rows(self, statement: Compiled, values: dict[str, Any], *, heavy: bool = False) -> list[Row]:
         if heavy:  # not on the event loop: in a thread, on a pooled connection
@@ -105,9 +107,7 @@ class SqliteReader:
         for attempt in (1, 2):  # a connection lost since the last read: once more on a new one
             try:
                 if self.connection is None:
-                    pooled = self.engine.raw_connection()
-                    self.connection = pooled.driver_connection
-                    pooled.detach()
+                    self.connection = self._detached()
                 cursor = self.connection.execute(statement.sql, statement.parameters(values))
                 return list(cursor.fetchall())
             except Exception:
@@ -123,16 +123,31 @@ class SqliteReader:
             async for chunk in _sliced(await self.rows(statement, values, heavy=True), size):
                 yield chunk
             return
-        # A connection of its own: a statement left open holds its read snapshot, which the shared
-        # connection's other reads would share meanwhile (and miss the commits since).
-        connection = self.engine.raw_connection()
+        # Not the shared connection: a statement left open holds its read snapshot, which that
+        # connection's other reads would share, should its reader ever wait between chunks.
+        connection = self.streaming.pop() if self.streaming else self._detached()
         try:
-            cursor = connection.cursor()
-            cursor.execute(statement.sql, statement.parameters(values))
-            while taken := cursor.fetchmany(size):
-                yield list(taken)
-        finally:
-            connection.close()
+            cursor = connection.execute(statement.sql, statement.parameters(values))
+            try:
+                while taken := cursor.fetchmany(size):
+                    yield list(taken)
+            finally:
+                cursor.close()  # ends the statement, and its snapshot, now
+        except GeneratorExit:  # closed early: the connection is as good as before
+            self.streaming.append(connection)
+            raise
+        except BaseException:
+            with contextlib.suppress(Exception):
+                connection.close()
+            raise
+        self.streaming.append(connection)
+
+    def _detached(self) -> Any:
+        """A new connection with the engine's pragmas, outside its pool (no checkout per read)."""
+        pooled = self.engine.raw_connection()
+        connection = pooled.driver_connection
+        pooled.detach()
+        return connection
 
     def _pooled(self, statement: Compiled, values: dict[str, Any]) -> list[Row]:
         connection = self.engine.raw_connection()
@@ -148,6 +163,10 @@ class SqliteReader:
             with contextlib.suppress(Exception):
                 self.connection.close()
             self.connection = None
+        streaming, self.streaming = self.streaming, []
+        for connection in streaming:
+            with contextlib.suppress(Exception):
+                connection.close()
 
 
 class PostgresReader:
@@ -164,23 +183,28 @@ class PostgresReader:
     async def rows(self, statement: Compiled, values: dict[str, Any], *, heavy: bool = False) -> list[Row]:
         parameters = statement.parameters(values)
         for attempt in (1, 2):  # a dropped connection is found here, not by a ping before each use
+            reused = False
             try:
-                async with self._lent() as connection:
+                async with self._lent() as (connection, reused):
                     cursor = await connection.execute(statement.sql, parameters, binary=True)
                     return await cursor.fetchall()
             except psycopg.OperationalError:
-                if attempt == 2:
+                if attempt == 2 or not reused:  # a new connection failing: the database is away
                     raise
         raise AssertionError("unreachable")
 
     async def chunks(
         self, statement: Compiled, values: dict[str, Any], size: int, *, heavy: bool = False
     ) -> AsyncGenerator[list[Row], None]:
+        if not psycopg.capabilities.has_stream_chunked():  # libpq before 17: read whole
+            async for whole in _sliced(await self.rows(statement, values), size):
+                yield whole
+            return
         parameters = statement.parameters(values)
         for attempt in (1, 2):  # as `rows`, before the first chunk
-            given = False
+            given = reused = False
             try:
-                async with self._lent() as connection:
+                async with self._lent() as (connection, reused):
                     # libpq's chunked mode: `size` rows per result, each converted and freed in turn.
                     stream = cast(
                         AsyncGenerator[Row, None],
@@ -199,16 +223,19 @@ class PostgresReader:
                             yield chunk
                 return
             except psycopg.OperationalError:
-                if attempt == 2 or given:
+                if attempt == 2 or given or not reused:
                     raise
 
     @contextlib.asynccontextmanager
-    async def _lent(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-        """A connection, given back after use, or dropped when its use failed."""
-        connection, epoch = await self._take(), self.epoch
+    async def _lent(self) -> AsyncIterator[tuple[psycopg.AsyncConnection[Any], bool]]:
+        """A connection and whether it was idle before (else new), given back after use, or dropped
+        when its use failed."""
+        (connection, reused), epoch = await self._take(), self.epoch
         try:
-            yield connection
-        except GeneratorExit:  # a stream closed early: psycopg cancelled the rest and read it away
+            yield connection, reused
+        except GeneratorExit:
+            # A stream closed early (a 304, a kept answer): psycopg sent a cancel request (a
+            # connection of its own to the server) and read away what had come.
             if connection.info.transaction_status == TransactionStatus.IDLE:
                 await self._give(connection, epoch)
             else:
@@ -219,17 +246,18 @@ class PostgresReader:
             raise
         await self._give(connection, epoch)
 
-    async def _take(self) -> psycopg.AsyncConnection[Any]:
+    async def _take(self) -> tuple[psycopg.AsyncConnection[Any], bool]:
+        """An idle connection (True), else a new one (False) once there is room for it."""
         if self.freed is None:
             self.freed = asyncio.Condition()
         async with self.freed:
             while not self.idle and self.opened >= self.size:
                 await self.freed.wait()
             if self.idle:
-                return self.idle.pop()
+                return self.idle.pop(), True
             self.opened += 1
         try:
-            return await self._connect()
+            return await self._connect(), False
         except BaseException:
             await self._release_slot()
             raise

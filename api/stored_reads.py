@@ -52,8 +52,8 @@ BOUNDS: dict[str, tuple[str, Callable[[Any, Any], ColumnElement[bool]]]] = {
 }
 assert tuple(BOUNDS) == DATE_FILTERS
 # A page of up to this many objects is read whole (one prepared statement); a bigger one in chunks
-# of this many rows, each compressed as it comes (api/caching.py's Packer): a harvester's page of
-# 1000 meetings, 10 MB of JSON, is never whole in a worker's memory.
+# of this many rows, compressed as they come (api/caching.py's Packer): a harvester's page of 1000
+# meetings, 10 MB of JSON, is not whole in a worker's memory (unless its client takes no compression).
 CHUNK_ROWS = 100
 # A page's bytes before its objects and between two of them, as oparl.pagination.page_bytes writes
 # them: taken from it, so a page built in parts here is its page byte for byte.
@@ -243,13 +243,16 @@ class StoredReads:
             page_url = with_query(request.url, {**params.canonical, "after": str(params.after or "")})
             etag = etag_for(snapshots.key, generations, page_url)
             http = Request(scope)
+            # Noted for CachedAnswers already: should a later chunk be stale, the routes answer
+            # with this same ETag.
             ready = cache.ready(http, etag, last_modified, Validity(tables, generations))
-            if ready is not None:  # a 304, or the answer kept: the rest of the rows is not read
+            if ready is not None:  # a 304, or the answer kept: the rest of the rows is not used
                 return ready
             packer = cache.packer(http)
             packer.add(PAGE_OPEN)
             shown, last_id, more = 0, 0, False
             chunk: list[Row] | None = first
+            del first  # each chunk is let go once packed
             while chunk is not None:
                 if _stale(chunk, snapshots.key):
                     return None

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import cast
 
+import psycopg
 import pytest
 from sqlalchemy import select, update
 
-from api.readers import GROW_INPUT_BUFFER, Compiled, PostgresReader, Row, make_reader
+from api.readers import GROW_INPUT_BUFFER, Compiled, PostgresReader, Reader, Row, SqliteReader, make_reader
 from models import ListGeneration
 from tests.conftest import Database
 
@@ -70,7 +72,7 @@ def test_a_postgresql_connection_grows_libpq_input_buffer_first(database: Databa
     reader = PostgresReader(database.engine, 1)
 
     async def first_statement() -> tuple[str, int]:
-        connection = await reader._take()
+        connection, _ = await reader._take()
         with database.engine.connect() as other:
             query = "SELECT query FROM pg_stat_activity WHERE pid = %(pid)s"
             seen = str(other.exec_driver_sql(query, {"pid": connection.info.backend_pid}).scalar_one())
@@ -86,6 +88,11 @@ def test_a_postgresql_connection_grows_libpq_input_buffer_first(database: Databa
         reader.close()
 
 
+def _idle(reader: Reader) -> list[object]:
+    """The idle connections `chunks` reads on."""
+    return list(reader.idle) if isinstance(reader, PostgresReader) else list(cast(SqliteReader, reader).streaming)
+
+
 def test_chunks_are_the_rows_in_order_and_a_stream_closed_early_frees_its_connection(database: Database) -> None:
     """One connection only: a stream that kept it after being closed early would block the next read."""
     reader = make_reader(database.engine, 1)
@@ -96,9 +103,12 @@ def test_chunks_are_the_rows_in_order_and_a_stream_closed_early_frees_its_connec
     async def scenario() -> tuple[list[list[Row]], list[Row], list[Row]]:
         whole = await reader.rows(statement, {})
         chunks = [chunk async for chunk in reader.chunks(statement, {}, 5)]
+        kept = _idle(reader)
         async with contextlib.aclosing(reader.chunks(statement, {}, 5)) as stream:
             first = await anext(stream)
         again = await asyncio.wait_for(reader.rows(statement, {}), 10)
+        # Given back, not dropped (and opened anew): the same connection is idle again.
+        assert _idle(reader) == kept
         assert first == whole[:5]
         return chunks, whole, again
 
@@ -110,6 +120,33 @@ def test_chunks_are_the_rows_in_order_and_a_stream_closed_early_frees_its_connec
         )
         assert [row for chunk in chunks for row in chunk] == whole == again
         if isinstance(reader, PostgresReader):
-            assert (reader.opened, len(reader.idle)) == (1, 1)  # given back, not dropped and opened anew
+            assert reader.opened == 1
     finally:
         reader.close()
+
+
+def test_a_postgresql_connection_that_cannot_be_opened_fails_at_once(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only a connection that was idle is tried again (the database may have dropped it); a new
+    one that fails means the database is away, and a second try would double the wait."""
+    if database.name != "postgresql":
+        pytest.skip("PostgreSQL's reader only")
+    reader = PostgresReader(database.engine, 1)
+    tried: list[int] = []
+
+    async def refused(self: PostgresReader) -> None:
+        tried.append(1)
+        raise psycopg.OperationalError("connection refused")
+
+    monkeypatch.setattr(PostgresReader, "_connect", refused)
+    statement = Compiled.of(GENERATION, database.engine.dialect)
+
+    async def first_chunk() -> list[Row]:
+        return await anext(reader.chunks(statement, {}, 5))
+
+    for read in (reader.rows(statement, {}), first_chunk()):
+        tried.clear()
+        with pytest.raises(psycopg.OperationalError):
+            asyncio.run(read)
+        assert (tried, reader.opened) == ([1], 0)

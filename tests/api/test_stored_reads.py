@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from api import caching, stored_reads
 from api.app import create_app
-from api.caching import generations
+from api.caching import PublicCache, generations
 from api.deps import get_session, get_write_session
 from api.readers import Compiled, Row, SessionReader
 from api.settings import Settings
@@ -173,6 +173,15 @@ def test_a_page_read_in_chunks_and_compressed_as_it_comes_is_the_routes(
         f"{API}/body/{body}/paper?limit=3&after={papers[0]}",
         f"{API}/body/{body}/paper?limit=4&modified_since={SINCE}",
     ]
+    cache: PublicCache = stored.app.state.cache  # type: ignore[attr-defined]
+    streamed: list[str] = []
+    compressor = caching._compressor
+
+    def noted(encoding: str) -> Any:
+        streamed.append(encoding)
+        return compressor(encoding)
+
+    monkeypatch.setattr(caching, "_compressor", noted)
     for url in urls:
         for encoding in ("gzip", "br", "identity"):  # each built anew: none is kept in another form
             ours = stored.get(url, headers={"Accept-Encoding": encoding})
@@ -180,9 +189,21 @@ def test_a_page_read_in_chunks_and_compressed_as_it_comes_is_the_routes(
             assert (url, ours.status_code, ours.content) == (url, theirs.status_code, theirs.content)
             assert ours.headers.get("content-encoding") == theirs.headers.get("content-encoding"), url
             assert ours.headers["etag"] == theirs.headers["etag"]
-            again = stored.get(url, headers={"Accept-Encoding": encoding})  # from the answers kept
-            assert again.content == ours.content
+            # Again, with the cache's index of URLs emptied: the stored reads answer, from their
+            # first chunk, with the answer kept, and with a 304; the routes are refused.
+            stored.app.dependency_overrides[get_session] = _refused  # type: ignore[attr-defined]
+            cache.entries.items.clear()
+            again = stored.get(url, headers={"Accept-Encoding": encoding})
+            assert (again.content, again.headers.get("content-encoding")) == (
+                ours.content,
+                ours.headers.get("content-encoding"),
+            )
+            cache.entries.items.clear()
             assert stored.get(url, headers={"If-None-Match": ours.headers["etag"]}).status_code == 304
+            stored.app.dependency_overrides[get_session] = lambda: session  # type: ignore[attr-defined]
+    # Every page over 2 KB (14 of the 18 URLs; persons' pages are smaller) compressed in parts,
+    # in both encodings.
+    assert streamed == ["gzip", "br"] * 14
     assert (
         routes.get(f"{API}/body/{body}/paper?limit=3", headers={"Accept-Encoding": "br"}).headers["content-encoding"]
         == "br"
