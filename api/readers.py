@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
@@ -86,10 +86,11 @@ class Reader(Protocol):
     def close(self) -> None: ...
 
 
-async def _sliced(rows: list[Row], size: int) -> AsyncGenerator[list[Row], None]:
-    """Rows read whole, in the lists `chunks` gives."""
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]
+async def in_chunks(rows: Awaitable[list[Row]], size: int) -> AsyncGenerator[list[Row], None]:
+    """Rows read whole, in the lists `chunks` gives (none when there are none)."""
+    read = await rows
+    for start in range(0, len(read), size):
+        yield read[start : start + size]
 
 
 class SqliteReader:
@@ -120,7 +121,7 @@ class SqliteReader:
         self, statement: Compiled, values: dict[str, Any], size: int, *, heavy: bool = False
     ) -> AsyncGenerator[list[Row], None]:
         if heavy:  # a scan: whole, in a thread (a thread per chunk would cost more than the rows)
-            async for chunk in _sliced(await self.rows(statement, values, heavy=True), size):
+            async for chunk in in_chunks(self.rows(statement, values, heavy=True), size):
                 yield chunk
             return
         # Not the shared connection: a statement left open holds its read snapshot, which that
@@ -197,7 +198,7 @@ class PostgresReader:
         self, statement: Compiled, values: dict[str, Any], size: int, *, heavy: bool = False
     ) -> AsyncGenerator[list[Row], None]:
         if not psycopg.capabilities.has_stream_chunked():  # libpq before 17: read whole
-            async for whole in _sliced(await self.rows(statement, values), size):
+            async for whole in in_chunks(self.rows(statement, values), size):
                 yield whole
             return
         parameters = statement.parameters(values)
@@ -320,7 +321,7 @@ class SessionReader:
     async def chunks(
         self, statement: Compiled, values: dict[str, Any], size: int, *, heavy: bool = False
     ) -> AsyncGenerator[list[Row], None]:
-        async for chunk in _sliced(await self.rows(statement, values), size):
+        async for chunk in in_chunks(self.rows(statement, values), size):
             yield chunk
 
     def close(self) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import operator
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api.caching import PublicCache, Validity, count_key, etag_for
 from api.deps import CANONICAL_ID
 from api.outage import Outage, is_outage
-from api.readers import Compiled, Reader, Row
+from api.readers import Compiled, Reader, Row, in_chunks
 from api.settings import Settings
 from models import ListGeneration, OParlObject
 from oparl.cascade import table_of
@@ -226,7 +226,7 @@ class StoredReads:
         # A filter may make the page a scan (rows that match it are sparse along the ids).
         heavy = bool(filters)
         if params.limit <= CHUNK_ROWS:
-            chunks = _whole(reader.rows(statement, values, heavy=heavy))
+            chunks = in_chunks(reader.rows(statement, values, heavy=heavy), params.limit + 1)
         else:
             chunks = reader.chunks(statement, values, CHUNK_ROWS, heavy=heavy)
         async with contextlib.aclosing(chunks):
@@ -254,8 +254,6 @@ class StoredReads:
             chunk: list[Row] | None = first
             del first  # each chunk is let go once packed
             while chunk is not None:
-                if _stale(chunk, snapshots.key):
-                    return None
                 room = params.limit - shown
                 taken, more = chunk[:room], len(chunk) > room  # the row after the page: more follow
                 parts = [part for row in taken for part in (SEPARATOR, row[1])]
@@ -263,6 +261,8 @@ class StoredReads:
                 if taken:
                     shown, last_id = shown + len(taken), taken[-1][0]
                 chunk = await anext(chunks, None)
+                if chunk is not None and _stale(chunk, snapshots.key):
+                    return None
         counter = self._compiled(
             ("count", *shape), reader, lambda: count_statement(request, filters, tombstones=tombstones)
         )
@@ -302,13 +302,6 @@ class StoredReads:
         route = self.routes.get(template)
         if route is not None:
             scope["route"] = route
-
-
-async def _whole(rows: Awaitable[list[Row]]) -> AsyncGenerator[list[Row], None]:
-    """Rows read whole, as one chunk (none when there are none)."""
-    read = await rows
-    if read:
-        yield read
 
 
 def _stale(rows: list[Row], key: str) -> bool:
