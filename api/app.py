@@ -8,6 +8,7 @@ import hashlib
 import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import TYPE_CHECKING
 
 import swagger_ui_bundle
 from fastapi import FastAPI
@@ -16,7 +17,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, event
 
-from api import health, metrics, openapi, tuning, webhooks
+from api import health, metrics, openapi, tuning
 from api.caching import CachedAnswers, GenerationReader, PublicCache
 from api.errors import add_exception_handlers
 from api.headers import Cors, SecurityHeaders
@@ -37,6 +38,9 @@ from api.timeouts import BodyReadTimeout
 from models import utcnow
 from models.db import check_schema, head_revision, make_engine, make_sessionmaker
 from oparl.write import Clock
+
+if TYPE_CHECKING:
+    from api import webhooks
 
 DESCRIPTION = """An OParl 1.1 server: council papers, meetings, organizations, persons and their files.
 
@@ -98,7 +102,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
             tuning.settle()
             trimming = asyncio.ensure_future(tuning.return_free_heap())
             # Webhook delivery in this worker: only the lease holder of all workers delivers.
-            delivery = webhooks.Background(settings, engine).start() if settings.webhook_deliver_in_workers else None
+            delivery = _delivery(settings, engine) if settings.webhook_deliver_in_workers else None
             yield
             if delivery is not None:
                 delivery.stop()
@@ -110,6 +114,13 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
             engine.dispose()
 
     return lifespan
+
+
+def _delivery(settings: Settings, engine: Engine) -> webhooks.Background:
+    # Imported here: its HTTP client (httpx, 6 MB) is in a worker only where the worker delivers.
+    from api import webhooks
+
+    return webhooks.Background(settings, engine).start()
 
 
 def _middleware(app: FastAPI, settings: Settings) -> None:

@@ -14,8 +14,9 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from oparl.ingest.guard import Blocked, GuardedTransport, Policy, Resolver, check_url, resolve
+from oparl.ingest.guard import Blocked, Policy, Resolver, check_url, resolve
 from oparl.ingest.quirks import parse_json
+from oparl.ingest.transport import GuardedTransport
 
 USER_AGENT = "oparl-server-harvester/0.1 (OParl 1.1 mirror; https://oparl.org)"
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})

@@ -28,7 +28,8 @@ from models import WebhookDelivery, WebhookSubscription, utcnow
 from oparl.catalogue import SCHEMA_BASE
 from oparl.errors import Gone, NotFound
 from oparl.feed import read
-from oparl.ingest.guard import Blocked, GuardedTransport, Network, Resolver, check_url, resolve
+from oparl.ingest.guard import Blocked, Network, Resolver, check_url, resolve
+from oparl.ingest.transport import GuardedTransport
 from oparl.urls import UrlBuilder
 from oparl.webhooks.lease import Lease
 from oparl.webhooks.subscriptions import EXPIRED

@@ -136,3 +136,31 @@ def test_serve_with_one_worker_serves_without_alembic(database: Database, data_d
     served = subprocess.run([sys.executable, "-c", SERVE_ONE], env=env, cwd=root, capture_output=True, text=True,
                             timeout=120)  # fmt: skip
     assert served.stdout.split()[-3:] == ["200", head_revision(), "False"], served.stderr
+
+
+STARTED = """
+import asyncio, sys
+from api.served import create_served_app
+
+async def main() -> None:
+    app = create_served_app()
+    async with app.router.lifespan_context(app):
+        print(any(m.partition(".")[0] in ("httpx", "httpcore") for m in sys.modules))
+
+asyncio.run(main())
+"""
+
+
+def test_a_worker_holds_an_http_client_only_where_it_delivers_webhooks(database: Database, data_dir: Path) -> None:
+    """httpx (6 MB a worker) is for the harvester and webhook delivery: a worker that serves reads
+    and delivers nothing starts without it; one that delivers in the worker has it."""
+    env = {**os.environ, "OPARL_DATABASE_URL": database.url, "OPARL_DATA_DIR": str(data_dir), "OPARL_RATE_LIMIT": "",
+           MIGRATION_HEAD_ENV: handed_head()}  # fmt: skip
+    root = Path(__file__).resolve().parents[2]
+    answers = []
+    for delivers in ("false", "true"):
+        started = subprocess.run([sys.executable, "-c", STARTED], cwd=root, capture_output=True, text=True,
+                                 env={**env, "OPARL_WEBHOOK_DELIVER_IN_WORKERS": delivers}, timeout=120)  # fmt: skip
+        answers.append(started.stdout.split())
+        assert started.returncode == 0, started.stderr
+    assert answers == [["False"], ["True"]]

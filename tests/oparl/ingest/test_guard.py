@@ -28,8 +28,9 @@ from models import File, FileContent
 from models.db import alembic_config, make_engine, make_sessionmaker
 from oparl.content import ContentStore
 from oparl.ingest.client import Politeness, Refused, SourceClient
-from oparl.ingest.guard import LOOPBACK, Blocked, GuardedBackend, Policy, check_address, check_url, parse_networks
+from oparl.ingest.guard import LOOPBACK, Blocked, Policy, check_address, check_url, parse_networks
 from oparl.ingest.harvest import Harvester, Options, Summary
+from oparl.ingest.transport import GuardedBackend
 from oparl.urls import UrlBuilder
 from tests.conftest import FakeClock
 
