@@ -89,6 +89,7 @@ def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMan
             url=settings.database_url, pool_size=settings.threads + settings.write_threads
         )
         _watch(engine, app.state.outage)
+        tuning.small_page_caches(engine)
         app.state.threads = Threads(settings.threads, settings.write_threads)
         reader = app.state.read_generations = GenerationReader(engine)  # for CachedAnswers; tests replace it
         # For StoredReads: as many connections as reader threads (tests replace it as well).

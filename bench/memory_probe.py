@@ -38,10 +38,15 @@ def rss_mb() -> float:
     return int(status.split("VmRSS:")[1].split()[0]) / 1024
 
 
+# SQLite's own heap (page caches, statements) in this process: the library _sqlite3 links.
+SQLITE = ctypes.CDLL("libsqlite3.so.0")
+SQLITE.sqlite3_memory_used.restype = ctypes.c_int64
+
+
 def report(app: FastAPI, label: str) -> None:
     cache = app.state.cache
     print(
-        f"{label:26} rss {rss_mb():6.1f} MB | "
+        f"{label:26} rss {rss_mb():6.1f} MB | sqlite {SQLITE.sqlite3_memory_used() / 2**20:5.1f} MB | "
         f"answers {cache.answers.size / 2**20:5.1f} MB ({len(cache.answers.items)}) | "
         f"documents {cache.documents.size / 2**20:5.1f} MB | entries {len(cache.entries.items)} | "
         f"counts {len(cache.counts.items)}",
