@@ -37,7 +37,7 @@ from api.manifest_commands import add_command as add_verify_command
 from api.manifest_commands import verify_mirror
 from api.progress import Progress
 from api.render_check import stale_warning
-from api.served import MIGRATION_HEAD_ENV, create_served_app
+from api.served import MIGRATION_HEAD_ENV, hand_settings, serve_here, uvicorn_options
 from api.settings import Settings, SettingsError, load_settings
 from api.token_commands import audit, token
 from api.webhook_commands import add_commands as add_webhook_commands
@@ -161,29 +161,26 @@ def _render_harvested(settings: Settings, engine: Engine, summary: Summary) -> N
 
 def serve(settings: Settings) -> None:
     ready_to_serve(settings)
-    if settings.workers > 1:  # each worker builds its app from the same OPARL_* environment
-        os.environ.update({"OPARL_DATABASE_URL": settings.database_url, "OPARL_HOST": settings.host})
-        os.environ.update({"OPARL_PORT": str(settings.port), "OPARL_PUBLIC_BASE_URL": settings.public_base_url})
-        os.environ["OPARL_ACCESS_LOG"] = str(settings.access_log)
-        with metrics.multiprocess_dir():  # before the workers start: they import prometheus_client
-            # A worker that is slow to start on a busy host is not dead (uvicorn's 5 s killed them in a loop).
-            uvicorn.run("api.served:create_served_app", factory=True, workers=settings.workers,
-                        timeout_worker_healthcheck=60, **_uvicorn_options(settings))  # fmt: skip
-    else:
-        uvicorn.run(create_served_app(settings), **_uvicorn_options(settings))
+    hand_settings(settings)  # the serving processes build their apps from these
+    if settings.workers == 1:
+        serve_here()
+    with metrics.multiprocess_dir():  # before the workers start: they import prometheus_client
+        # A worker that is slow to start on a busy host is not dead (uvicorn's 5 s killed them in a loop).
+        uvicorn.run("api.served:create_served_app", factory=True, workers=settings.workers,
+                    timeout_worker_healthcheck=60, **uvicorn_options(settings))  # fmt: skip
 
 
 def handed_head_apart() -> str:
-    """`handed_head`, read in a forked child: the process that goes on to serve (`serve` with one
-    worker serves in its own) never holds Alembic's 10 MB."""
+    """`handed_head`, read in a forked child: `serve`'s own process (the workers' supervisor, or
+    the one server it executes in its place) never holds Alembic's 10 MB."""
     # A child that dies (killed, out of memory) raises BrokenProcessPool here, not a wait for ever.
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
         return pool.submit(handed_head).result()
 
 
 def ready_to_serve(settings: Settings) -> None:
-    """What `serve` checks and says before it serves; it hands the app (in this process or the
-    workers) the migration head, read apart so that no serving process holds Alembic."""
+    """What `serve` checks and says before it serves; it hands the serving processes the migration
+    head, read apart so that none of them holds Alembic."""
     engine = make_engine(url=settings.database_url)
     handed = os.environ[MIGRATION_HEAD_ENV] = handed_head_apart()
     try:
@@ -196,14 +193,6 @@ def ready_to_serve(settings: Settings) -> None:
         print(f"oparl-server: warning: {stale}", file=sys.stderr, flush=True)
     print(f"OParl System: {settings.public_base_url}/oparl/v1.1/system", flush=True)
     print(f"API docs:     {settings.public_base_url}/docs", flush=True)
-
-
-def _uvicorn_options(settings: Settings) -> dict[str, Any]:
-    # The app logs each request itself (with its id) and reads X-Forwarded-For only from
-    # OPARL_TRUSTED_PROXIES: uvicorn's own access log and proxy handling are off. No `server`
-    # header: nothing advertises the stack to scanners.
-    return {"host": settings.host, "port": settings.port, "log_config": logs.log_config(settings),
-            "access_log": False, "proxy_headers": False, "server_header": False}  # fmt: skip
 
 
 DEMO_LICENSE = "http://dcat-ap.de/def/licenses/dl-by-de/2.0"
@@ -224,6 +213,7 @@ def demo(settings: Settings) -> None:
             raise Refused(
                 f"a demo is running on {database} already: stop it, or give this one another OPARL_DATA_DIR"
             ) from None
+        os.set_inheritable(lock.fileno(), True)  # held on by the server `serve` executes in this process
         for stale in (
             database,
             database.with_name(database.name + "-wal"),

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, delete, func, select, text
 
-from api.cli import main
+from api.cli import DEMO_LICENSE, main
 from models import File, FileChunk, FileContent, Paper
 from tests.conftest import LUEBECK, _postgres_database
 from tests.servers import free_port
@@ -305,10 +305,10 @@ def test_serve_on_every_interface_needs_a_public_base_url(
     assert "does not exist" in one_line(capsys)
 
 
-def start_demo(data_dir: Path, port: int) -> subprocess.Popen[str]:
+def start_demo(data_dir: Path, port: int, *args: str) -> subprocess.Popen[str]:
     env = {**os.environ, "OPARL_DATA_DIR": str(data_dir)}
     return subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "demo", "--port", str(port)],
+        [sys.executable, "-m", "api.cli", "demo", "--port", str(port), *args],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -353,6 +353,23 @@ def test_a_second_demo_leaves_the_running_one_alone(data_dir: Path) -> None:
     finally:
         first.terminate()
         first.communicate(timeout=10)
+
+
+def test_the_demo_with_two_workers_serves_its_own_settings_in_each(data_dir: Path) -> None:
+    """The demo's licence and calendar window are its own, not the environment's: `serve` hands
+    the settings it resolved to every worker."""
+    env_free = {k: v for k, v in os.environ.items() if k in ("OPARL_LICENSE", "OPARL_CALENDAR_PAST_DAYS")}
+    assert not env_free  # else the demo would take them, and this test would prove nothing
+    port = free_port()
+    demo = start_demo(data_dir, port, "--workers", "2")
+    try:
+        wait_for(f"http://127.0.0.1:{port}/oparl/v1.1/system", demo, 60)
+        # A connection per request: both workers answer some.
+        bodies = [httpx.get(f"http://127.0.0.1:{port}/oparl/v1.1/body/1").json() for _ in range(12)]
+        assert {body["license"] for body in bodies} == {DEMO_LICENSE}
+    finally:
+        demo.terminate()
+        demo.communicate(timeout=15)
 
 
 def test_tokens_with_an_expiry_are_listed_with_created_and_last_used(

@@ -50,6 +50,18 @@ def serving(env: dict[str, str], port: int, log: Path, *args: str) -> Iterator[s
             process.wait(timeout=15)
 
 
+def test_one_worker_serves_in_the_process_serve_started_as_a_worker_would(env: dict[str, str], tmp_path: Path) -> None:
+    """`serve` with one worker checks the database, then executes `python -m api.served` in its
+    own place: the same pid (a supervisor's signals reach the server), without the command line's
+    harvester and webhook commands (httpx among them, 7 MB with them)."""
+    port, log = free_port(), tmp_path / "serve.log"
+    with serving(env, port, log) as process:
+        cmdline = Path(f"/proc/{process.pid}/cmdline").read_bytes().split(b"\0")
+        assert cmdline[:3] == [sys.executable.encode(), b"-m", b"api.served"]
+        assert httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200
+    assert "OParl System: " in log.read_text()  # said by `serve` before it executed the server
+
+
 def test_two_workers_share_metrics_and_log_json_lines(env: dict[str, str], tmp_path: Path) -> None:
     port, log = free_port(), tmp_path / "serve.log"
     before = set(glob.glob(os.path.join(tempfile.gettempdir(), "oparl-metrics-*")))
