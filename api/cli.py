@@ -21,7 +21,7 @@ import uvicorn
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
-from api import auth, logs, metrics
+from api import auth, metrics
 from api.commands import (
     Refused,
     bulk_gc,
