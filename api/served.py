@@ -9,6 +9,7 @@ holds what a worker holds, not the command line's harvester, webhook and token c
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -73,9 +74,15 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
 def serve_here() -> NoReturn:
     """Replaces this process (the same pid, so a supervisor's signals reach the server) with the
     one serving process, on the settings handed to it."""
+    # This code, not whatever `api` the working directory holds (`-m` would put it first on the
+    # path); and the interpreter's own options (-X, -W), as multiprocessing gives the workers.
+    here = str(Path(__file__).resolve().parents[1])
+    path = os.pathsep.join([here, *filter(None, [os.environ.get("PYTHONPATH")])])
+    options = subprocess._args_from_interpreter_flags()  # type: ignore[attr-defined]
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execv(sys.executable, [sys.executable, "-m", "api.served"])
+    command = [sys.executable, *options, "-P", "-m", "api.served"]
+    os.execve(sys.executable, command, {**os.environ, "PYTHONPATH": path})
 
 
 if __name__ == "__main__":

@@ -151,7 +151,7 @@ def test_the_server_is_execd_and_stops_on_sigterm(served: tuple[subprocess.Popen
     process, port = served
     cmdline = Path(f"/proc/{process.pid}/cmdline").read_bytes().split(b"\0")
     # `serve` with one worker executes the serving module in its own place (api/served.py).
-    assert cmdline[:3] == [sys.executable.encode(), b"-m", b"api.served"]
+    assert (cmdline[0], cmdline[-4:]) == (sys.executable.encode(), [b"-P", b"-m", b"api.served", b""])
     process.send_signal(signal.SIGTERM)
     output, _ = process.communicate(timeout=15)
     # uvicorn shuts down gracefully, then re-raises the signal so the exit status tells it

@@ -30,10 +30,12 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 
 @contextmanager
-def serving(env: dict[str, str], port: int, log: Path, *args: str) -> Iterator[subprocess.Popen[bytes]]:
+def serving(
+    env: dict[str, str], port: int, log: Path, *args: str, python: tuple[str, ...] = (), cwd: Path = ROOT
+) -> Iterator[subprocess.Popen[bytes]]:
     with log.open("wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port), *args],
-                                   cwd=ROOT, env=env, stdout=out, stderr=out)  # fmt: skip
+        process = subprocess.Popen([sys.executable, *python, "-m", "api.cli", "serve", "--port", str(port), *args],
+                                   cwd=cwd, env=env, stdout=out, stderr=out)  # fmt: skip
         try:
             deadline = time.monotonic() + 90  # the machine is shared: starting can take long
             while True:
@@ -52,12 +54,18 @@ def serving(env: dict[str, str], port: int, log: Path, *args: str) -> Iterator[s
 
 def test_one_worker_serves_in_the_process_serve_started_as_a_worker_would(env: dict[str, str], tmp_path: Path) -> None:
     """`serve` with one worker checks the database, then executes `python -m api.served` in its
-    own place: the same pid (a supervisor's signals reach the server), without the command line's
-    harvester and webhook commands (httpx among them, 7 MB with them)."""
-    port, log = free_port(), tmp_path / "serve.log"
-    with serving(env, port, log) as process:
+    own place: the same pid (a supervisor's signals reach the server), the interpreter's options,
+    this code even where the working directory holds another `api`, and without the command
+    line's harvester and webhook commands (httpx among them)."""
+    port, log, elsewhere = free_port(), tmp_path / "serve.log", tmp_path / "elsewhere"
+    (elsewhere / "api").mkdir(parents=True)
+    (elsewhere / "api" / "__init__.py").write_text("raise ImportError('not this api')\n")
+    env = {**env, "PYTHONPATH": str(ROOT)}
+    with serving(env, port, log, python=("-X", "faulthandler", "-P"), cwd=elsewhere) as process:
         cmdline = Path(f"/proc/{process.pid}/cmdline").read_bytes().split(b"\0")
-        assert cmdline[:3] == [sys.executable.encode(), b"-m", b"api.served"]
+        # The options as the interpreter reads them back (-B, say, from PYTHONDONTWRITEBYTECODE).
+        assert (cmdline[0], cmdline[-4:]) == (sys.executable.encode(), [b"-P", b"-m", b"api.served", b""])
+        assert b"faulthandler" in cmdline[cmdline.index(b"-X") + 1 : -4]
         assert httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200
     assert "OParl System: " in log.read_text()  # said by `serve` before it executed the server
 
