@@ -25,7 +25,6 @@ from api import auth, metrics
 from api.commands import (
     Refused,
     bulk_gc,
-    demo_fixtures,
     generate,
     load_fixtures,
     migrate,
@@ -33,6 +32,7 @@ from api.commands import (
     search_index,
     where,
 )
+from api.demo_records import demo_fixtures
 from api.manifest_commands import add_command as add_verify_command
 from api.manifest_commands import verify_mirror
 from api.progress import Progress

@@ -27,14 +27,6 @@ from oparl.search.index import rebuild
 from oparl.urls import UrlBuilder
 
 
-def demo_fixtures() -> Path:
-    """The Lübeck records: package data of an installed wheel (fixtures/ mapped to api/fixtures,
-    see pyproject.toml), or fixtures/ of a source checkout."""
-    here = Path(__file__).resolve().parent
-    installed = here / "fixtures" / "luebeck"
-    return installed if installed.is_dir() else here.parent / "fixtures" / "luebeck"
-
-
 class Refused(Exception):
     """An operator's request the command cannot carry out: said in one line, exit status 2."""
 

@@ -12,7 +12,7 @@ import copy
 from functools import cache
 from typing import Any
 
-from api.commands import demo_fixtures
+from api.demo_records import demo_fixtures
 from oparl.catalogue import TYPES, camel
 from oparl.records import read_directory
 
