@@ -41,6 +41,11 @@ def cpu_seconds(matches: bytes) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def served_cpu() -> float:
+    """The serving processes': `serve` (one worker: executed as api.served) and its workers."""
+    return sum(cpu_seconds(name) for name in (b"api.cli", b"api.served", b"multiprocessing"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--code", type=Path, default=Path("."))
@@ -57,10 +62,10 @@ def main() -> None:
     server = misses.Server(args.code.resolve(), dataset, args.workers, ceiling)
     try:
         misses.wrk(paths[:5000], misses.HERE, 32, 2, args.accept_encoding)  # warm-up, on URLs of its own
-        postgres, served = cpu_seconds(b"postgres: "), cpu_seconds(b"api.cli") + cpu_seconds(b"multiprocessing")
+        postgres, served = cpu_seconds(b"postgres: "), served_cpu()
         got = misses.wrk(paths[5000:], misses.HERE, 32, SECONDS, args.accept_encoding)
         postgres = cpu_seconds(b"postgres: ") - postgres
-        served = cpu_seconds(b"api.cli") + cpu_seconds(b"multiprocessing") - served
+        served = served_cpu() - served
         pages = got["rps"] * SECONDS
         label = f"{args.code} {args.workers} worker(s) {args.accept_encoding or 'plain'}"
         print(f"{label}: {got['rps']:.0f} pages/s; CPU per page: PostgreSQL {1e3 * postgres / pages:.2f} ms, "
