@@ -18,6 +18,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psycopg
@@ -94,7 +95,9 @@ def main() -> None:
         print(f"{db}: copying; renderings keyed {old} (before), {new} (after)", flush=True)
         if not (args.reuse and target.folder.exists()):
             copy(source, target)
+        started = time.perf_counter()
         cli(after, target, "migrate")
+        print(f"{db}: migrated by the after checkout in {time.perf_counter() - started:.1f} s", flush=True)
         engine = create_engine(target.url)
         with engine.begin() as connection:  # a sample left to the after checkout, the rest re-keyed
             for table in TABLES:
