@@ -292,7 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--host", help="interface to listen on (OPARL_HOST, default 127.0.0.1)")
         sub.add_argument("--port", type=_counted(0), help="port to listen on (OPARL_PORT, default 8000)")
         sub.add_argument("--workers", type=_counted(1), help="worker processes (OPARL_WORKERS, default 1)")
-    commands.add_parser("migrate", help="create or upgrade the database schema")
+    migrating = commands.add_parser("migrate", help="create or upgrade the database schema")
+    earlier = "move the schema to this revision (an earlier one: before running an earlier version)"
+    migrating.add_argument("--to", default="head", metavar="REVISION", help=earlier)
     load = commands.add_parser("load-fixtures", help="load a folder of OParl-shaped JSON records")
     load.add_argument("path", type=Path)
     _harvest_arguments(commands.add_parser("harvest", help="mirror another OParl server into OPARL_DATABASE_URL"))
@@ -413,8 +415,8 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     elif args.command == "search-index":
         search_index(settings)
     elif args.command == "migrate":
-        migrate(settings)
-        print(f"migrated {where(settings)}")
+        migrate(settings, args.to)
+        print(f"migrated {where(settings)}" + ("" if args.to == "head" else f" to revision {args.to}"))
     else:
         load_fixtures(settings, args.path)
     return 0

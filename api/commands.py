@@ -31,11 +31,12 @@ class Refused(Exception):
     """An operator's request the command cannot carry out: said in one line, exit status 2."""
 
 
-def migrate(settings: Settings) -> None:
+def migrate(settings: Settings, to: str = "head") -> None:
     if settings.database_url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    upgrade(settings.database_url)
-    import_contents(settings)
+    upgrade(settings.database_url, to)
+    if to == "head":  # an earlier schema is left for an earlier version, which imports what it knows
+        import_contents(settings)
 
 
 def import_contents(settings: Settings) -> None:

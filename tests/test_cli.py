@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, delete, func, select, text
 
 from api.cli import DEMO_LICENSE, main
 from models import File, FileChunk, FileContent, Paper
+from models.db import head_revision
 from tests.conftest import LUEBECK, _postgres_database
 from tests.servers import free_port
 
@@ -91,6 +92,37 @@ def test_serve_refuses_an_unmigrated_database(data_dir: Path, capsys: pytest.Cap
     err = capsys.readouterr().err
     assert err.startswith("oparl-server: The database sqlite:///")
     assert err.endswith("has no OParl schema. Run `oparl-server migrate` first.\n")
+
+
+def test_a_database_a_newer_version_migrated_is_named_so_and_moved_back_by_that_version(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A rollback: the earlier version refuses, with what to do, rather than "run migrate" (which
+    would fail on the revision it does not know); the newer one moves the schema back with --to."""
+    assert main(["migrate"]) == 0
+    head, earlier = head_revision(), "a1b2c3d40012"
+    database = data_dir / "oparl.sqlite3"
+    with sqlite3.connect(database) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = 'f00dfacef00d'")  # a newer version's
+    capsys.readouterr()
+    for command in (["serve", "--port", "1"], ["migrate"]):
+        assert main(command) == 2
+        assert capsys.readouterr().err == (
+            f"oparl-server: The database sqlite:///{database.resolve()} is at revision f00dfacef00d, which this "
+            "version of oparl-server does not know: a newer version migrated it. Serve it with that version, or "
+            f"move it back with that version first: `oparl-server migrate --to {head}`.\n"
+        )
+    with sqlite3.connect(database) as connection:
+        connection.execute(f"UPDATE alembic_version SET version_num = '{head}'")
+    assert main(["migrate", "--to", earlier]) == 0
+    assert capsys.readouterr().out == f"migrated sqlite:///{database.resolve()} to revision {earlier}\n"
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("SELECT version_num FROM alembic_version").fetchall() == [(earlier,)]
+    assert main(["migrate", "--to", "nonesuch"]) == 2
+    assert capsys.readouterr().err == "oparl-server: No revision 'nonesuch' is known to this version of oparl-server.\n"
+    assert main(["migrate"]) == 0
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("SELECT version_num FROM alembic_version").fetchall() == [(head,)]
 
 
 def test_demo_serves_the_luebeck_records(data_dir: Path) -> None:

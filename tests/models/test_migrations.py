@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from api.app import create_app
 from api.settings import Settings
 from models import utcnow
-from models.db import SchemaNotMigrated, alembic_config, check_schema, make_engine
+from models.db import SchemaNotMigrated, alembic_config, check_schema, make_engine, upgrade
 from oparl.catalogue import BY_TABLE
 from oparl.content import ContentStore
 from oparl.load.loader import Loader
@@ -101,17 +101,19 @@ def test_postgresql_renderings_are_written_anew_with_lz4_and_keep_their_bytes() 
         assert methods["pglz"] >= 10, methods  # what the earlier schema wrote
         assert "lz4" not in methods
 
-        command.upgrade(config, "head")
+        upgrade(url)
+        compression = "SELECT attrelid::regclass::text, attcompression FROM pg_attribute WHERE attname = 'rendered'"
         with engine.connect() as connection:
             after = {table: connection.exec_driver_sql(rows.format(table)).all() for table in BY_TABLE}
-            columns = connection.exec_driver_sql(
-                "SELECT attrelid::regclass::text, attcompression FROM pg_attribute"
-                " WHERE attname = 'rendered' AND attnum > 0"
-            ).all()
+            columns = connection.exec_driver_sql(compression).all()
         assert dict(columns) == dict.fromkeys(BY_TABLE, "l")
         for table, was in before.items():
             assert [row[:-1] for row in after[table]] == [row[:-1] for row in was], table
             assert [row[-1] for row in after[table]] == [{"pglz": "lz4"}.get(row[-1], row[-1]) for row in was]
+
+        upgrade(url, to="a1b2c3d40012")  # moved back for an earlier version: the columns' default again
+        with engine.connect() as connection:
+            assert dict(connection.exec_driver_sql(compression).all()) == dict.fromkeys(BY_TABLE, "")
         engine.dispose()
     finally:
         next(postgres, None)  # drops the database

@@ -47,4 +47,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == "postgresql" and bind.exec_driver_sql(HAS_LZ4).first() is not None:
-        _set("pglz")  # what is stored stays LZ4, which every server that has LZ4 reads
+        _set("default")  # what is stored stays LZ4, which every server that has LZ4 reads
