@@ -104,11 +104,13 @@ def upgrade(url: str, to: str = "head") -> None:
 
     config = alembic_config(url)
     script = ScriptDirectory.from_config(config)
+    unknown = f"No revision {to!r} is known to this version of oparl-server."
     try:
         target = script.get_revision(to)
     except CommandError as exc:
-        raise SchemaNotMigrated(f"No revision {to!r} is known to this version of oparl-server.") from exc
-    assert target is not None
+        raise SchemaNotMigrated(unknown) from exc
+    if target is None:  # "base": no schema is not a version's
+        raise SchemaNotMigrated(unknown)
     with migration_lock(url):
         engine = create_engine(url, poolclass=NullPool)
         try:
