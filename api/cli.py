@@ -35,6 +35,7 @@ from api.commands import (
 from api.demo_records import demo_fixtures
 from api.manifest_commands import add_command as add_verify_command
 from api.manifest_commands import verify_mirror
+from api.migrating import explained, is_head
 from api.progress import Progress
 from api.render_check import stale_warning
 from api.served import MIGRATION_HEAD_ENV, hand_settings, serve_here, uvicorn_options
@@ -292,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--host", help="interface to listen on (OPARL_HOST, default 127.0.0.1)")
         sub.add_argument("--port", type=_counted(0), help="port to listen on (OPARL_PORT, default 8000)")
         sub.add_argument("--workers", type=_counted(1), help="worker processes (OPARL_WORKERS, default 1)")
-    migrating = commands.add_parser("migrate", help="create or upgrade the database schema")
+    migrating = commands.add_parser("migrate", help="create or upgrade the database schema, or move it back (--to)")
     earlier = "move the schema to this revision (an earlier one: before running an earlier version)"
     migrating.add_argument("--to", default="head", metavar="REVISION", help=earlier)
     load = commands.add_parser("load-fixtures", help="load a folder of OParl-shaped JSON records")
@@ -381,7 +382,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = _settings(args)
         return _run(settings, args)
-    except (SettingsError, SchemaNotMigrated, OParlError, Refused) as exc:
+    except SchemaNotMigrated as exc:
+        print(f"oparl-server: {explained(settings.database_url, exc)}", file=sys.stderr)
+    except (SettingsError, OParlError, Refused) as exc:
         print(f"oparl-server: {exc}", file=sys.stderr)
     except DBAPIError as exc:  # unreachable server, missing database, no permission …
         print(f"oparl-server: {where(settings)}: {db_error_reason(exc)}", file=sys.stderr)
@@ -415,8 +418,8 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     elif args.command == "search-index":
         search_index(settings)
     elif args.command == "migrate":
-        migrate(settings, args.to)
-        print(f"migrated {where(settings)}" + ("" if args.to == "head" else f" to revision {args.to}"))
+        revision = migrate(settings, args.to)
+        print(f"migrated {where(settings)}" + ("" if is_head(revision) else f" to revision {revision}"))
     else:
         load_fixtures(settings, args.path)
     return 0

@@ -14,11 +14,12 @@ from pathlib import Path
 
 from sqlalchemy import make_url, select
 
+from api.migrating import is_head, migrate_to
 from api.progress import Progress
 from api.settings import Settings
 from api.synthetic import Generator
 from models import Body, utcnow
-from models.db import check_schema, make_engine, make_sessionmaker, upgrade
+from models.db import check_schema, make_engine, make_sessionmaker
 from oparl import write
 from oparl.content import ContentStore, import_directory, missing_contents
 from oparl.load.loader import Loader
@@ -31,12 +32,14 @@ class Refused(Exception):
     """An operator's request the command cannot carry out: said in one line, exit status 2."""
 
 
-def migrate(settings: Settings, to: str = "head") -> None:
+def migrate(settings: Settings, to: str = "head") -> str:
+    """The revision the database is at now."""
     if settings.database_url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    upgrade(settings.database_url, to)
-    if to == "head":  # an earlier schema is left for an earlier version, which imports what it knows
+    revision = migrate_to(settings.database_url, to)
+    if is_head(revision):  # an earlier schema is left to an earlier version, which imports what it knows
         import_contents(settings)
+    return revision
 
 
 def import_contents(settings: Settings) -> None:

@@ -94,52 +94,13 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, to: str = "head") -> None:
-    """Migrates the database to `to` (by default the latest revision; an earlier one moves it back,
-    for running an earlier version), one migrator at a time: replicas starting together (or a host
-    and a container) wait for each other instead of racing on the DDL."""
+def upgrade(url: str) -> None:
+    """Migrates the database to the latest revision, one migrator at a time: replicas starting
+    together (or a host and a container) wait for each other instead of racing on the DDL."""
     from alembic import command
-    from alembic.script import ScriptDirectory
-    from alembic.util import CommandError
 
-    config = alembic_config(url)
-    script = ScriptDirectory.from_config(config)
-    unknown = f"No revision {to!r} is known to this version of oparl-server."
-    try:
-        target = script.get_revision(to)
-    except CommandError as exc:
-        raise SchemaNotMigrated(unknown) from exc
-    if target is None:  # "base": no schema is not a version's
-        raise SchemaNotMigrated(unknown)
     with migration_lock(url):
-        engine = create_engine(url, poolclass=NullPool)
-        try:
-            current = current_revision(engine)
-        finally:
-            engine.dispose()
-        if current is not None and current not in known_revisions():
-            raise SchemaNotMigrated(_ahead(engine.url.render_as_string(hide_password=True), current))
-        below = current is not None and target.revision in {
-            r.revision for r in script.iterate_revisions(current, "base")
-        }
-        if below and target.revision != current:
-            command.downgrade(config, target.revision)
-        else:
-            command.upgrade(config, target.revision)
-
-
-def known_revisions() -> set[str]:
-    """Every revision of this version's migrations."""
-    from alembic.script import ScriptDirectory
-
-    return {r.revision for r in ScriptDirectory.from_config(alembic_config("sqlite://")).walk_revisions()}
-
-
-def _ahead(where: str, current: str) -> str:
-    """What to do with a database that a newer version migrated (this one is running after a rollback)."""
-    return (f"The database {where} is at revision {current}, which this version of oparl-server does not know: "
-            f"a newer version migrated it. Serve it with that version, or move it back with that version first: "
-            f"`oparl-server migrate --to {head_revision()}`.")  # fmt: skip
+        command.upgrade(alembic_config(url), "head")
 
 
 # pg_advisory_lock key of migrations: any constant this database's other users do not take.
@@ -221,7 +182,5 @@ def check_schema(engine: Engine, head: str | None = None) -> None:
     except OperationalError as exc:
         raise SchemaNotMigrated(f"The database {where} cannot be opened: {db_error_reason(exc)}") from exc
     if current != head:
-        if current is not None and current not in known_revisions():  # Alembic only once failing
-            raise SchemaNotMigrated(_ahead(where, current))
         state = "has no OParl schema" if current is None else f"is at revision {current}, not {head}"
         raise SchemaNotMigrated(f"The database {where} {state}. Run `oparl-server migrate` first.")
