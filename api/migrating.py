@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import NullPool, create_engine, make_url
 
-from models.db import SchemaNotMigrated, alembic_config, current_revision, migration_lock
+from models.db import DatabaseMissing, SchemaNotMigrated, alembic_config, current_revision, migration_lock
 
 if TYPE_CHECKING:
     from alembic.script import ScriptDirectory
@@ -52,6 +52,8 @@ def is_head(revision: str) -> bool:
 def explained(url: str, refused: SchemaNotMigrated) -> str:
     """What to say of a database a command refused (models.db.check_schema): one that a newer
     version migrated gets what to do, which "run migrate" is not (it would fail)."""
+    if isinstance(refused, DatabaseMissing):  # opening it would create it
+        return str(refused)
     try:
         current = _revision_of(url)
     except Exception:  # the refusal says why already (the database cannot be opened)

@@ -227,14 +227,15 @@ def one_line(capsys: pytest.CaptureFixture[str]) -> str:
 def test_a_mistyped_sqlite_path_creates_no_database(
     data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command
 ) -> None:
-    typo = tmp_path / "dat" / "oparl.sqlite3"
-    monkeypatch.setenv("OPARL_DATABASE_URL", f"sqlite:///{typo}")
-    assert main(command) == 2
-    assert one_line(capsys) == (
-        f"oparl-server: The database sqlite:///{typo} does not exist (is the path right?). "
-        "`oparl-server migrate` creates it."
-    )
-    assert not typo.parent.exists()
+    for typo in (tmp_path / "dat" / "oparl.sqlite3", tmp_path / "oparl.sqlite"):  # a folder, a file mistyped
+        monkeypatch.setenv("OPARL_DATABASE_URL", f"sqlite:///{typo}")
+        assert main(command) == 2
+        assert one_line(capsys) == (
+            f"oparl-server: The database sqlite:///{typo} does not exist (is the path right?). "
+            "`oparl-server migrate` creates it."
+        )
+        assert not typo.exists()
+    assert not (tmp_path / "dat").exists()
 
 
 @pytest.mark.parametrize("command", [["migrate"], ["load-fixtures", str(LUEBECK)], ["token", "list"]])
