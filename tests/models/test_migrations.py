@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,6 +43,9 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 def test_upgrade_downgrade_upgrade_and_no_pending_changes(empty_url: str) -> None:
     config = alembic_config(empty_url)
+    # Alembic's Config prints to the sys.stdout of when alembic.config was imported: in a test
+    # with capsys (tests/test_cli.py runs migrate), a stream closed since.
+    config.stdout = sys.stdout
     command.upgrade(config, "head")
     command.check(config)  # raises if the models differ from what the migrations build
     command.downgrade(config, "base")
