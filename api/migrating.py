@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import NullPool, create_engine, make_url
 
-from models.db import DatabaseMissing, SchemaNotMigrated, alembic_config, current_revision, migration_lock
+from models.db import (
+    DatabaseMissing,
+    SchemaNotMigrated,
+    alembic_config,
+    current_revision,
+    head_revision,
+    migration_lock,
+)
 
 if TYPE_CHECKING:
     from alembic.script import ScriptDirectory
@@ -46,7 +53,7 @@ def migrate_to(url: str, to: str = "head") -> str:
 
 
 def is_head(revision: str) -> bool:
-    return revision == _scripts().get_current_head()
+    return revision == head_revision()
 
 
 def explained(url: str, refused: SchemaNotMigrated) -> str:
